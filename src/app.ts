@@ -1,0 +1,25 @@
+// The shared dependencies, built once per process: every MCP session uses the same store
+// (and, with the metric tools, the same Prometheus client and cache).
+import type { Config } from './config.js';
+import { FileIncidentStore } from './incidents/file-store.js';
+import type { IncidentStore } from './incidents/store.js';
+import type { Logger } from './log.js';
+
+export interface App {
+  config: Config;
+  log: Logger;
+  store: IncidentStore;
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, log: Logger): Promise<App> {
+  const store = await FileIncidentStore.open(config.dataDir, { logger: log.child({ component: 'store' }) });
+  return {
+    config,
+    log,
+    store,
+    async close() {
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,454 @@
+// The embedded incident store: an append-only journal in DATA_DIR, compacted now and then
+// into a snapshot. Each write appends one line and fsyncs it before it is acknowledged, so
+// its cost does not grow with the number of incidents. Several processes may share one
+// DATA_DIR: writes take a proper-lockfile lock and first read what others appended; reads
+// catch up without the lock.
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { StoreError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  JOURNAL_FORMAT,
+  SNAPSHOT_FORMAT,
+  headerLine,
+  isRecord,
+  parseHeader,
+  recordLine,
+  scanRecords,
+  type JournalRecord,
+} from './journal-format.js';
+import { MemoryIndex } from './memory-index.js';
+import { buildIncident, newIncidentId, type Incident, type NewIncident } from './model.js';
+import type { IncidentStore, ListPage, ListQuery } from './store.js';
+
+export interface FileStoreOptions {
+  logger: Logger;
+  /** compact when the journal holds more records than this and than live incidents */
+  compactAfter?: number;
+  /** ms after which another process's lock counts as abandoned (proper-lockfile's stale) */
+  lockStaleMs?: number;
+  now?: () => Date;
+}
+
+interface Loaded {
+  index: MemoryIndex;
+  generation: number;
+  journalIno: number;
+  offset: number;
+  tailBytes: number;
+  journalRecords: number;
+  /** the journal predates the snapshot (a compaction stopped half-way); replace it */
+  stale: boolean;
+}
+
+const JOURNAL = 'incidents.journal';
+const SNAPSHOT = 'incidents.snapshot';
+const LOCK = 'incidents.lock';
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+function firstLine(buf: Buffer, path: string): { line: string; end: number } {
+  const nl = buf.indexOf(0x0a);
+  if (nl === -1) {
+    throw new StoreError(`${path} has no complete header line; refusing to start so it is not overwritten. Move it away.`);
+  }
+  return { line: buf.toString('utf8', 0, nl), end: nl + 1 };
+}
+
+function apply(index: MemoryIndex, rec: JournalRecord): void {
+  if (rec.op === 'put') index.put(rec.incident);
+  else index.delete(rec.id);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class FileIncidentStore implements IncidentStore {
+  readonly journalPath: string;
+  readonly snapshotPath: string;
+  private readonly lockPath: string;
+  private readonly log: Logger;
+  private readonly compactAfter: number;
+  private readonly lockStaleMs: number;
+  private readonly now: () => Date;
+
+  private state!: Loaded;
+  private fh: FileHandle | null = null;
+  private fhIno = -1;
+  /** serialises this process's writes; the file lock serialises processes */
+  private queue: Promise<unknown> = Promise.resolve();
+  private compacting = false;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    opts: FileStoreOptions,
+  ) {
+    this.journalPath = join(dir, JOURNAL);
+    this.snapshotPath = join(dir, SNAPSHOT);
+    this.lockPath = join(dir, LOCK);
+    this.log = opts.logger;
+    this.compactAfter = opts.compactAfter ?? 10_000;
+    this.lockStaleMs = opts.lockStaleMs ?? 5_000;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Opens (or creates) the store in `dir`; throws StoreError when its files are unusable. */
+  static async open(dir: string, opts: FileStoreOptions): Promise<FileIncidentStore> {
+    const store = new FileIncidentStore(dir, opts);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StoreError(`cannot create DATA_DIR ${dir}: ${messageOf(err)}`);
+    }
+    const started = performance.now();
+    await store.withLock(async () => {
+      store.state = store.loadAll();
+      await store.ensureJournal();
+    });
+    opts.logger.info(
+      { dir, incidents: store.state.index.size, ms: Math.round(performance.now() - started) },
+      'incident store loaded',
+    );
+    if (store.needsCompaction()) store.scheduleCompaction();
+    return store;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** Reads the snapshot and the journal from scratch. */
+  private loadAll(): Loaded {
+    const index = new MemoryIndex();
+    let generation = 0;
+    if (exists(this.snapshotPath)) {
+      const buf = readFileSync(this.snapshotPath);
+      const { line, end } = firstLine(buf, this.snapshotPath);
+      generation = parseHeader(line, SNAPSHOT_FORMAT, this.snapshotPath).generation;
+      const scan = scanRecords(buf, end, this.snapshotPath);
+      if (scan.tailBytes > 0) {
+        // Snapshots are written whole and renamed into place, so a bad end is damage, not a torn write.
+        throw new StoreError(
+          `${this.snapshotPath} is damaged at byte ${scan.goodEnd}; refusing to start so nothing is overwritten. Restore it from a backup.`,
+        );
+      }
+      for (const inc of scan.records) index.put(inc as Incident);
+    }
+    if (!exists(this.journalPath)) {
+      if (generation > 0) {
+        throw new StoreError(`${this.journalPath} is missing although ${this.snapshotPath} exists; restore it or move both away.`);
+      }
+      return { index, generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0, stale: false };
+    }
+    const fd = openSync(this.journalPath, 'r');
+    try {
+      const ino = fstatSync(fd).ino;
+      const buf = readFileSync(fd);
+      const { line, end } = firstLine(buf, this.journalPath);
+      const jgen = parseHeader(line, JOURNAL_FORMAT, this.journalPath).generation;
+      if (jgen < generation) {
+        // A compaction wrote the snapshot but stopped before replacing the journal: the
+        // snapshot already holds every record of this journal.
+        return { index, generation, journalIno: ino, offset: buf.length, tailBytes: 0, journalRecords: 0, stale: true };
+      }
+      if (jgen > generation) {
+        throw new StoreError(
+          `${this.journalPath} (generation ${jgen}) is newer than ${this.snapshotPath} (generation ${generation}); the snapshot is missing or old. Restore it or move both away.`,
+        );
+      }
+      const scan = scanRecords(buf, end, this.journalPath);
+      let n = 0;
+      for (const r of scan.records) {
+        if (!isRecord(r)) throw new StoreError(`${this.journalPath} holds a record this server does not understand`);
+        apply(index, r);
+        n++;
+      }
+      return { index, generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale: false };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Brings memory up to date with what other processes wrote. Cheap when nothing changed
+   * (one stat). Without the lock it only reads; a damaged tail is left for a writer to judge.
+   */
+  private refresh(locked: boolean): void {
+    let st;
+    try {
+      st = statSync(this.journalPath);
+    } catch {
+      return; // created by the first write
+    }
+    if (st.ino !== this.state.journalIno) {
+      this.reloadConsistent(locked);
+      return;
+    }
+    if (st.size === this.state.offset + this.state.tailBytes) return;
+    if (st.size < this.state.offset) {
+      this.reloadConsistent(locked);
+      return;
+    }
+    const len = st.size - this.state.offset;
+    const buf = Buffer.alloc(len);
+    const fd = openSync(this.journalPath, 'r');
+    let got = 0;
+    try {
+      if (fstatSync(fd).ino !== this.state.journalIno) {
+        this.reloadConsistent(locked);
+        return;
+      }
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, this.state.offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    let scan;
+    try {
+      scan = scanRecords(buf.subarray(0, got), 0, this.journalPath, this.state.offset);
+    } catch (err) {
+      if (locked) throw err;
+      this.log.warn({ err: messageOf(err) }, 'journal looks damaged; will check again under the lock');
+      return;
+    }
+    for (const r of scan.records) {
+      if (!isRecord(r)) continue;
+      apply(this.state.index, r);
+      this.state.journalRecords++;
+    }
+    this.state.offset += scan.goodEnd;
+    this.state.tailBytes = scan.tailBytes;
+  }
+
+  /** Full reload after another process compacted; retried because it may be mid-compaction. */
+  private reloadConsistent(locked: boolean): void {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const loaded = this.loadAll();
+        if (loaded.stale && !locked) continue;
+        this.state = loaded;
+        return;
+      } catch (err) {
+        if (locked || attempt === 4) throw err;
+      }
+    }
+  }
+
+  // ---- writing ---------------------------------------------------------------------------
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.dir, {
+        lockfilePath: this.lockPath,
+        realpath: false,
+        stale: this.lockStaleMs,
+        retries: { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 50, randomize: true },
+        onCompromised: (err) => this.log.error({ err: messageOf(err) }, 'incident store lock was compromised'),
+      });
+    } catch (err) {
+      throw new StoreError(
+        `the incident store in ${this.dir} is locked by another process and the lock was not released (${messageOf(err)})`,
+      );
+    }
+    try {
+      return await fn();
+    } finally {
+      await release().catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'releasing store lock failed'));
+    }
+  }
+
+  /** Runs fn in this process's write queue, holding the cross-process lock. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw new StoreError('the incident store is closed');
+      return this.withLock(fn);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Creates the journal for the current generation if it is missing or stale. Under the lock. */
+  private async ensureJournal(): Promise<void> {
+    if (this.state.journalIno !== -1 && !this.state.stale) return;
+    const header = headerLine(JOURNAL_FORMAT, this.state.generation);
+    const tmp = `${this.journalPath}.tmp-${process.pid}`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(header);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.journalPath);
+    await fsyncDir(this.dir);
+    this.state = {
+      index: this.state.index,
+      generation: this.state.generation,
+      journalIno: statSync(this.journalPath).ino,
+      offset: Buffer.byteLength(header),
+      tailBytes: 0,
+      journalRecords: 0,
+      stale: false,
+    };
+  }
+
+  private async handle(): Promise<FileHandle> {
+    if (this.fh && this.fhIno === this.state.journalIno) return this.fh;
+    await this.fh?.close();
+    this.fh = await open(this.journalPath, 'r+');
+    this.fhIno = (await this.fh.stat()).ino;
+    if (this.fhIno !== this.state.journalIno) {
+      throw new StoreError('the journal changed while it was being opened; retry the call');
+    }
+    return this.fh;
+  }
+
+  /**
+   * Appends records durably. Under the lock: catch up, drop a torn tail left by a crashed
+   * writer, append, fsync, then apply to memory.
+   */
+  private async append(build: () => JournalRecord[]): Promise<JournalRecord[]> {
+    return this.exclusive(async () => {
+      this.refresh(true);
+      await this.ensureJournal();
+      const fh = await this.handle();
+      if (this.state.tailBytes > 0) {
+        this.log.warn(
+          { file: this.journalPath, bytes: this.state.tailBytes },
+          'dropping an incomplete record left by a crashed write (it was never acknowledged)',
+        );
+        await fh.truncate(this.state.offset);
+        this.state.tailBytes = 0;
+      }
+      const records = build();
+      if (records.length === 0) return records;
+      const data = Buffer.from(records.map(recordLine).join(''));
+      const at = this.state.offset;
+      let written = 0;
+      while (written < data.length) {
+        const { bytesWritten } = await fh.write(data, written, data.length - written, at + written);
+        written += bytesWritten;
+      }
+      await fh.datasync();
+      // A lock-free refresh may have read these lines while we waited for the disk.
+      if (this.state.offset < at + data.length) {
+        for (const r of records) apply(this.state.index, r);
+        this.state.offset = at + data.length;
+        this.state.journalRecords += records.length;
+      }
+      return records;
+    }).finally(() => {
+      if (this.needsCompaction()) this.scheduleCompaction();
+    });
+  }
+
+  private needsCompaction(): boolean {
+    const s = this.state;
+    return !this.closed && s.journalRecords > this.compactAfter && s.journalRecords > s.index.size;
+  }
+
+  private scheduleCompaction(): void {
+    if (this.compacting) return;
+    this.compacting = true;
+    setImmediate(() => {
+      this.compact()
+        .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'))
+        .finally(() => {
+          this.compacting = false;
+        });
+    });
+  }
+
+  /**
+   * Writes every live incident into a new snapshot and starts an empty journal of the next
+   * generation. Snapshot first, then journal: a crash between the two leaves a stale journal
+   * whose records the snapshot already holds, which loading recognises.
+   */
+  async compact(): Promise<void> {
+    await this.exclusive(async () => {
+      this.refresh(true);
+      const gen = this.state.generation + 1;
+      const count = this.state.index.size;
+      const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        let chunk = headerLine(SNAPSHOT_FORMAT, gen, { count, written_at: this.now().toISOString() });
+        for (const inc of this.state.index.values()) {
+          chunk += recordLine(inc);
+          if (chunk.length > 1 << 20) {
+            await fh.write(chunk);
+            chunk = '';
+          }
+        }
+        await fh.write(chunk);
+        await fh.sync();
+      } catch (err) {
+        await fh.close();
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      await fh.close();
+      await rename(tmp, this.snapshotPath);
+      await fsyncDir(this.dir);
+      this.state.generation = gen;
+      this.state.stale = true;
+      await this.ensureJournal();
+      this.log.info({ incidents: count, generation: gen }, 'incident journal compacted into a snapshot');
+    });
+  }
+
+  // ---- the IncidentStore contract --------------------------------------------------------
+
+  async create(input: NewIncident): Promise<Incident> {
+    const [rec] = await this.append(() => {
+      let id = newIncidentId();
+      while (this.state.index.has(id)) id = newIncidentId();
+      // Strictly increasing creation times keep "newest first" equal to creation order,
+      // even for creates in the same millisecond or from another process.
+      const at = Math.max(this.now().getTime(), this.state.index.newestCreatedMs() + 1);
+      return [{ op: 'put', incident: buildIncident(input, id, new Date(at)) }];
+    });
+    return (rec as { incident: Incident }).incident;
+  }
+
+  async get(id: string): Promise<Incident | null> {
+    this.refresh(false);
+    return this.state.index.get(id) ?? null;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    this.refresh(false);
+    return this.state.index.list(query);
+  }
+
+  async count(): Promise<number> {
+    this.refresh(false);
+    return this.state.index.size;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.closed = true;
+    await this.fh?.close();
+    this.fh = null;
+  }
+}

@@ -1,0 +1,193 @@
+// In-memory incidents with indexes by status, severity, namespace and target, each kept
+// sorted by creation time, so a filtered, paged list touches only its candidates.
+import { InputError } from '../errors.js';
+import type { Incident } from './model.js';
+import type { ListPage, ListQuery } from './store.js';
+
+interface Entry {
+  inc: Incident;
+  /** created_at in epoch ms */
+  t: number;
+}
+
+/** Orders entries oldest first; id breaks ties so the order is total. */
+function cmp(aT: number, aId: string, b: Entry): number {
+  if (aT !== b.t) return aT - b.t;
+  return aId < b.inc.id ? -1 : aId > b.inc.id ? 1 : 0;
+}
+
+/** First index whose entry is not less than (t, id). */
+function lowerBound(arr: Entry[], t: number, id: string): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(t, id, arr[mid]!) > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(arr: Entry[], e: Entry): void {
+  const last = arr[arr.length - 1];
+  if (last === undefined || cmp(e.t, e.inc.id, last) > 0) {
+    arr.push(e); // the common case: the newest incident
+    return;
+  }
+  arr.splice(lowerBound(arr, e.t, e.inc.id), 0, e);
+}
+
+function removeSorted(arr: Entry[], e: Entry): void {
+  const i = lowerBound(arr, e.t, e.inc.id);
+  if (arr[i]?.inc.id === e.inc.id) arr.splice(i, 1);
+}
+
+type IndexedField = 'status' | 'severity' | 'namespace' | 'target';
+const INDEXED: readonly IndexedField[] = ['status', 'severity', 'namespace', 'target'];
+
+export function encodeCursor(t: number, id: string): string {
+  return Buffer.from(`${t}:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { t: number; id: string } {
+  const raw = Buffer.from(cursor, 'base64url').toString();
+  const m = /^(\d+):(inc-[0-9a-f]+)$/.exec(raw);
+  if (!m) throw new InputError('cursor', 'is not a cursor from a previous list_incidents page');
+  return { t: Number(m[1]), id: m[2]! };
+}
+
+export class MemoryIndex {
+  private readonly byId = new Map<string, Entry>();
+  private readonly all: Entry[] = [];
+  private readonly buckets: Record<IndexedField, Map<string, Entry[]>> = {
+    status: new Map(),
+    severity: new Map(),
+    namespace: new Map(),
+    target: new Map(),
+  };
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): Incident | undefined {
+    return this.byId.get(id)?.inc;
+  }
+
+  /** created_at (epoch ms) of the newest incident, or -Infinity when empty */
+  newestCreatedMs(): number {
+    return this.all[this.all.length - 1]?.t ?? Number.NEGATIVE_INFINITY;
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  values(): IterableIterator<Incident> {
+    return (function* (all: Entry[]) {
+      for (const e of all) yield e.inc;
+    })(this.all);
+  }
+
+  /** Inserts or replaces an incident. */
+  put(inc: Incident): void {
+    this.delete(inc.id);
+    const e: Entry = { inc, t: Date.parse(inc.created_at) };
+    this.byId.set(inc.id, e);
+    insertSorted(this.all, e);
+    for (const f of INDEXED) {
+      const key = inc[f];
+      if (key === null) continue;
+      let arr = this.buckets[f].get(key);
+      if (!arr) this.buckets[f].set(key, (arr = []));
+      insertSorted(arr, e);
+    }
+  }
+
+  delete(id: string): boolean {
+    const e = this.byId.get(id);
+    if (!e) return false;
+    this.byId.delete(id);
+    removeSorted(this.all, e);
+    for (const f of INDEXED) {
+      const key = e.inc[f];
+      if (key === null) continue;
+      const arr = this.buckets[f].get(key);
+      if (!arr) continue;
+      removeSorted(arr, e);
+      if (arr.length === 0) this.buckets[f].delete(key);
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.all.length = 0;
+    for (const f of INDEXED) this.buckets[f].clear();
+  }
+
+  /** Newest first, filtered, paged by offset or cursor; total counts every match. */
+  list(q: ListQuery): ListPage {
+    // Start from the smallest index that applies; the other filters are checked per entry.
+    const given = INDEXED.filter((f) => q[f] !== undefined);
+    let candidates = this.all;
+    let chosen: IndexedField | undefined;
+    for (const f of given) {
+      const arr = this.buckets[f].get(q[f]!) ?? [];
+      if (chosen === undefined || arr.length < candidates.length) {
+        candidates = arr;
+        chosen = f;
+      }
+    }
+    const checks: ((inc: Incident) => boolean)[] = given
+      .filter((f) => f !== chosen)
+      .map((f) => {
+        const want = q[f];
+        return (inc) => inc[f] === want;
+      });
+    const labels = q.labels ? Object.entries(q.labels) : [];
+    if (labels.length > 0) checks.push((inc) => labels.every(([k, v]) => inc.labels[k] === v));
+
+    // Time window by binary search: [since, until) on created_at.
+    const hi = q.until === undefined ? candidates.length : lowerBound(candidates, q.until, '');
+    const lo = q.since === undefined ? 0 : lowerBound(candidates, q.since, '');
+    let start = hi; // iterate downward from start-1 (newest first)
+    if (q.cursor !== undefined) {
+      const c = decodeCursor(q.cursor);
+      start = Math.min(hi, lowerBound(candidates, c.t, c.id));
+    }
+
+    const matches = (e: Entry) => checks.every((check) => check(e.inc));
+    let total: number;
+    if (checks.length === 0) total = Math.max(0, hi - lo);
+    else {
+      total = 0;
+      for (let i = lo; i < hi; i++) if (matches(candidates[i]!)) total++;
+    }
+
+    const out: Incident[] = [];
+    let skip = q.offset ?? 0;
+    let i = start - 1;
+    for (; i >= lo && out.length < q.limit; i--) {
+      const e = candidates[i]!;
+      if (!matches(e)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(e.inc);
+    }
+    // A next page exists if another match lies below where we stopped.
+    let nextCursor: string | null = null;
+    if (out.length === q.limit) {
+      for (let j = i; j >= lo; j--) {
+        if (matches(candidates[j]!)) {
+          const last = out[out.length - 1]!;
+          nextCursor = encodeCursor(Date.parse(last.created_at), last.id);
+          break;
+        }
+      }
+    }
+    return { incidents: out, total, nextCursor };
+  }
+}

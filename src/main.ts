@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Entry point: read config, build the shared App once, serve stdio or HTTP.
+import { createApp, type App } from './app.js';
+import { ConfigError, USAGE, loadConfig } from './config.js';
+import { StoreError, messageOf } from './errors.js';
+import { createLogger } from './log.js';
+import { serveHttp } from './transports/http.js';
+import { serveStdio } from './transports/stdio.js';
+import { VERSION } from './version.js';
+
+async function main(): Promise<number> {
+  let action;
+  try {
+    action = loadConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (action.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (action.kind === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const config = action.config;
+  const log = createLogger(config.logLevel);
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
+
+  let app: App;
+  try {
+    app = await createApp(config, log);
+  } catch (err) {
+    if (err instanceof StoreError) {
+      process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+
+  let stop: () => Promise<void>;
+  let done: Promise<void>;
+  if (config.transport === 'stdio') {
+    const stdio = await serveStdio(app);
+    stop = () => stdio.close();
+    done = stdio.closed;
+  } else {
+    const http = await serveHttp(app, { host: config.host, port: config.port });
+    stop = () => http.close();
+    done = new Promise<void>(() => {});
+  }
+  const signal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const why = await Promise.race([done.then(() => 'client closed the connection'), signal]);
+  log.info({ reason: why }, 'shutting down');
+  await stop().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'closing the transport failed'));
+  await app.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`prom-incident-mcp: fatal: ${messageOf(err)}\n`);
+    process.exit(1);
+  },
+);

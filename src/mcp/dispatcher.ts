@@ -1,0 +1,70 @@
+// tools/list and tools/call for every tool definition: zod validation with messages that
+// name the field and the rule, typed errors mapped to tool errors, outputs checked against
+// their schema. Owning these two handlers (rather than McpServer.registerTool) is what
+// lets every tool share one error policy.
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { App } from '../app.js';
+import { messageOf } from '../errors.js';
+import type { ToolDef } from './tool.js';
+import { errorResult, inputErrorResult, toolError } from './tool-errors.js';
+
+/** JSON Schema for a zod object, without the $schema line (2020-12 is MCP's default dialect). */
+export function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest as Tool['inputSchema'];
+}
+
+const listings = new WeakMap<readonly ToolDef[], Tool[]>();
+
+/** The tools/list entries; computed once per tool set and shared by every session. */
+export function toolListing(tools: readonly ToolDef[]): Tool[] {
+  let out = listings.get(tools);
+  if (!out) {
+    out = tools.map((t) => ({
+      name: t.name,
+      title: t.annotations.title,
+      description: t.description,
+      inputSchema: jsonSchemaOf(t.input, 'input'),
+      outputSchema: jsonSchemaOf(t.output, 'output') as Tool['outputSchema'],
+      annotations: t.annotations,
+    }));
+    listings.set(tools, out);
+  }
+  return out;
+}
+
+export function installTools(server: Server, tools: readonly ToolDef[], app: App): void {
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  server.registerCapabilities({ tools: { listChanged: false } });
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(tools) }));
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+    const name = req.params.name;
+    const tool = byName.get(name);
+    if (!tool) return toolError(`Unknown tool ${JSON.stringify(name)}. Available tools: ${[...byName.keys()].join(', ')}.`);
+    const clientName = server.getClientVersion()?.name;
+    const log = app.log.child({ tool: name, client: clientName });
+    const parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
+    if (!parsed.success) {
+      log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
+      return inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape));
+    }
+    const started = performance.now();
+    try {
+      const out = await tool.handler(parsed.data, { app, log, clientName, signal: extra.signal });
+      const checked = tool.output.safeParse(out.structured);
+      if (!checked.success) {
+        log.error({ issues: checked.error.issues.slice(0, 5) }, 'tool output does not match its schema');
+        return toolError(`Internal error in ${name}: its result did not match its output schema; the server log has the details.`);
+      }
+      log.debug({ ms: Math.round(performance.now() - started) }, 'tool call ok');
+      return { content: [{ type: 'text', text: out.text }], structuredContent: checked.data as Record<string, unknown> };
+    } catch (err) {
+      const { result, expected } = errorResult(name, err);
+      if (expected) log.debug({ err: messageOf(err) }, 'tool call failed');
+      else log.error({ err }, 'tool call failed unexpectedly');
+      return result;
+    }
+  });
+}

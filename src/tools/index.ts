@@ -1,0 +1,6 @@
+import type { ToolDef } from '../mcp/tool.js';
+import { createIncident } from './create-incident.js';
+import { listIncidents } from './list-incidents.js';
+
+/** Every tool this server offers, in the order tools/list shows them. */
+export const TOOLS: readonly ToolDef[] = [createIncident, listIncidents] as unknown as readonly ToolDef[];

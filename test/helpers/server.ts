@@ -1,0 +1,150 @@
+// Starts the built server (dist/main.js) as a child process and connects the SDK's Client
+// to it, over stdio or streamable HTTP, exactly as an agent would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const MAIN = join(ROOT, 'dist/main.js');
+
+export function tempDir(prefix = 'pim-test-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Environment for a server under test: no inherited Prometheus or data settings. */
+export function serverEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (/^(PROMETHEUS_|THANOS_|DATA_DIR|MCP_|INCIDENT_|PORT$|HOST$|LOG_LEVEL)/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, LOG_LEVEL: 'warn', ...extra };
+}
+
+export type Transport = 'stdio' | 'http';
+
+export interface Connected {
+  client: Client;
+  /** the server process (for HTTP) or the stdio transport's child pid */
+  pid: number;
+  close(): Promise<void>;
+}
+
+export async function connectStdio(env: Record<string, string>, args: string[] = []): Promise<Connected> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args], env: serverEnv(env), stderr: 'pipe' });
+  const client = new Client({ name: 'vitest', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, pid: transport.pid!, close: () => client.close() };
+}
+
+export interface HttpServer {
+  url: string;
+  proc: ChildProcess;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A port that was free a moment ago (the server under test binds it next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns the server with --transport http on a free port and waits until it listens. */
+export async function startHttpServer(env: Record<string, string>, args: string[] = []): Promise<HttpServer> {
+  const port = String(await freePort());
+  const proc = spawn(process.execPath, [MAIN, '--transport', 'http', '--port', port, ...args], {
+    env: serverEnv({ LOG_LEVEL: 'info', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 15_000);
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"url":"(http:[^"]+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${err}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    stderr: () => err,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((done) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return done(proc.exitCode);
+        proc.once('exit', (code) => done(code));
+        proc.kill(signal);
+      }),
+  };
+}
+
+export async function connectHttp(url: string, headers: Record<string, string> = {}): Promise<Connected> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  const client = new Client({ name: 'vitest-http', version: '1.0.0' });
+  await client.connect(transport);
+  return {
+    client,
+    pid: -1,
+    close: async () => {
+      await transport.terminateSession().catch(() => undefined);
+      await client.close();
+    },
+  };
+}
+
+/** Calls a tool and returns its result, typed. */
+export async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+  opts: { timeout?: number } = {},
+): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args }, undefined, opts)) as CallToolResult;
+}
+
+export function text(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+/** Runs the server with args and returns its exit code and stderr (for start-up failures). */
+export function runServer(args: string[], env: Record<string, string>, timeoutMs = 10_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((done, reject) => {
+    const proc = spawn(process.execPath, [MAIN, ...args], { env: serverEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not exit within ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stderr, stdout });
+    });
+    proc.stdin.end();
+  });
+}

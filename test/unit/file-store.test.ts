@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/errors.js';
+import { FileIncidentStore } from '../../src/incidents/file-store.js';
+import { recordLine } from '../../src/incidents/journal-format.js';
+import type { NewIncident } from '../../src/incidents/model.js';
+import { createLogger } from '../../src/log.js';
+import { ROOT, tempDir } from '../helpers/server.js';
+
+const logger = createLogger('silent');
+const WRITER = join(ROOT, 'test/helpers/store-writer.mjs');
+
+const input = (n: number, over: Partial<NewIncident> = {}): NewIncident => ({
+  title: `incident ${n}`,
+  description: `description ${n}`,
+  severity: 'high',
+  target: 'production',
+  ...over,
+});
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+let dir: { path: string; cleanup(): void };
+const open = (opts: Partial<Parameters<typeof FileIncidentStore.open>[1]> = {}) =>
+  FileIncidentStore.open(dir.path, { logger, lockStaleMs: 2000, ...opts });
+
+beforeEach(() => {
+  dir = tempDir('pim-store-');
+});
+afterEach(() => dir.cleanup());
+
+describe('FileIncidentStore', () => {
+  it('creates incidents and loads them back after a restart', async () => {
+    const a = await open();
+    const created = [];
+    for (let i = 0; i < 25; i++) created.push(await a.create(input(i, { labels: { n: String(i) } })));
+    await a.close();
+    const b = await open();
+    expect(await b.count()).toBe(25);
+    for (const c of created) expect(await b.get(c.id)).toEqual(c);
+    const page = await b.list({ limit: 5 });
+    expect(page.total).toBe(25);
+    expect(page.incidents.map((x) => x.title)).toEqual(['incident 24', 'incident 23', 'incident 22', 'incident 21', 'incident 20']);
+    await b.close();
+  });
+
+  it('gives each incident a unique inc-<hex> id, status active and timestamps', async () => {
+    const s = await open();
+    const x = await s.create(input(1, { target: 'payments' }));
+    expect(x.id).toMatch(/^inc-[0-9a-f]{16}$/);
+    expect(x.status).toBe('active');
+    expect(x.namespace).toBe('payments');
+    expect(x.created_at).toBe(x.updated_at);
+    expect(x.resolved_at).toBeNull();
+    const y = await s.create(input(2, { target: 'deployment/payment-service' }));
+    expect(y.namespace).toBeNull();
+    expect(y.id).not.toBe(x.id);
+    await s.close();
+  });
+
+  it('ignores a torn last record, then truncates it on the next write', async () => {
+    const a = await open();
+    const kept = await a.create(input(1));
+    await a.close();
+    const journal = join(dir.path, 'incidents.journal');
+    const torn = recordLine({ op: 'put', incident: { ...kept, id: 'inc-ffffffffffffffff' } }).slice(0, 40);
+    appendFileSync(journal, torn);
+    const b = await open();
+    expect(await b.count()).toBe(1);
+    const after = await b.create(input(2));
+    await b.close();
+    const c = await open();
+    expect((await c.list({ limit: 10 })).incidents.map((x) => x.id)).toEqual([after.id, kept.id]);
+    expect(readFileSync(journal, 'utf8')).not.toContain(torn);
+    await c.close();
+  });
+
+  it('treats NUL bytes at the end (a crash after the size grew) as a torn write', async () => {
+    const a = await open();
+    await a.create(input(1));
+    await a.close();
+    appendFileSync(join(dir.path, 'incidents.journal'), Buffer.alloc(300));
+    const b = await open();
+    expect(await b.count()).toBe(1);
+    await b.create(input(2));
+    await b.close();
+    const c = await open();
+    expect(await c.count()).toBe(2);
+    await c.close();
+  });
+
+  it('refuses to start on damage in the middle and leaves the file untouched', async () => {
+    const a = await open();
+    for (let i = 0; i < 3; i++) await a.create(input(i));
+    await a.close();
+    const journal = join(dir.path, 'incidents.journal');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    lines[2] = lines[2]!.replace('incident 1', 'incident X'); // checksum no longer matches
+    writeFileSync(journal, lines.join('\n'));
+    const before = sha(journal);
+    await expect(open()).rejects.toThrow(/incidents\.journal is damaged at byte \d+/);
+    expect(sha(journal)).toBe(before);
+  });
+
+  it('refuses a journal that is not ours and never overwrites it', async () => {
+    const journal = join(dir.path, 'incidents.journal');
+    writeFileSync(journal, '{"some":"other program"}\nline two\n');
+    const before = sha(journal);
+    const err = await open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as Error).message).toMatch(/is not a prom-incident-mcp journal file/);
+    expect(sha(journal)).toBe(before);
+  });
+
+  it('compacts the journal into a snapshot and loads from both', async () => {
+    const s = await open({ compactAfter: 10 });
+    const ids = [];
+    for (let i = 0; i < 40; i++) ids.push((await s.create(input(i))).id);
+    await s.compact();
+    expect(existsSync(join(dir.path, 'incidents.snapshot'))).toBe(true);
+    const journalLines = readFileSync(join(dir.path, 'incidents.journal'), 'utf8').trim().split('\n');
+    expect(journalLines).toHaveLength(1); // header only
+    ids.push((await s.create(input(40))).id);
+    await s.close();
+    const t = await open();
+    expect(await t.count()).toBe(41);
+    for (const id of ids) expect(await t.get(id)).not.toBeNull();
+    await t.close();
+  });
+
+  it('recovers when a compaction stopped between the snapshot and the new journal', async () => {
+    const s = await open();
+    for (let i = 0; i < 5; i++) await s.create(input(i));
+    await s.compact();
+    await s.create(input(5));
+    await s.close();
+    // Rebuild the crash state: snapshot of generation 2 holding all 6, journal still generation 1.
+    const journal = join(dir.path, 'incidents.journal');
+    const snapshot = join(dir.path, 'incidents.snapshot');
+    const s2 = await open();
+    const oldJournal = readFileSync(journal);
+    await s2.compact();
+    await s2.close();
+    writeFileSync(journal, oldJournal);
+    expect(readFileSync(snapshot, 'utf8').split('\n')[0]).toContain('"generation":2');
+    const t = await open();
+    expect(await t.count()).toBe(6);
+    await t.create(input(6));
+    await t.close();
+    const u = await open();
+    expect(await u.count()).toBe(7);
+    await u.close();
+  });
+
+  it('sees incidents another process wrote, without a restart', async () => {
+    const a = await open();
+    const b = await open();
+    const x = await a.create(input(1));
+    expect(await b.get(x.id)).toEqual(x);
+    const y = await b.create(input(2));
+    expect((await a.list({ limit: 10 })).incidents.map((i) => i.id)).toEqual([y.id, x.id]);
+    // after a compaction by one, the other reloads
+    await a.compact();
+    const z = await a.create(input(3));
+    expect(await b.count()).toBe(3);
+    expect(await b.get(z.id)).toEqual(z);
+    await a.close();
+    await b.close();
+  });
+
+  it('two processes writing 500 each lose nothing', async () => {
+    const writers = [0, 1].map(
+      () =>
+        new Promise<string[]>((resolve, reject) => {
+          const p = spawn(process.execPath, [WRITER, dir.path, '500', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          let err = '';
+          p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          p.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n')) : reject(new Error(`writer exited ${code}: ${err}`))));
+        }),
+    );
+    const [one, two] = await Promise.all(writers);
+    expect(one).toHaveLength(500);
+    expect(two).toHaveLength(500);
+    const s = await open();
+    expect(await s.count()).toBe(1000);
+    for (const id of [...one!, ...two!]) expect(await s.get(id)).not.toBeNull();
+    await s.close();
+  }, 120_000);
+
+  it('keeps every acknowledged create through kill -9 of the writer', async () => {
+    const p = spawn(process.execPath, [WRITER, dir.path, '0', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const acked: string[] = [];
+    let buf = '';
+    await new Promise<void>((resolve) => {
+      p.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        acked.push(...lines);
+        if (acked.length >= 300 && p.exitCode === null && !p.killed) {
+          p.kill('SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await new Promise((r) => p.once('exit', r));
+    acked.push(...buf.split('\n').filter((l) => /^inc-/.test(l)));
+    const s = await open();
+    for (const id of acked) expect(await s.get(id), id).not.toBeNull();
+    // at most the writes in flight when it died are extra
+    expect(await s.count()).toBeLessThanOrEqual(acked.length + 4);
+    await s.create(input(1)); // and the store is writable again
+    await s.close();
+  }, 60_000);
+});
