@@ -66,14 +66,14 @@ export type Incident = z.infer<typeof Incident>;
 
 /** What a caller supplies to create an incident. */
 export const NewIncident = z.strictObject({
-  title: text(LIMITS.title).describe('Short summary, e.g. "High CPU in production"'),
-  description: text(LIMITS.description).describe('What happened, what was observed, impact'),
-  severity: Severity.describe('low | medium | high | critical'),
-  target: text(LIMITS.target).describe('Namespace or resource the incident is about, e.g. "production"'),
-  namespace: Namespace.optional().describe('Kubernetes namespace; defaults to target when target is a namespace name'),
-  affected_resources: AffectedResources.optional().describe('e.g. ["deployment/payment-service", "pod/payment-service-abc12"]'),
-  labels: Labels.optional().describe('Free-form key/value metadata, e.g. {"team": "platform"}'),
-  workflow_id: text(LIMITS.workflowId).optional().describe('Remediation workflow this incident is linked to'),
+  title: text(LIMITS.title),
+  description: text(LIMITS.description).describe('what was observed, impact'),
+  severity: Severity,
+  target: text(LIMITS.target).describe('namespace or resource'),
+  namespace: Namespace.optional().describe('default: target, if it is a namespace name'),
+  affected_resources: AffectedResources.optional().describe('e.g. ["deployment/api"]'),
+  labels: Labels.optional(),
+  workflow_id: text(LIMITS.workflowId).optional(),
 });
 export type NewIncident = z.infer<typeof NewIncident>;
 

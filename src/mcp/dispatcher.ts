@@ -10,10 +10,45 @@ import { messageOf } from '../errors.js';
 import type { ToolDef } from './tool.js';
 import { errorResult, inputErrorResult, toolError } from './tool-errors.js';
 
-/** JSON Schema for a zod object, without the $schema line (2020-12 is MCP's default dialect). */
+// Every agent pays for tools/list on every turn, so schemas carry only what helps a model
+// call the tool or read its result. Output schemas name the top-level fields with their
+// types; nested objects are just "object" (the data describes itself, and the server checks
+// every result against the full zod schema before sending it). Input schemas drop what the server's own error
+// messages cover better (key patterns, minLength 1).
+const OUTPUT_KEEP = new Set(['type', 'properties', 'items', 'anyOf']);
+const INPUT_DROP = new Set(['$schema', 'propertyNames']);
+
+function compact(node: unknown, io: 'input' | 'output', depth: number): unknown {
+  if (Array.isArray(node)) return node.map((n) => compact(n, io, depth));
+  if (typeof node !== 'object' || node === null) return node;
+  const src = node as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (io === 'output' ? !OUTPUT_KEEP.has(k) : INPUT_DROP.has(k)) continue;
+    if (io === 'input' && k === 'minLength' && v === 1) continue;
+    if (io === 'input' && k === 'additionalProperties' && v === false && depth > 0) continue;
+    if (io === 'output' && depth >= 1 && k === 'properties') continue;
+    if (io === 'output' && depth >= 1 && k === 'items') {
+      const t = (v as Record<string, unknown>).type;
+      if (t !== 'object' && t !== 'array' && t !== undefined) out[k] = { type: t };
+      continue;
+    }
+    if (k === 'properties') {
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([p, s]) => [p, compact(s, io, depth + 1)]));
+    } else out[k] = compact(v, io, k === 'items' || k === 'anyOf' ? depth + 1 : depth);
+  }
+  // {"anyOf":[{"type":"string"},{"type":"null"}]} -> {"type":["string","null"]}
+  const any = out.anyOf as Record<string, unknown>[] | undefined;
+  if (any && any.every((a) => Object.keys(a).length === 1 && typeof a.type === 'string')) {
+    delete out.anyOf;
+    out.type = any.map((a) => a.type);
+  }
+  return out;
+}
+
+/** JSON Schema (2020-12, MCP's default dialect, so no $schema line) for a zod object. */
 export function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest as Tool['inputSchema'];
+  return compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io, 0) as Tool['inputSchema'];
 }
 
 const listings = new WeakMap<readonly ToolDef[], Tool[]>();

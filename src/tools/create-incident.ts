@@ -5,10 +5,9 @@ import { defineTool } from '../mcp/tool.js';
 export const createIncident = defineTool({
   name: 'create_incident',
   description:
-    'Record an incident (status "active") in the durable incident store. Use when you found or were told of a problem worth tracking; ' +
-    'call list_incidents first to avoid a duplicate. ' +
-    'Example: {"title":"High CPU in production","description":"payment-service CPU >80% for 30m","severity":"high","target":"production","affected_resources":["deployment/payment-service"]}. ' +
-    'Returns the stored incident with its id (inc-...).',
+    'Record a new incident (status active) when you find or are told of a problem worth tracking. Call list_incidents first to avoid a duplicate. ' +
+    'Example: {"title":"High CPU in production","description":"payment-service CPU >80% for 30m","severity":"high","target":"production"}. ' +
+    'Returns the incident with its id.',
   input: NewIncident,
   output: z.object({ incident: Incident }),
   annotations: {

@@ -10,12 +10,12 @@ const input = z.strictObject({
   severity: z.enum([...SEVERITIES, 'all']).default('all'),
   namespace: Namespace.optional(),
   target: z.string().min(1).max(LIMITS.target).optional(),
-  since: TimeInput.optional().describe('created at or after, e.g. "24h", "now-7d", "2026-01-25T00:00:00Z"'),
+  since: TimeInput.optional().describe('created at/after: "24h", "now-7d" or RFC 3339'),
   until: TimeInput.optional().describe('created before'),
-  labels: z.record(z.string(), z.string()).optional().describe('every label must match, e.g. {"team":"platform"}'),
+  labels: z.record(z.string(), z.string()).optional().describe('all must match'),
   limit: z.number().int().min(1).max(500).default(50),
   offset: z.number().int().min(0).max(1_000_000).default(0),
-  cursor: z.string().min(1).max(200).optional().describe('next_cursor from the previous page'),
+  cursor: z.string().min(1).max(200).optional(),
 });
 
 const output = z.object({
@@ -39,9 +39,8 @@ const output = z.object({
 export const listIncidents = defineTool({
   name: 'list_incidents',
   description:
-    'List recorded incidents, newest first, with the total that match. Defaults: status "active", every severity, 50 per page. ' +
-    'Use to check for an existing incident before creating one, or to review history. ' +
-    'Example: {"status":"all","namespace":"production","since":"24h"}. Descriptions are cut to 200 characters; pass next_cursor as cursor for the next page.',
+    'List incidents, newest first, with the total that match. Use before create_incident, or to review history. ' +
+    'Example: {"status":"all","namespace":"production","since":"24h"}. Descriptions are cut to 200 chars; pass next_cursor as cursor for more.',
   input,
   output,
   annotations: {
