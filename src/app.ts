@@ -4,11 +4,14 @@ import type { Config } from './config.js';
 import { FileIncidentStore } from './incidents/file-store.js';
 import type { IncidentStore } from './incidents/store.js';
 import type { Logger } from './log.js';
+import type { PrometheusApi } from './prometheus/api.js';
 
 export interface App {
   config: Config;
   log: Logger;
   store: IncidentStore;
+  /** null when PROMETHEUS_URL is not set; metric tools then say what to configure */
+  prometheus: PrometheusApi | null;
   close(): Promise<void>;
 }
 
@@ -18,6 +21,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     config,
     log,
     store,
+    prometheus: null,
     async close() {
       await store.close();
     },
