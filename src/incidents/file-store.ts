@@ -4,7 +4,7 @@
 // DATA_DIR: writes take a proper-lockfile lock and first read what others appended; reads
 // catch up without the lock.
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, constants, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { StoreError, messageOf } from '../errors.js';
@@ -20,8 +20,8 @@ import {
   type JournalRecord,
 } from './journal-format.js';
 import { MemoryIndex } from './memory-index.js';
-import { buildIncident, newIncidentId, type Incident, type NewIncident } from './model.js';
-import type { IncidentStore, ListPage, ListQuery } from './store.js';
+import { STATUSES, buildIncident, newIncidentId, type Incident, type NewIncident, type Status } from './model.js';
+import type { IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
 
 export interface FileStoreOptions {
   logger: Logger;
@@ -443,6 +443,24 @@ export class FileIncidentStore implements IncidentStore {
   async count(): Promise<number> {
     this.refresh(false);
     return this.state.index.size;
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.refresh(false);
+    const counts = this.state.index.countBy('status');
+    const byStatus = Object.fromEntries(STATUSES.map((s) => [s, counts.get(s) ?? 0])) as Record<Status, number>;
+    return { total: this.state.index.size, byStatus };
+  }
+
+  async health(): Promise<StoreHealth> {
+    if (this.closed) return { ok: false, backend: 'file', error: 'the store is closed' };
+    try {
+      await access(this.dir, constants.W_OK);
+      await access(this.journalPath, constants.R_OK | constants.W_OK);
+      return { ok: true, backend: 'file' };
+    } catch (err) {
+      return { ok: false, backend: 'file', error: `${this.dir} is not writable: ${messageOf(err)}` };
+    }
   }
 
   async close(): Promise<void> {

@@ -79,6 +79,11 @@ export class MemoryIndex {
     return this.all[this.all.length - 1]?.t ?? Number.NEGATIVE_INFINITY;
   }
 
+  /** how many incidents have each value of an indexed field */
+  countBy(field: 'status' | 'severity' | 'namespace' | 'target'): Map<string, number> {
+    return new Map([...this.buckets[field]].map(([k, arr]) => [k, arr.length]));
+  }
+
   has(id: string): boolean {
     return this.byId.has(id);
   }

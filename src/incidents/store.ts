@@ -2,6 +2,18 @@
 // the file store and one contract test suite runs against both.
 import type { Incident, NewIncident, Severity, Status } from './model.js';
 
+export interface StoreHealth {
+  ok: boolean;
+  /** e.g. "file" or "postgres" */
+  backend: string;
+  error?: string;
+}
+
+export interface StoreStats {
+  total: number;
+  byStatus: Record<Status, number>;
+}
+
 export interface ListQuery {
   /** undefined means every status */
   status?: Status;
@@ -35,5 +47,9 @@ export interface IncidentStore {
   get(id: string): Promise<Incident | null>;
   list(query: ListQuery): Promise<ListPage>;
   count(): Promise<number>;
+  /** incident counts by status, for the server's /metrics */
+  stats(): Promise<StoreStats>;
+  /** whether the store can take writes now, for /readyz */
+  health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

@@ -47,6 +47,16 @@ describe('FileIncidentStore', () => {
     await b.close();
   });
 
+  it('reports counts by status and its health', async () => {
+    const s = await open();
+    await s.create(input(1));
+    await s.create(input(2));
+    expect(await s.stats()).toEqual({ total: 2, byStatus: { active: 2, resolved: 0, cancelled: 0 } });
+    expect(await s.health()).toEqual({ ok: true, backend: 'file' });
+    await s.close();
+    expect((await s.health()).ok).toBe(false);
+  });
+
   it('gives each incident a unique inc-<hex> id, status active and timestamps', async () => {
     const s = await open();
     const x = await s.create(input(1, { target: 'payments' }));
