@@ -13,6 +13,22 @@ export interface Config {
   dataDir: string;
   logLevel: LogLevel;
   incidentRetentionDays: number;
+  /** bearer tokens accepted on /mcp (several for rotation); more may come from authTokenFile */
+  authTokens: string[];
+  authTokenFile: string | null;
+  allowUnauthenticated: boolean;
+  /** hide and refuse every tool whose readOnlyHint is false */
+  readOnly: boolean;
+  /** Host header names accepted on /mcp; empty means the defaults for the bind address */
+  allowedHosts: string[];
+  /** Origin values accepted on /mcp; empty means origins whose host passes the Host rule */
+  allowedOrigins: string[];
+  maxSessions: number;
+  sessionIdleMs: number;
+  /** requests per second per client on /mcp; 0 turns the limit off */
+  rateLimit: number;
+  toolTimeoutMs: number;
+  shutdownTimeoutMs: number;
 }
 
 /** A configuration error; main prints its message and exits with code 2. */
@@ -25,11 +41,39 @@ interface Setting<T> {
   flag?: string;
   rule: string;
   schema: z.ZodType<T, string>;
+  /** a flag that takes no value ("--read-only" means true) */
+  boolean?: true;
+  /** never echo the value in an error message */
+  secret?: true;
 }
 
-function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>): Setting<T> {
-  return flag === undefined ? { env, rule, schema } : { env, flag, rule, schema };
+function setting<T>(
+  env: string,
+  flag: string | undefined,
+  rule: string,
+  schema: z.ZodType<T, string>,
+  extra: Pick<Setting<T>, 'boolean' | 'secret'> = {},
+): Setting<T> {
+  return flag === undefined ? { env, rule, schema, ...extra } : { env, flag, rule, schema, ...extra };
 }
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Comma- or newline-separated values, blanks dropped. */
+export const listOf = <T extends z.ZodType<string, string>>(item: T) =>
+  z
+    .string()
+    .transform((s) => s.split(/[,\n]/).map((v) => v.trim()).filter((v) => v !== ''))
+    .pipe(z.array(item));
+
+/** Bearer tokens: at least 16 visible ASCII characters, no commas. */
+export const TOKEN_RULE = 'tokens of at least 16 visible ASCII characters, separated by commas or newlines';
+export const Token = z.string().min(16).regex(/^[\x21-\x2b\x2d-\x7e]+$/);
 
 const intIn = (min: number, max: number) =>
   z
@@ -66,6 +110,32 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
+  authTokens: setting('MCP_AUTH_TOKEN', undefined, TOKEN_RULE, listOf(Token), { secret: true }),
+  authTokenFile: setting(
+    'MCP_AUTH_TOKEN_FILE',
+    '--auth-token-file',
+    'a file path',
+    z.string().trim().transform((s) => (s === '' ? null : resolve(s))),
+  ),
+  allowUnauthenticated: setting('MCP_ALLOW_UNAUTHENTICATED', '--allow-unauthenticated', 'true or false', bool, { boolean: true }),
+  readOnly: setting('MCP_READ_ONLY', '--read-only', 'true or false', bool, { boolean: true }),
+  allowedHosts: setting(
+    'MCP_ALLOWED_HOSTS',
+    '--allowed-hosts',
+    'comma-separated host names, optionally with :port, or *',
+    listOf(z.string().toLowerCase().regex(/^(\*|\[[0-9a-f:.]+\](:\d+)?|[a-z0-9_.-]+(:\d+)?)$/)),
+  ),
+  allowedOrigins: setting(
+    'MCP_ALLOWED_ORIGINS',
+    '--allowed-origins',
+    'comma-separated origins like https://agent.example.com, or *',
+    listOf(z.string().toLowerCase().regex(/^(\*|https?:\/\/[^/\s]+)$/)),
+  ),
+  maxSessions: setting('MCP_MAX_SESSIONS', '--max-sessions', 'an integer 1-100000', intIn(1, 100_000)),
+  sessionIdleMs: setting('MCP_SESSION_IDLE_TIMEOUT', undefined, 'a duration 10s-7d, e.g. "30m"', durationMs(10_000, 7 * 86_400_000)),
+  rateLimit: setting('MCP_RATE_LIMIT', '--rate-limit', 'an integer 0-100000 (requests per second per client; 0 = off)', intIn(0, 100_000)),
+  toolTimeoutMs: setting('MCP_TOOL_TIMEOUT', undefined, 'a duration 100ms-1h, e.g. "50s"', durationMs(100, 3_600_000)),
+  shutdownTimeoutMs: setting('MCP_SHUTDOWN_TIMEOUT', undefined, 'a duration 0s-10m, e.g. "15s"', durationMs(0, 600_000)),
 } satisfies Record<keyof Config, Setting<unknown>>;
 
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
@@ -81,6 +151,17 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string> => ({
   dataDir: defaultDataDir(env),
   logLevel: 'info',
   incidentRetentionDays: '90',
+  authTokens: '',
+  authTokenFile: '',
+  allowUnauthenticated: 'false',
+  readOnly: 'false',
+  allowedHosts: '',
+  allowedOrigins: '',
+  maxSessions: '500',
+  sessionIdleMs: '30m',
+  rateLimit: '50',
+  toolTimeoutMs: '50s',
+  shutdownTimeoutMs: '15s',
 });
 
 export const USAGE = `Usage: prom-incident-mcp [options]
@@ -91,6 +172,13 @@ Options (each also settable by the environment variable shown):
   --port PORT              PORT           HTTP port (default 8080)
   --data-dir DIR           DATA_DIR       incident store directory (default ~/.local/share/prom-incident-mcp)
   --log-level LEVEL        LOG_LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
+  --read-only              MCP_READ_ONLY  hide and refuse the tools that change incidents
+  --auth-token-file FILE   MCP_AUTH_TOKEN_FILE  bearer tokens for /mcp, one a line (or MCP_AUTH_TOKEN)
+  --allow-unauthenticated  MCP_ALLOW_UNAUTHENTICATED  serve a non-loopback address without a token
+  --allowed-hosts LIST     MCP_ALLOWED_HOSTS    Host names accepted on /mcp (default: see README)
+  --allowed-origins LIST   MCP_ALLOWED_ORIGINS  browser Origins accepted on /mcp (default: see README)
+  --max-sessions N         MCP_MAX_SESSIONS     concurrent HTTP sessions (default 500)
+  --rate-limit N           MCP_RATE_LIMIT       requests per second per client (default 50; 0 = off)
   --help                   print this help
   --version                print the version
 
@@ -116,6 +204,7 @@ function parseFlags(argv: readonly string[]): Map<string, string> | 'help' | 've
     }
     let value: string | undefined;
     if (eq > 0) value = arg.slice(eq + 1);
+    else if (known.get(name)!.boolean) value = 'true';
     else {
       value = argv[i + 1];
       i++;
@@ -139,7 +228,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const raw = fromFlag ?? (source === s.env ? fromEnv! : defaults[key]);
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(raw)}`);
+      const shown = s.secret ? `a value of ${raw.length} characters` : JSON.stringify(raw);
+      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${shown}`);
     }
     out[key] = parsed.data;
   }

@@ -49,8 +49,21 @@ async function main(): Promise<number> {
     stop = () => stdio.close();
     done = stdio.closed;
   } else {
-    const http = await serveHttp(app, { host: config.host, port: config.port });
-    stop = () => http.close();
+    let http;
+    try {
+      http = await serveHttp(app);
+    } catch (err) {
+      await app.close();
+      if (err instanceof ConfigError) {
+        process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    stop = async () => {
+      const { abandoned } = await http.close(config.shutdownTimeoutMs);
+      if (abandoned > 0) log.warn({ abandoned }, 'requests still in flight after MCP_SHUTDOWN_TIMEOUT were cut off');
+    };
     done = new Promise<void>(() => {});
   }
   const signal = new Promise<string>((resolve) => {
@@ -59,8 +72,16 @@ async function main(): Promise<number> {
   });
   const why = await Promise.race([done.then(() => 'client closed the connection'), signal]);
   log.info({ reason: why }, 'shutting down');
+  // A second signal means "now": skip the drain.
+  const force = () => {
+    log.warn('second signal: exiting without waiting');
+    process.exit(1);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
   await stop().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'closing the transport failed'));
   await app.close();
+  log.info('shutdown complete');
   return 0;
 }
 

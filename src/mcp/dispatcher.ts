@@ -6,7 +6,9 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { App } from '../app.js';
-import { messageOf } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
+import type { ToolOutcome } from '../metrics.js';
+import { formatDuration } from '../time.js';
 import type { ToolDef } from './tool.js';
 import { errorResult, inputErrorResult, toolError } from './tool-errors.js';
 
@@ -70,36 +72,132 @@ export function toolListing(tools: readonly ToolDef[]): Tool[] {
   return out;
 }
 
+const readOnlyViews = new WeakMap<readonly ToolDef[], readonly ToolDef[]>();
+
+/** The tools a read-only server offers: those whose annotations say they change nothing. */
+export function visibleTools(tools: readonly ToolDef[], readOnly: boolean): readonly ToolDef[] {
+  if (!readOnly) return tools;
+  let out = readOnlyViews.get(tools);
+  if (!out) readOnlyViews.set(tools, (out = tools.filter((t) => t.annotations.readOnlyHint)));
+  return out;
+}
+
+type Settled<T> = { kind: 'done'; value: T } | { kind: 'threw'; err: unknown } | { kind: 'timeout' } | { kind: 'cancelled' };
+
+/**
+ * Runs a handler with a time limit. The handler's signal aborts on timeout or cancellation,
+ * and the race answers even when a handler ignores its signal and never settles.
+ */
+async function withTimeLimit<T>(run: (signal: AbortSignal) => Promise<T>, outer: AbortSignal, ms: number): Promise<Settled<T>> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort(new Error(`timed out after ${ms} ms`));
+      resolve({ kind: 'timeout' });
+    }, ms);
+    onAbort = () => {
+      ac.abort(outer.reason);
+      resolve({ kind: 'cancelled' });
+    };
+    if (outer.aborted) onAbort();
+    else outer.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const work = Promise.resolve()
+      .then(() => run(ac.signal))
+      .then(
+        (value): Settled<T> => ({ kind: 'done', value }),
+        (err: unknown): Settled<T> => ({ kind: 'threw', err }),
+      );
+    return await Promise.race([work, stop]);
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', onAbort!);
+  }
+}
+
+/** The incident an audit line is about: from the result, else from the arguments. */
+function incidentIdOf(args: unknown, structured: unknown): string | null {
+  for (const o of [structured, args]) {
+    if (typeof o !== 'object' || o === null) continue;
+    const r = o as Record<string, unknown>;
+    const nested = r.incident as Record<string, unknown> | undefined;
+    const id = (typeof nested === 'object' && nested !== null ? nested.id : undefined) ?? r.incident_id ?? r.id;
+    if (typeof id === 'string') return id;
+  }
+  return null;
+}
+
 export function installTools(server: Server, tools: readonly ToolDef[], app: App): void {
-  const byName = new Map(tools.map((t) => [t.name, t]));
+  const offered = visibleTools(tools, app.config.readOnly);
+  const byName = new Map(offered.map((t) => [t.name, t]));
+  const hidden = new Set(tools.filter((t) => !byName.has(t.name)).map((t) => t.name));
+  const timeoutMs = app.config.toolTimeoutMs;
   server.registerCapabilities({ tools: { listChanged: false } });
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(tools) }));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(offered) }));
   server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const name = req.params.name;
     const tool = byName.get(name);
-    if (!tool) return toolError(`Unknown tool ${JSON.stringify(name)}. Available tools: ${[...byName.keys()].join(', ')}.`);
     const clientName = server.getClientVersion()?.name;
+    const auth = extra.authInfo?.clientId;
+    const started = performance.now();
     const log = app.log.child({ tool: name, client: clientName });
+
+    const finish = (outcome: ToolOutcome, result: CallToolResult, structured?: unknown): CallToolResult => {
+      const ms = performance.now() - started;
+      app.metrics.toolCall(tool ? name : hidden.has(name) ? name : '(unknown)', outcome, ms / 1000);
+      if ((tool && !tool.annotations.readOnlyHint) || hidden.has(name)) {
+        const incident = incidentIdOf(req.params.arguments, structured);
+        log.info({ audit: true, incident, auth, outcome, ms: Math.round(ms) }, `audit: ${name} ${outcome}`);
+      }
+      return result;
+    };
+
+    if (!tool) {
+      if (hidden.has(name)) {
+        return finish('refused', toolError(`${name} is disabled: this server is read-only (MCP_READ_ONLY), so tools that change incidents are off.`));
+      }
+      return finish('invalid_input', toolError(`Unknown tool ${JSON.stringify(name)}. Available tools: ${[...byName.keys()].join(', ')}.`));
+    }
     const parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
     if (!parsed.success) {
       log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
-      return inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape));
+      return finish('invalid_input', inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape)));
     }
-    const started = performance.now();
-    try {
-      const out = await tool.handler(parsed.data, { app, log, clientName, signal: extra.signal });
-      const checked = tool.output.safeParse(out.structured);
-      if (!checked.success) {
-        log.error({ issues: checked.error.issues.slice(0, 5) }, 'tool output does not match its schema');
-        return toolError(`Internal error in ${name}: its result did not match its output schema; the server log has the details.`);
+    const settled = await withTimeLimit((signal) => tool.handler(parsed.data, { app, log, clientName, signal }), extra.signal, timeoutMs);
+    switch (settled.kind) {
+      case 'timeout': {
+        log.warn({ ms: timeoutMs }, 'tool call timed out');
+        const advice = tool.annotations.readOnlyHint
+          ? 'Retry later or with a smaller request.'
+          : 'It may still complete: check the current state before retrying.';
+        return finish('timeout', toolError(`${name} did not finish within ${formatDuration(timeoutMs)} (MCP_TOOL_TIMEOUT). ${advice}`));
       }
-      log.debug({ ms: Math.round(performance.now() - started) }, 'tool call ok');
-      return { content: [{ type: 'text', text: out.text }], structuredContent: checked.data as Record<string, unknown> };
-    } catch (err) {
-      const { result, expected } = errorResult(name, err);
-      if (expected) log.debug({ err: messageOf(err) }, 'tool call failed');
-      else log.error({ err }, 'tool call failed unexpectedly');
-      return result;
+      case 'cancelled':
+        return finish('cancelled', toolError(`${name} was cancelled.`));
+      case 'threw': {
+        const { result, expected } = errorResult(name, settled.err);
+        if (expected) log.debug({ err: messageOf(settled.err) }, 'tool call failed');
+        else log.error({ err: settled.err }, 'tool call failed unexpectedly');
+        const outcome = settled.err instanceof InputError ? 'invalid_input' : expected ? 'error' : 'internal_error';
+        return finish(outcome, result);
+      }
+      case 'done': {
+        const out = settled.value;
+        const checked = tool.output.safeParse(out.structured);
+        if (!checked.success) {
+          log.error({ issues: checked.error.issues.slice(0, 5) }, 'tool output does not match its schema');
+          return finish(
+            'internal_error',
+            toolError(`Internal error in ${name}: its result did not match its output schema; the server log has the details.`),
+          );
+        }
+        log.debug({ ms: Math.round(performance.now() - started) }, 'tool call ok');
+        const result = { content: [{ type: 'text' as const, text: out.text }], structuredContent: checked.data as Record<string, unknown> };
+        return finish('ok', result, checked.data);
+      }
     }
   });
 }

@@ -1,18 +1,32 @@
-// Streamable HTTP on /mcp (one McpServer per session, all sharing the App) and /healthz.
+// Streamable HTTP on /mcp (one McpServer per session, all sharing the App), plus /healthz,
+// /readyz and /metrics. Every /mcp request passes, in order: Host/Origin check (403), bearer
+// token (401), per-client rate limit (429), body size (413), session lookup (404) and the
+// session cap (503). Shutdown drains: new requests get 503 while calls in flight finish.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';
+import { ConfigError } from '../config.js';
 import { messageOf } from '../errors.js';
+import type { RejectReason } from '../metrics.js';
 import { createMcpServer } from '../server.js';
-import { VERSION } from '../version.js';
+import { TokenAuth } from './http-auth.js';
+import { liveness, readiness } from './http-ops.js';
+import { createHostPolicy, exposureProblem } from './http-security.js';
+import { RateLimiter } from './rate-limit.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
 
 interface Session {
   transport: StreamableHTTPServerTransport;
+  /** the token fingerprint that opened it; other callers get 404 */
+  owner: string;
+  lastSeen: number;
+  /** requests in progress, including an open GET stream */
+  active: number;
   close(): Promise<void>;
 }
 
@@ -20,17 +34,18 @@ export interface HttpHandle {
   url: string;
   server: Server;
   sessions: number;
-  close(): Promise<void>;
+  /** Stops accepting, lets calls in flight finish (at most graceMs), then closes every session. */
+  close(graceMs?: number): Promise<{ abandoned: number }>;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | number> = {}): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
-function rpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
+function rpcError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string | number> = {}): void {
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null }, headers);
 }
 
 class BodyError extends Error {
@@ -59,83 +74,218 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
-export async function serveHttp(app: App, opts: { host: string; port: number }): Promise<HttpHandle> {
-  const sessions = new Map<string, Session>();
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export async function serveHttp(app: App, opts: { host?: string; port?: number } = {}): Promise<HttpHandle> {
+  const cfg = app.config;
+  const host = opts.host ?? cfg.host;
+  const port = opts.port ?? cfg.port;
   const log = app.log.child({ transport: 'http' });
+  const auth = new TokenAuth({ tokens: cfg.authTokens, file: cfg.authTokenFile, log });
+  const exposed = exposureProblem(host, auth.enabled, cfg.allowUnauthenticated);
+  if (exposed) throw new ConfigError(exposed);
+  const hostPolicy = createHostPolicy({ bindHost: host, allowedHosts: cfg.allowedHosts, allowedOrigins: cfg.allowedOrigins });
+  const limiter = new RateLimiter(cfg.rateLimit);
+  const metrics = app.metrics;
+  const sessions = new Map<string, Session>();
+  metrics.countSessions(() => sessions.size);
+  metrics.enableProcessMetrics();
+
+  let draining = false;
+  let inflight = 0;
+  let drained: (() => void) | null = null;
+
+  function refuse(res: ServerResponse, reason: RejectReason, status: number, message: string, headers: Record<string, string | number> = {}): void {
+    metrics.rejected(reason);
+    rpcError(res, status, -32000, message, headers);
+  }
+
+  /** Checks that apply to every /mcp request; returns the caller's identity or null when refused. */
+  function admit(req: IncomingMessage, res: ServerResponse): string | null {
+    if (draining) {
+      refuse(res, 'shutting_down', 503, 'Server is shutting down; retry on another replica', { 'retry-after': 1, connection: 'close' });
+      return null;
+    }
+    const verdict = hostPolicy(header(req, 'host'), header(req, 'origin'));
+    if (!verdict.ok) {
+      refuse(res, 'forbidden', 403, `Forbidden: ${verdict.reason}`);
+      return null;
+    }
+    let client = 'anonymous';
+    if (auth.enabled) {
+      const r = auth.check(header(req, 'authorization'));
+      if (!r.ok) {
+        const challenge = r.error === 'missing' ? 'Bearer realm="prom-incident-mcp"' : 'Bearer realm="prom-incident-mcp", error="invalid_token"';
+        refuse(res, 'unauthorized', 401, r.error === 'missing' ? 'Unauthorized: send Authorization: Bearer <token>' : 'Unauthorized: invalid token', {
+          'www-authenticate': challenge,
+        });
+        return null;
+      }
+      client = r.client;
+    }
+    const take = limiter.take(`${client}|${req.socket.remoteAddress ?? ''}`);
+    if (!take.ok) {
+      refuse(res, 'rate_limited', 429, `Too many requests: at most ${cfg.rateLimit} per second per client (MCP_RATE_LIMIT)`, {
+        'retry-after': take.retryAfterS,
+      });
+      return null;
+    }
+    return client;
+  }
+
+  function track(res: ServerResponse, s: Session | undefined, counts: boolean): void {
+    if (counts) inflight++;
+    if (s) {
+      s.active++;
+      s.lastSeen = Date.now();
+    }
+    res.once('close', () => {
+      if (s) {
+        s.active--;
+        s.lastSeen = Date.now();
+      }
+      if (counts && --inflight === 0 && drained) drained();
+    });
+  }
+
+  async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown, client: string): Promise<void> {
+    if (!isInitializeRequest(body)) {
+      return rpcError(res, 400, -32000, 'Bad Request: send initialize first, or the Mcp-Session-Id header');
+    }
+    if (sessions.size >= cfg.maxSessions) {
+      return refuse(res, 'too_many_sessions', 503, `Too many open sessions (${cfg.maxSessions}, MCP_MAX_SESSIONS); close unused ones or retry later`, {
+        'retry-after': 10,
+      });
+    }
+    const server = createMcpServer(app);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        const s: Session = { transport, owner: client, lastSeen: Date.now(), active: 1, close: () => server.close() };
+        sessions.set(id, s);
+        res.once('close', () => {
+          s.active--;
+          s.lastSeen = Date.now();
+        });
+        log.debug({ session: id, sessions: sessions.size, client }, 'session opened');
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId && sessions.delete(transport.sessionId)) {
+        log.debug({ session: transport.sessionId, sessions: sessions.size }, 'session closed');
+      }
+    };
+    await server.connect(transport);
+    await transport.handleRequest(withAuth(req, client), res, body);
+  }
+
+  function withAuth(req: IncomingMessage, client: string): IncomingMessage & { auth: AuthInfo } {
+    return Object.assign(req, { auth: { token: '', clientId: client, scopes: [] } });
+  }
+
+  function lookup(req: IncomingMessage, res: ServerResponse, client: string): Session | undefined {
+    const sessionId = header(req, 'mcp-session-id');
+    const s = sessionId ? sessions.get(sessionId) : undefined;
+    if (!s || s.owner !== client) {
+      rpcError(res, sessionId ? 404 : 400, -32001, 'Session not found; initialize a new session');
+      return undefined;
+    }
+    return s;
+  }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sid = req.headers['mcp-session-id'];
-    const sessionId = Array.isArray(sid) ? sid[0] : sid;
+    const client = admit(req, res);
+    if (client === null) return;
     if (req.method === 'POST') {
+      track(res, undefined, true);
       let body: unknown;
       try {
         body = await readJson(req, MAX_BODY_BYTES);
       } catch (err) {
         const status = err instanceof BodyError ? err.status : 400;
-        rpcError(res, status, -32700, messageOf(err));
-        return;
+        if (status === 413) return refuse(res, 'too_large', 413, `Payload too large: ${messageOf(err)}`, { connection: 'close' });
+        return rpcError(res, status, -32700, messageOf(err));
       }
-      if (sessionId) {
-        const s = sessions.get(sessionId);
-        if (!s) return rpcError(res, 404, -32001, 'Session not found; initialize a new session');
-        await s.transport.handleRequest(req, res, body);
-        return;
-      }
-      if (!isInitializeRequest(body)) {
-        return rpcError(res, 400, -32000, 'Bad Request: send initialize first, or the Mcp-Session-Id header');
-      }
-      const server = createMcpServer(app);
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, { transport, close: () => server.close() });
-          log.debug({ session: id, sessions: sessions.size }, 'session opened');
-        },
-      });
-      transport.onclose = () => {
-        if (transport.sessionId && sessions.delete(transport.sessionId)) {
-          log.debug({ session: transport.sessionId, sessions: sessions.size }, 'session closed');
-        }
-      };
-      await server.connect(transport);
-      await transport.handleRequest(req, res, body);
+      if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, body, client);
+      const s = lookup(req, res, client);
+      if (!s) return;
+      track(res, s, false);
+      await s.transport.handleRequest(withAuth(req, client), res, body);
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
-      const s = sessionId ? sessions.get(sessionId) : undefined;
-      if (!s) return rpcError(res, sessionId ? 404 : 400, -32001, 'Session not found; initialize a new session');
-      await s.transport.handleRequest(req, res);
+      const s = lookup(req, res, client);
+      if (!s) return;
+      track(res, s, false);
+      await s.transport.handleRequest(withAuth(req, client), res);
       return;
     }
     sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, POST, DELETE' });
   }
 
-  const server = createServer((req, res) => {
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    const route =
-      path === '/mcp'
-        ? handleMcp(req, res)
-        : path === '/healthz' && req.method === 'GET'
-          ? Promise.resolve(sendJson(res, 200, { status: 'ok', version: VERSION, sessions: sessions.size }))
-          : Promise.resolve(sendJson(res, 404, { error: `no route ${path}; the MCP endpoint is /mcp` }));
-    route.catch((err: unknown) => {
+    if (path === '/mcp') return handleMcp(req, res);
+    if (req.method !== 'GET' && (path === '/healthz' || path === '/readyz' || path === '/metrics')) {
+      return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET' });
+    }
+    if (path === '/healthz') return sendJson(res, 200, liveness(sessions.size));
+    if (path === '/readyz') {
+      const r = await readiness(app, { draining });
+      return sendJson(res, r.ready ? 200 : 503, r.body, { 'cache-control': 'no-store' });
+    }
+    if (path === '/metrics') {
+      const m = await metrics.scrape();
+      res.writeHead(200, { 'content-type': m.contentType });
+      res.end(m.body);
+      return;
+    }
+    sendJson(res, 404, { error: `no route ${path}; the MCP endpoint is /mcp` });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
       log.error({ err }, 'HTTP request failed');
-      if (!res.headersSent) rpcError(res, 500, -32603, 'internal error');
+      if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error; the server log has the details');
       else res.end();
     });
   });
+  // Slow or silent clients must not hold sockets: whole request within 30 s, headers within 15 s.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 15_000;
+
+  const idleMs = cfg.sessionIdleMs;
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, s] of sessions) {
+        if (s.active > 0 || now - s.lastSeen < idleMs) continue;
+        sessions.delete(id);
+        log.info({ session: id, idle_s: Math.round((now - s.lastSeen) / 1000) }, 'idle session expired');
+        s.close().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'closing an idle session failed'));
+      }
+    },
+    Math.min(60_000, Math.max(1000, idleMs / 4)),
+  );
+  sweeper.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}/mcp`;
-  log.info({ url }, 'MCP server ready on streamable HTTP');
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${shownHost}:${addr.port}/mcp`;
+  log.info(
+    { url, auth: auth.enabled ? `${auth.count} token(s)` : 'none', read_only: cfg.readOnly, max_sessions: cfg.maxSessions, rate_limit: cfg.rateLimit },
+    'MCP server ready on streamable HTTP',
+  );
 
   return {
     url,
@@ -143,11 +293,24 @@ export async function serveHttp(app: App, opts: { host: string; port: number }):
     get sessions() {
       return sessions.size;
     },
-    async close() {
+    async close(graceMs = cfg.shutdownTimeoutMs) {
+      draining = true;
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inflight > 0) {
+        log.info({ inflight, grace_ms: graceMs }, 'waiting for requests in flight');
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, graceMs).unref();
+        });
+      }
+      const abandoned = inflight;
       await Promise.allSettled([...sessions.values()].map((s) => s.close()));
       sessions.clear();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
+      return { abandoned };
     },
   };
 }

@@ -1,0 +1,70 @@
+// Operational endpoints beside /mcp: /healthz (the process answers), /readyz (it can do its
+// work: the store takes writes and Prometheus answers or is not configured), /metrics.
+// None needs the MCP token: kubelet probes and Prometheus scrapers carry none, and the
+// bodies hold no incident data, only counts.
+import type { App } from '../app.js';
+import { messageOf } from '../errors.js';
+import type { Health } from '../prometheus/api.js';
+import type { StoreHealth } from '../incidents/store.js';
+import { VERSION } from '../version.js';
+
+const started = Date.now();
+
+export function liveness(sessions: number): Record<string, unknown> {
+  return { status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000), sessions };
+}
+
+/** A probe must answer within its own timeout, whatever an upstream does. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+export interface Readiness {
+  ready: boolean;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Ready when the store takes writes and, if Prometheus is configured, at least one tier
+ * answers (the tools degrade to the other tier; none answering makes every metric tool fail).
+ */
+export async function readiness(app: App, opts: { draining: boolean; timeoutMs?: number }): Promise<Readiness> {
+  const ms = opts.timeoutMs ?? 3000;
+  const store: StoreHealth = await within(app.store.health(), ms, 'the store').catch((err: unknown) => ({
+    ok: false,
+    backend: 'unknown',
+    error: messageOf(err),
+  }));
+  let prometheus: string;
+  let tiers: Health[] | undefined;
+  const problems: string[] = [];
+  if (!store.ok) problems.push(`store: ${store.error ?? 'not writable'}`);
+  if (app.prometheus === null) prometheus = 'not configured';
+  else {
+    try {
+      tiers = await within(app.prometheus.health(), ms, 'Prometheus');
+      prometheus = tiers.some((t) => t.ok) ? 'connected' : 'unreachable';
+      for (const t of tiers) if (!t.ok) problems.push(`${t.tier} ${t.url}: ${t.error ?? 'not ok'}`);
+    } catch (err) {
+      prometheus = 'unreachable';
+      problems.push(`prometheus: ${messageOf(err)}`);
+    }
+  }
+  if (opts.draining) problems.unshift('shutting down');
+  const ready = !opts.draining && store.ok && prometheus !== 'unreachable';
+  return {
+    ready,
+    body: {
+      status: ready ? 'ready' : 'not ready',
+      version: VERSION,
+      checked_at: new Date().toISOString(),
+      dependencies: { store: store.ok ? `${store.backend}, writable` : 'not writable', prometheus },
+      ...(tiers ? { prometheus_tiers: tiers.map((t) => ({ tier: t.tier, url: t.url, ok: t.ok, ms: Math.round(t.ms) })) } : {}),
+      ...(problems.length > 0 ? { problems } : {}),
+    },
+  };
+}
