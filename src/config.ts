@@ -132,7 +132,7 @@ const SETTINGS = {
     listOf(z.string().toLowerCase().regex(/^(\*|https?:\/\/[^/\s]+)$/)),
   ),
   maxSessions: setting('MCP_MAX_SESSIONS', '--max-sessions', 'an integer 1-100000', intIn(1, 100_000)),
-  sessionIdleMs: setting('MCP_SESSION_IDLE_TIMEOUT', undefined, 'a duration 10s-7d, e.g. "30m"', durationMs(10_000, 7 * 86_400_000)),
+  sessionIdleMs: setting('MCP_SESSION_IDLE_TIMEOUT', undefined, 'a duration 1s-7d, e.g. "30m"', durationMs(1000, 7 * 86_400_000)),
   rateLimit: setting('MCP_RATE_LIMIT', '--rate-limit', 'an integer 0-100000 (requests per second per client; 0 = off)', intIn(0, 100_000)),
   toolTimeoutMs: setting('MCP_TOOL_TIMEOUT', undefined, 'a duration 100ms-1h, e.g. "50s"', durationMs(100, 3_600_000)),
   shutdownTimeoutMs: setting('MCP_SHUTDOWN_TIMEOUT', undefined, 'a duration 0s-10m, e.g. "15s"', durationMs(0, 600_000)),

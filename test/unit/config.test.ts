@@ -37,4 +37,38 @@ describe('config', () => {
     expect(loadConfig(['--help'], {}).kind).toBe('help');
     expect(loadConfig(['--version'], {}).kind).toBe('version');
   });
+
+  it('reads the HTTP endpoint settings, with valueless boolean flags', () => {
+    const c = run(['--read-only', '--allow-unauthenticated', '--rate-limit', '5', '--allowed-hosts', 'MCP.example.com, [::1]:8080'], {
+      MCP_AUTH_TOKEN: 'aaaaaaaaaaaaaaaa1,\nbbbbbbbbbbbbbbbb2',
+      MCP_ALLOWED_ORIGINS: 'https://agent.example.com',
+      MCP_SESSION_IDLE_TIMEOUT: '10m',
+      MCP_TOOL_TIMEOUT: '2s',
+      MCP_MAX_SESSIONS: '20',
+    });
+    expect(c).toMatchObject({
+      readOnly: true,
+      allowUnauthenticated: true,
+      rateLimit: 5,
+      allowedHosts: ['mcp.example.com', '[::1]:8080'],
+      allowedOrigins: ['https://agent.example.com'],
+      authTokens: ['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2'],
+      sessionIdleMs: 600_000,
+      toolTimeoutMs: 2000,
+      maxSessions: 20,
+      authTokenFile: null,
+    });
+    const d = run([], {});
+    expect(d).toMatchObject({ readOnly: false, allowUnauthenticated: false, authTokens: [], allowedHosts: [], rateLimit: 50, maxSessions: 500 });
+    expect(run([], { MCP_READ_ONLY: 'TRUE' }).readOnly).toBe(true);
+    expect(run(['--read-only=false']).readOnly).toBe(false);
+  });
+
+  it('never echoes a token in an error', () => {
+    expect(() => run([], { MCP_AUTH_TOKEN: 'short-secret' })).toThrow(
+      'MCP_AUTH_TOKEN must be tokens of at least 16 visible ASCII characters, separated by commas or newlines, got a value of 12 characters',
+    );
+    expect(() => run([], { MCP_READ_ONLY: 'maybe' })).toThrow('MCP_READ_ONLY must be true or false, got "maybe"');
+    expect(() => run([], { MCP_ALLOWED_ORIGINS: 'evil.com/path' })).toThrow(/MCP_ALLOWED_ORIGINS must be comma-separated origins/);
+  });
 });
