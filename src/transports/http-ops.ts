@@ -10,8 +10,8 @@ import { VERSION } from '../version.js';
 
 const started = Date.now();
 
-export function liveness(sessions: number): Record<string, unknown> {
-  return { status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000), sessions };
+export function liveness(sessions: number, inflight: number): Record<string, unknown> {
+  return { status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000), sessions, requests_in_flight: inflight };
 }
 
 /** A probe must answer within its own timeout, whatever an upstream does. */

@@ -25,7 +25,7 @@ interface Session {
   /** the token fingerprint that opened it; other callers get 404 */
   owner: string;
   lastSeen: number;
-  /** requests in progress, including an open GET stream */
+  /** POSTs in progress; an open GET stream alone does not keep a session from expiring */
   active: number;
   close(): Promise<void>;
 }
@@ -136,18 +136,17 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     return client;
   }
 
-  function track(res: ServerResponse, s: Session | undefined, counts: boolean): void {
-    if (counts) inflight++;
+  /** Counts a POST in flight (for the drain) and, once its session is known, for that session. */
+  function track(res: ServerResponse, s?: Session): void {
     if (s) {
       s.active++;
       s.lastSeen = Date.now();
-    }
+    } else inflight++;
     res.once('close', () => {
       if (s) {
         s.active--;
         s.lastSeen = Date.now();
-      }
-      if (counts && --inflight === 0 && drained) drained();
+      } else if (--inflight === 0 && drained) drained();
     });
   }
 
@@ -200,7 +199,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     const client = admit(req, res);
     if (client === null) return;
     if (req.method === 'POST') {
-      track(res, undefined, true);
+      track(res);
       let body: unknown;
       try {
         body = await readJson(req, MAX_BODY_BYTES);
@@ -212,14 +211,14 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, body, client);
       const s = lookup(req, res, client);
       if (!s) return;
-      track(res, s, false);
+      track(res, s);
       await s.transport.handleRequest(withAuth(req, client), res, body);
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
       const s = lookup(req, res, client);
       if (!s) return;
-      track(res, s, false);
+      s.lastSeen = Date.now();
       await s.transport.handleRequest(withAuth(req, client), res);
       return;
     }
@@ -232,7 +231,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     if (req.method !== 'GET' && (path === '/healthz' || path === '/readyz' || path === '/metrics')) {
       return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET' });
     }
-    if (path === '/healthz') return sendJson(res, 200, liveness(sessions.size));
+    if (path === '/healthz') return sendJson(res, 200, liveness(sessions.size, inflight));
     if (path === '/readyz') {
       const r = await readiness(app, { draining });
       return sendJson(res, r.ready ? 200 : 503, r.body, { 'cache-control': 'no-store' });

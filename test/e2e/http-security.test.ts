@@ -1,0 +1,196 @@
+// The HTTP endpoint's defences through real HTTP against the built server: tokens (401),
+// Host/Origin (403), body size (413), rate (429), session cap (503) and expiry, read-only.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  INITIALIZE,
+  MCP_POST_HEADERS,
+  call,
+  connectHttp,
+  freePort,
+  rawRequest,
+  runServer,
+  startHttpServer,
+  tempDir,
+  text,
+  type HttpServer,
+} from '../helpers/server.js';
+
+const TOKEN = 'e2e-token-0123456789abcdef';
+const OTHER = 'e2e-other-0123456789abcdef';
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+type Structured = Record<string, any>;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+async function server(env: Record<string, string> = {}, args: string[] = []): Promise<HttpServer> {
+  const dir = tempDir();
+  const srv = await startHttpServer({ DATA_DIR: dir.path, ...env }, args);
+  cleanups.push(() => dir.cleanup(), () => srv.stop());
+  return srv;
+}
+
+describe('authentication, Host and Origin', () => {
+  let srv: HttpServer;
+  const dir = tempDir();
+  beforeAll(async () => {
+    srv = await startHttpServer({ DATA_DIR: dir.path, MCP_AUTH_TOKEN: `${TOKEN},${OTHER}` });
+  });
+  afterAll(async () => {
+    await srv?.stop();
+    dir.cleanup();
+  });
+
+  it('answers 401 with a Bearer challenge without a token or with a wrong one', async () => {
+    const none = await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE });
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="prom-incident-mcp"');
+    expect(JSON.parse(none.body)).toMatchObject({ jsonrpc: '2.0', error: { message: expect.stringMatching(/^Unauthorized/) }, id: null });
+    const wrong = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(`${TOKEN}x`) }, body: INITIALIZE });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['www-authenticate']).toBe('Bearer realm="prom-incident-mcp", error="invalid_token"');
+    const get = await rawRequest(srv.url, { method: 'GET', headers: bearer('nope-nope-nope-nope') });
+    expect(get.status).toBe(401);
+    await expect(connectHttp(srv.url)).rejects.toThrow();
+  });
+
+  it('serves the MCP client that sends a valid token; either rotation token works', async () => {
+    for (const t of [TOKEN, OTHER]) {
+      const c = await connectHttp(srv.url, bearer(t));
+      const { tools } = await c.client.listTools();
+      expect(tools.map((x) => x.name)).toContain('create_incident');
+      await c.close();
+    }
+  });
+
+  it('does not let one token holder use a session opened with another token', async () => {
+    const init = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: INITIALIZE });
+    expect(init.status).toBe(200);
+    const sid = init.headers['mcp-session-id'] as string;
+    const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+    const mine = { ...MCP_POST_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+    expect((await rawRequest(srv.url, { headers: { ...mine, ...bearer(TOKEN) }, body: list })).status).toBe(200);
+    expect((await rawRequest(srv.url, { headers: { ...mine, ...bearer(OTHER) }, body: list })).status).toBe(404);
+  });
+
+  it('answers 403 to a foreign Origin and to a rebinding Host, before looking at the token', async () => {
+    const origin = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN), origin: 'https://evil.example' }, body: INITIALIZE });
+    expect(origin.status).toBe(403);
+    expect(JSON.parse(origin.body).error.message).toMatch(/Origin "https:\/\/evil\.example" is not allowed; add it to MCP_ALLOWED_ORIGINS/);
+    const port = new URL(srv.url).port;
+    const host = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN), host: `rebind.evil.example:${port}` }, body: INITIALIZE });
+    expect(host.status).toBe(403);
+    const local = await rawRequest(srv.url, {
+      headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN), host: `localhost:${port}`, origin: 'http://localhost:6274' },
+      body: INITIALIZE,
+    });
+    expect(local.status).toBe(200);
+  });
+
+  it('answers 413 to a body over 1 MiB, declared or streamed', async () => {
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(1_100_000) } });
+    const declared = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: big });
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body).error.message).toMatch(/^Payload too large/);
+    const chunked = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN), 'transfer-encoding': 'chunked' }, body: big });
+    expect(chunked.status).toBe(413);
+  });
+
+  it('serves probes and metrics without the token, with the refusals counted', async () => {
+    const base = srv.url.replace(/\/mcp$/, '');
+    const ready = await rawRequest(`${base}/readyz`, { method: 'GET' });
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', dependencies: { store: 'file, writable', prometheus: 'not configured' } });
+    const health = await rawRequest(`${base}/healthz`, { method: 'GET' });
+    expect(JSON.parse(health.body)).toMatchObject({ status: 'ok' });
+    const metrics = await rawRequest(`${base}/metrics`, { method: 'GET' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body).toMatch(/prom_incident_mcp_http_rejected_requests_total\{reason="unauthorized"\} [1-9]/);
+    expect(metrics.body).toMatch(/prom_incident_mcp_http_rejected_requests_total\{reason="forbidden"\} [1-9]/);
+    expect(metrics.body).toMatch(/prom_incident_mcp_http_rejected_requests_total\{reason="too_large"\} [1-9]/);
+    expect(metrics.body).toContain('process_resident_memory_bytes');
+    expect(metrics.body).not.toContain(TOKEN);
+  });
+});
+
+describe('limits', () => {
+  it('answers a flood with 429 and Retry-After, per client', async () => {
+    const srv = await server({ MCP_AUTH_TOKEN: `${TOKEN},${OTHER}` }, ['--rate-limit', '2']);
+    const statuses: number[] = [];
+    let retryAfter: string | undefined;
+    for (let i = 0; i < 30; i++) {
+      const r = await rawRequest(srv.url, { method: 'GET', headers: bearer(TOKEN) });
+      statuses.push(r.status);
+      if (r.status === 429) retryAfter ??= r.headers['retry-after'] as string;
+    }
+    // a burst of 10 passes (to the 400 for a missing session), then the limit bites
+    expect(statuses.slice(0, 10).every((s) => s === 400)).toBe(true);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    // another client (token) has its own budget
+    expect((await rawRequest(srv.url, { method: 'GET', headers: bearer(OTHER) })).status).toBe(400);
+  });
+
+  it('caps concurrent sessions with 503 and expires idle ones', async () => {
+    const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
+    const a = await connectHttp(srv.url);
+    const b = await connectHttp(srv.url);
+    cleanups.push(() => a.close(), () => b.close());
+    const third = await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE });
+    expect(third.status).toBe(503);
+    expect(third.headers['retry-after']).toBe('10');
+    expect(JSON.parse(third.body).error.message).toMatch(/Too many open sessions \(2, MCP_MAX_SESSIONS\)/);
+    // after a second of silence both sessions are gone, and a new one fits
+    const base = srv.url.replace(/\/mcp$/, '');
+    for (let i = 0; i < 100; i++) {
+      const h = JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body);
+      if (h.sessions === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body).sessions).toBe(0);
+    expect(srv.stderr()).toMatch(/idle session expired/);
+    expect((await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE })).status).toBe(200);
+  });
+
+  it('refuses to serve a non-loopback address without a token', async () => {
+    const r = await runServer(['--transport', 'http', '--host', '0.0.0.0', '--port', String(await freePort())], { DATA_DIR: tempDir().path });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'prom-incident-mcp: HOST 0.0.0.0 is not a loopback address and no token is set: set MCP_AUTH_TOKEN or MCP_AUTH_TOKEN_FILE, or pass --allow-unauthenticated (MCP_ALLOW_UNAUTHENTICATED=true) if something else guards the port',
+    );
+  });
+
+  it('refuses an unreadable token file at start-up with exit code 2', async () => {
+    const r = await runServer(['--transport', 'http', '--port', String(await freePort())], { DATA_DIR: tempDir().path, MCP_AUTH_TOKEN_FILE: '/nonexistent/token' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/MCP_AUTH_TOKEN_FILE \/nonexistent\/token cannot be read/);
+  });
+});
+
+describe('read-only mode', () => {
+  it('hides the tools that change incidents and refuses them when called anyway', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.cleanup());
+    const rw = await startHttpServer({ DATA_DIR: dir.path });
+    const w = await connectHttp(rw.url);
+    await call(w.client, 'create_incident', { title: 'seen', description: 'd', severity: 'low', target: 'ro' });
+    await w.close();
+    await rw.stop();
+
+    const srv = await startHttpServer({ DATA_DIR: dir.path }, ['--read-only']);
+    cleanups.push(() => srv.stop());
+    const c = await connectHttp(srv.url);
+    cleanups.push(() => c.close());
+    const { tools } = await c.client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['list_incidents']);
+    expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+    const r = await call(c.client, 'create_incident', { title: 'no', description: 'd', severity: 'low', target: 'ro' });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/create_incident is disabled: this server is read-only \(MCP_READ_ONLY\)/);
+    const list = (await call(c.client, 'list_incidents', { target: 'ro' })).structuredContent as Structured;
+    expect(list.incidents.map((i: Structured) => i.title)).toEqual(['seen']);
+    expect(srv.stderr()).toMatch(/"audit":true.*"outcome":"refused"/);
+  });
+});
