@@ -42,8 +42,17 @@ export const TIME_FORMS = 'RFC 3339 (2026-01-25T10:00:00Z), unix seconds, "now",
 
 const RFC3339_RE = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/;
 
-/** Parses a point in time to epoch milliseconds, relative to `now`; null when not understood. */
+/** The range a JavaScript Date can represent (±100,000,000 days around 1970). */
+const MAX_TIME_MS = 8.64e15;
+
+/** Parses a point in time to epoch milliseconds, relative to `now`; null when not understood or out of range. */
 export function parseTime(text: string, now: number = Date.now()): number | null {
+  const t = parseAnyTime(text, now);
+  // "9999…9" or "now+1000000y" would otherwise break every Date made from the result.
+  return t !== null && Math.abs(t) <= MAX_TIME_MS ? t : null;
+}
+
+function parseAnyTime(text: string, now: number): number | null {
   const s = text.trim();
   if (s === '') return null;
   if (s === 'now') return now;

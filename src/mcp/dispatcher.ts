@@ -3,7 +3,7 @@
 // their schema. Owning these two handlers (rather than McpServer.registerTool) is what
 // lets every tool share one error policy.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ListToolsRequestSchema, type CallToolRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { InputError, messageOf } from '../errors.js';
@@ -130,6 +130,11 @@ function incidentIdOf(args: unknown, structured: unknown): string | null {
   return null;
 }
 
+// Parsed loosely here because the SDK's Server checks tools/call against its full schema
+// itself and answers a malformed call (say, arguments that are not an object) with -32602
+// Invalid params; parsing strictly first would turn the same mistake into -32603 Internal error.
+const LooseCallTool = z.looseObject({ method: z.literal('tools/call'), params: z.looseObject({}) });
+
 export function installTools(server: Server, tools: readonly ToolDef[], app: App): void {
   const offered = visibleTools(tools, app.config.readOnly);
   const byName = new Map(offered.map((t) => [t.name, t]));
@@ -137,7 +142,8 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
   const timeoutMs = app.config.toolTimeoutMs;
   server.registerCapabilities({ tools: { listChanged: false } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(offered) }));
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(LooseCallTool, async (raw, extra): Promise<CallToolResult> => {
+    const req = raw as unknown as CallToolRequest;
     const name = req.params.name;
     const tool = byName.get(name);
     const clientName = server.getClientVersion()?.name;

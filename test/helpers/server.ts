@@ -37,14 +37,18 @@ export interface Connected {
   client: Client;
   /** the server process (for HTTP) or the stdio transport's child pid */
   pid: number;
+  /** what the stdio server wrote to stderr so far (empty for HTTP: see HttpServer.stderr) */
+  stderr(): string;
   close(): Promise<void>;
 }
 
 export async function connectStdio(env: Record<string, string>, args: string[] = []): Promise<Connected> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args], env: serverEnv(env), stderr: 'pipe' });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: 'vitest', version: '1.0.0' });
   await client.connect(transport);
-  return { client, pid: transport.pid!, close: () => client.close() };
+  return { client, pid: transport.pid!, stderr: () => err, close: () => client.close() };
 }
 
 export interface HttpServer {
@@ -109,6 +113,7 @@ export async function connectHttp(url: string, headers: Record<string, string> =
   return {
     client,
     pid: -1,
+    stderr: () => '',
     close: async () => {
       await transport.terminateSession().catch(() => undefined);
       await client.close();

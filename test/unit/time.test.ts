@@ -35,4 +35,8 @@ describe('parseTime', () => {
   it('rejects what it does not understand', () => {
     for (const bad of ['yesterday', 'now-', 'now-1x', '2026-13-45T99:00:00Z', '']) expect(parseTime(bad, NOW)).toBeNull();
   });
+
+  it('rejects times no Date can hold (found by the fuzzer)', () => {
+    for (const bad of ['9'.repeat(400), '99999999999999999', 'now+1000000y', '1000000y']) expect(parseTime(bad, NOW), bad).toBeNull();
+  });
 });

@@ -1,0 +1,14 @@
+import { spawn } from 'node:child_process';
+import { call, connectHttp, freePort, tempDir, serverEnv } from './test/helpers/server.js';
+const d = tempDir();
+const port = await freePort();
+const proc = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=/tmp/prof', 'dist/main.js', '--transport', 'http', '--port', String(port)], { env: serverEnv({ DATA_DIR: d.path, MCP_RATE_LIMIT: '0', LOG_LEVEL: 'info' }), stdio: ['ignore', 'ignore', 'inherit'] });
+await new Promise(r => setTimeout(r, 1000));
+const c = await connectHttp(`http://127.0.0.1:${port}/mcp`);
+const t0 = performance.now();
+for (let i = 0; i < 1500; i++) await call(c.client, 'list_incidents', {});
+console.error('ms/call', ((performance.now() - t0) / 1500).toFixed(2));
+await c.close();
+proc.kill('SIGINT');
+await new Promise(r => proc.once('exit', r));
+d.cleanup();
