@@ -43,6 +43,12 @@ interface Loaded {
   stale: boolean;
 }
 
+interface BatchWaiter {
+  build: () => JournalRecord[];
+  resolve(records: JournalRecord[]): void;
+  reject(err: unknown): void;
+}
+
 const JOURNAL = 'incidents.journal';
 const SNAPSHOT = 'incidents.snapshot';
 const LOCK = 'incidents.lock';
@@ -93,6 +99,11 @@ export class FileIncidentStore implements IncidentStore {
   private fhIno = -1;
   /** serialises this process's writes; the file lock serialises processes */
   private queue: Promise<unknown> = Promise.resolve();
+  /** appends waiting for the next group commit */
+  private batch: BatchWaiter[] = [];
+  private batchQueued = false;
+  /** group commits so far (each one lock, one write, one fdatasync) */
+  commits = 0;
   private compacting = false;
   private closed = false;
 
@@ -323,14 +334,37 @@ export class FileIncidentStore implements IncidentStore {
   }
 
   /**
-   * Appends records durably. Under the lock: catch up, drop a torn tail left by a crashed
-   * writer, append, fsync, then apply to memory.
+   * Appends records durably, with group commit: appends that arrive while a write is in
+   * progress are queued and then committed together, one lock, one write, one fdatasync for
+   * the lot, so concurrent creates do not each pay for the disk. Each build runs in turn
+   * under the lock and sees what the builds before it produced.
    */
-  private async append(build: () => JournalRecord[]): Promise<JournalRecord[]> {
-    return this.exclusive(async () => {
+  private append(build: () => JournalRecord[]): Promise<JournalRecord[]> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ build, resolve, reject });
+      if (this.batchQueued) return;
+      this.batchQueued = true;
+      this.exclusive(() => this.commitBatch())
+        .catch((err: unknown) => {
+          // the lock could not be had (or the store closed): fail whoever is still waiting
+          this.batchQueued = false;
+          for (const w of this.batch.splice(0)) w.reject(err);
+        })
+        .finally(() => {
+          if (this.needsCompaction()) this.scheduleCompaction();
+        });
+    });
+  }
+
+  /** Under the lock: catch up, drop a torn tail left by a crashed writer, append, fsync. */
+  private async commitBatch(): Promise<void> {
+    this.batchQueued = false;
+    const waiters = this.batch.splice(0);
+    let fh: FileHandle;
+    try {
       this.refresh(true);
       await this.ensureJournal();
-      const fh = await this.handle();
+      fh = await this.handle();
       if (this.state.tailBytes > 0) {
         this.log.warn(
           { file: this.journalPath, bytes: this.state.tailBytes },
@@ -339,26 +373,51 @@ export class FileIncidentStore implements IncidentStore {
         await fh.truncate(this.state.offset);
         this.state.tailBytes = 0;
       }
-      const records = build();
-      if (records.length === 0) return records;
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    const done: { w: BatchWaiter; records: JournalRecord[] }[] = [];
+    for (const w of waiters) {
+      try {
+        const records = w.build();
+        // Applied now so the next build sees it (unique ids, increasing times). Lock-free
+        // readers may see it before the fsync, as they may see any written line.
+        for (const r of records) apply(this.state.index, r);
+        done.push({ w, records });
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+    const records = done.flatMap((d) => d.records);
+    if (records.length > 0) {
+      this.commits++;
       const data = Buffer.from(records.map(recordLine).join(''));
       const at = this.state.offset;
-      let written = 0;
-      while (written < data.length) {
-        const { bytesWritten } = await fh.write(data, written, data.length - written, at + written);
-        written += bytesWritten;
+      try {
+        let written = 0;
+        while (written < data.length) {
+          const { bytesWritten } = await fh.write(data, written, data.length - written, at + written);
+          written += bytesWritten;
+        }
+        await fh.datasync();
+      } catch (err) {
+        // Nothing was acknowledged: go back to what the files say.
+        try {
+          this.state = this.loadAll();
+        } catch (reloadErr) {
+          this.log.error({ err: messageOf(reloadErr) }, 'reloading the store after a failed write failed');
+        }
+        for (const d of done) d.w.reject(err);
+        return;
       }
-      await fh.datasync();
       // A lock-free refresh may have read these lines while we waited for the disk.
       if (this.state.offset < at + data.length) {
-        for (const r of records) apply(this.state.index, r);
         this.state.offset = at + data.length;
         this.state.journalRecords += records.length;
       }
-      return records;
-    }).finally(() => {
-      if (this.needsCompaction()) this.scheduleCompaction();
-    });
+    }
+    for (const d of done) d.w.resolve(d.records);
   }
 
   private needsCompaction(): boolean {

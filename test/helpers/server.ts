@@ -71,9 +71,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Spawns the server with --transport http on a free port and waits until it listens. */
-export async function startHttpServer(env: Record<string, string>, args: string[] = []): Promise<HttpServer> {
+export async function startHttpServer(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<HttpServer> {
   const port = String(await freePort());
-  const proc = spawn(process.execPath, [MAIN, '--transport', 'http', '--port', port, ...args], {
+  const proc = spawn(process.execPath, [...nodeArgs, MAIN, '--transport', 'http', '--port', port, ...args], {
     env: serverEnv({ LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -71,6 +71,19 @@ describe('FileIncidentStore', () => {
     await s.close();
   });
 
+  it('commits concurrent creates together: one write and fsync for many, each still distinct and ordered', async () => {
+    const a = await open();
+    const made = await Promise.all(Array.from({ length: 200 }, (_, i) => a.create(input(i))));
+    expect(a.commits).toBeLessThanOrEqual(2);
+    expect(new Set(made.map((m) => m.id)).size).toBe(200);
+    const times = made.map((m) => Date.parse(m.created_at));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]!);
+    await a.close();
+    const b = await open();
+    expect((await b.list({ limit: 500 })).total).toBe(200);
+    await b.close();
+  });
+
   it('ignores a torn last record, then truncates it on the next write', async () => {
     const a = await open();
     const kept = await a.create(input(1));
