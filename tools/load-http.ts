@@ -97,6 +97,7 @@ const srv = await startHttpServer({
   // every session comes from 127.0.0.1 with one token: one "client" to the rate limiter
   MCP_RATE_LIMIT: '0',
   MCP_MAX_SESSIONS: String(SESSIONS + 10),
+  ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}),
 }, [], process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
 const metricsUrl = srv.url.replace(/\/mcp$/, '/metrics');
 let exitCode = 0;

@@ -94,7 +94,7 @@ describe('fuzzing every tool through the MCP client', () => {
   });
 
   it('over HTTP: thousands of random and hostile arguments, no crash, every bad field named', async () => {
-    const srv: HttpServer = await startHttpServer({ DATA_DIR: dir.path, MCP_RATE_LIMIT: '0' });
+    const srv: HttpServer = await startHttpServer({ DATA_DIR: dir.path });
     try {
       const started = performance.now();
       const n = await fuzzAll(() => connectHttp(srv.url), SHARE.http);

@@ -20,7 +20,11 @@ export function tempDir(prefix = 'pim-test-'): { path: string; cleanup(): void }
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** Environment for a server under test: no inherited Prometheus or data settings. */
+/**
+ * Environment for a server under test: no inherited Prometheus or data settings, and no
+ * per-client rate limit (every test client is one "client", 127.0.0.1; the rate limit's own
+ * tests turn it on).
+ */
 export function serverEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -28,7 +32,7 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
     if (/^(PROMETHEUS_|THANOS_|DATA_DIR|MCP_|INCIDENT_|PORT$|HOST$|LOG_LEVEL)/.test(k)) continue;
     env[k] = v;
   }
-  return { ...env, LOG_LEVEL: 'warn', ...extra };
+  return { ...env, LOG_LEVEL: 'warn', MCP_RATE_LIMIT: '0', ...extra };
 }
 
 export type Transport = 'stdio' | 'http';
@@ -78,21 +82,23 @@ export async function startHttpServer(env: Record<string, string>, args: string[
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 15_000);
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"url":"(http:[^"]+)"/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1]!);
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${err}`));
-    });
-  });
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = `http://127.0.0.1:${port}/mcp`;
+  // Ready when /healthz answers, whatever the log level.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${err}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not start:\n${err}`);
+    }
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return {
     url,
     proc,
