@@ -138,6 +138,9 @@ const SETTINGS = {
   shutdownTimeoutMs: setting('MCP_SHUTDOWN_TIMEOUT', undefined, 'a duration 0s-10m, e.g. "15s"', durationMs(0, 600_000)),
 } satisfies Record<keyof Config, Setting<unknown>>;
 
+/** Every environment variable this table reads (the examples' tests check against it). */
+export const SETTING_ENV_VARS: readonly string[] = Object.values(SETTINGS).map((s) => s.env);
+
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_DATA_HOME?.trim() || join(homedir(), '.local', 'share');
