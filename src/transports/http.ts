@@ -96,6 +96,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
 
   let draining = false;
   let inflight = 0;
+  let opening = 0;
   let drained: (() => void) | null = null;
 
   function refuse(res: ServerResponse, reason: RejectReason, status: number, message: string, headers: Record<string, string | number> = {}): void {
@@ -154,7 +155,8 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     if (!isInitializeRequest(body)) {
       return rpcError(res, 400, -32000, 'Bad Request: send initialize first, or the Mcp-Session-Id header');
     }
-    if (sessions.size >= cfg.maxSessions) {
+    // `opening` counts initializes in progress, so a burst of them cannot overshoot the cap
+    if (sessions.size + opening >= cfg.maxSessions) {
       return refuse(res, 'too_many_sessions', 503, `Too many open sessions (${cfg.maxSessions}, MCP_MAX_SESSIONS); close unused ones or retry later`, {
         'retry-after': 10,
       });
@@ -177,8 +179,13 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
         log.debug({ session: transport.sessionId, sessions: sessions.size }, 'session closed');
       }
     };
-    await server.connect(transport);
-    await transport.handleRequest(withAuth(req, client), res, body);
+    opening++;
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(withAuth(req, client), res, body);
+    } finally {
+      opening--;
+    }
   }
 
   function withAuth(req: IncomingMessage, client: string): IncomingMessage & { auth: AuthInfo } {
