@@ -3,7 +3,7 @@
 // do mixed calls for a bounded time, pausing --think ms (±50%) between calls as an agent
 // would. Prints throughput, p50/p90/p99/max per call and errors, and the server's own view
 // (tool-call durations and CPU from /metrics). Exits 1 on any error.
-//   npm run build && npx tsx tools/load-http.ts [--sessions 200] [--duration 20] [--think 100] [--seed 2000]
+//   npm run build && npx tsx tools/load-http.ts [--sessions 200] [--duration 20] [--think 1000] [--seed 2000]
 // To profile the server: SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx tools/load-http.ts
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -21,7 +21,7 @@ function arg(name: string, dflt: number): number {
 }
 const SESSIONS = Math.min(arg('sessions', 200), 2000);
 const DURATION_S = Math.min(arg('duration', 20), 600);
-const THINK_MS = arg('think', 100);
+const THINK_MS = arg('think', 1000);
 const SEED = Math.min(arg('seed', 2000), 200_000);
 
 // SDK clients hang an abort listener per request on one long-lived signal; not a leak we own.
