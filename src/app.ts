@@ -1,7 +1,8 @@
 // The shared dependencies, built once per process: every MCP session uses the same store
 // (and, with the metric tools, the same Prometheus client and cache).
 import type { Config } from './config.js';
-import { FileIncidentStore } from './incidents/file-store.js';
+import { openStore } from './incidents/open-store.js';
+import { startRetention } from './incidents/retention.js';
 import type { IncidentStore } from './incidents/store.js';
 import type { Logger } from './log.js';
 import type { PrometheusApi } from './prometheus/api.js';
@@ -16,13 +17,21 @@ export interface App {
 }
 
 export async function createApp(config: Config, log: Logger): Promise<App> {
-  const store = await FileIncidentStore.open(config.dataDir, { logger: log.child({ component: 'store' }) });
+  const store = await openStore(config, log.child({ component: 'store' }));
+  let stopRetention: () => void;
+  try {
+    stopRetention = await startRetention(store, config.incidentRetentionDays, log.child({ component: 'retention' }));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   return {
     config,
     log,
     store,
     prometheus: null,
     async close() {
+      stopRetention();
       await store.close();
     },
   };

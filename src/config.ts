@@ -13,6 +13,9 @@ export interface Config {
   dataDir: string;
   logLevel: LogLevel;
   incidentRetentionDays: number;
+  incidentStore: 'file' | 'postgres';
+  /** postgres:// URL; null unless set. Holds a password: never log it. */
+  databaseUrl: string | null;
 }
 
 /** A configuration error; main prints its message and exits with code 2. */
@@ -25,6 +28,8 @@ interface Setting<T> {
   flag?: string;
   rule: string;
   schema: z.ZodType<T, string>;
+  /** the value may hold a password: error messages show it redacted */
+  secret?: boolean;
 }
 
 function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>): Setting<T> {
@@ -66,6 +71,20 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
+  incidentStore: setting('INCIDENT_STORE', undefined, '"file" or "postgres"', z.enum(['file', 'postgres'])),
+  databaseUrl: {
+    ...setting(
+      'DATABASE_URL',
+      undefined,
+      'a postgres:// or postgresql:// URL',
+      z
+        .string()
+        .trim()
+        .refine((s) => s === '' || /^postgres(ql)?:$/.test(URL.parse(s)?.protocol ?? ''))
+        .transform((s) => s || null),
+    ),
+    secret: true,
+  },
 } satisfies Record<keyof Config, Setting<unknown>>;
 
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
@@ -81,7 +100,17 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string> => ({
   dataDir: defaultDataDir(env),
   logLevel: 'info',
   incidentRetentionDays: '90',
+  incidentStore: 'file',
+  databaseUrl: '',
 });
+
+/** A URL with its password (and anything unparsable) hidden, for messages and logs. */
+export function redactUrl(raw: string): string {
+  const u = URL.parse(raw);
+  if (!u) return '(unparsable)';
+  if (u.password) u.password = '***';
+  return u.href;
+}
 
 export const USAGE = `Usage: prom-incident-mcp [options]
 
@@ -94,7 +123,11 @@ Options (each also settable by the environment variable shown):
   --help                   print this help
   --version                print the version
 
-See README.md for every environment variable (Prometheus, retention, ...).`;
+Commands:
+  export [FILE]            write every incident as JSON lines to FILE (default stdout), for backup
+  import FILE              add the incidents in FILE (JSON lines) whose ids are not stored yet
+
+See README.md for every environment variable (Prometheus, retention, INCIDENT_STORE, DATABASE_URL, ...).`;
 
 export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
 
@@ -139,11 +172,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const raw = fromFlag ?? (source === s.env ? fromEnv! : defaults[key]);
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(raw)}`);
+      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(s.secret ? redactUrl(raw) : raw)}`);
     }
     out[key] = parsed.data;
   }
   const config = out as unknown as Config;
+  if (config.incidentStore === 'postgres' && config.databaseUrl === null) {
+    throw new ConfigError('DATABASE_URL must be set when INCIDENT_STORE is "postgres"');
+  }
   config.dataDir = resolve(config.dataDir);
   return { kind: 'run', config };
 }

@@ -2,6 +2,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { App } from './app.js';
 import { installTools } from './mcp/dispatcher.js';
+import { installIncidentResources } from './mcp/resources.js';
 import { TOOLS } from './tools/index.js';
 import { VERSION } from './version.js';
 
@@ -11,5 +12,6 @@ Before creating an incident, call list_incidents to see whether it is already re
 export function createMcpServer(app: App): McpServer {
   const mcp = new McpServer({ name: 'prom-incident-mcp', version: VERSION }, { instructions: INSTRUCTIONS });
   installTools(mcp.server, TOOLS, app);
+  installIncidentResources(mcp, app);
   return mcp;
 }

@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from
 import { access, constants, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { StoreError, messageOf } from '../errors.js';
+import { NotFoundError, StoreError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   JOURNAL_FORMAT,
@@ -19,9 +19,18 @@ import {
   scanRecords,
   type JournalRecord,
 } from './journal-format.js';
+import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
 import { MemoryIndex } from './memory-index.js';
-import { STATUSES, buildIncident, newIncidentId, type Incident, type NewIncident, type Status } from './model.js';
-import type { IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
+import { STATUSES, buildIncident, newIncidentId, upgradeStored, type Incident, type NewIncident, type Status } from './model.js';
+import type {
+  CreateResult,
+  ImportResult,
+  IncidentStore,
+  ListPage,
+  ListQuery,
+  StoreHealth,
+  StoreStats,
+} from './store.js';
 
 export interface FileStoreOptions {
   logger: Logger;
@@ -66,9 +75,12 @@ function firstLine(buf: Buffer, path: string): { line: string; end: number } {
 }
 
 function apply(index: MemoryIndex, rec: JournalRecord): void {
-  if (rec.op === 'put') index.put(rec.incident);
+  if (rec.op === 'put') index.put(upgradeStored(rec.incident));
   else index.delete(rec.id);
 }
+
+/** Records per append for bulk writes (import, retention): one fsync each. */
+const BATCH = 1000;
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -134,7 +146,14 @@ export class FileIncidentStore implements IncidentStore {
 
   /** Reads the snapshot and the journal from scratch. */
   private loadAll(): Loaded {
+    // Collect the live incidents first and build the indexes once at the end: replaying each
+    // record into sorted indexes would cost O(n) per record.
+    const live = new Map<string, Incident>();
     const index = new MemoryIndex();
+    const done = (l: Omit<Loaded, 'index'>): Loaded => {
+      index.load(live.values());
+      return { index, ...l };
+    };
     let generation = 0;
     if (exists(this.snapshotPath)) {
       const buf = readFileSync(this.snapshotPath);
@@ -147,13 +166,13 @@ export class FileIncidentStore implements IncidentStore {
           `${this.snapshotPath} is damaged at byte ${scan.goodEnd}; refusing to start so nothing is overwritten. Restore it from a backup.`,
         );
       }
-      for (const inc of scan.records) index.put(inc as Incident);
+      for (const inc of scan.records) live.set((inc as Incident).id, upgradeStored(inc as Incident));
     }
     if (!exists(this.journalPath)) {
       if (generation > 0) {
         throw new StoreError(`${this.journalPath} is missing although ${this.snapshotPath} exists; restore it or move both away.`);
       }
-      return { index, generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0, stale: false };
+      return done({ generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0, stale: false });
     }
     const fd = openSync(this.journalPath, 'r');
     try {
@@ -164,7 +183,7 @@ export class FileIncidentStore implements IncidentStore {
       if (jgen < generation) {
         // A compaction wrote the snapshot but stopped before replacing the journal: the
         // snapshot already holds every record of this journal.
-        return { index, generation, journalIno: ino, offset: buf.length, tailBytes: 0, journalRecords: 0, stale: true };
+        return done({ generation, journalIno: ino, offset: buf.length, tailBytes: 0, journalRecords: 0, stale: true });
       }
       if (jgen > generation) {
         throw new StoreError(
@@ -175,10 +194,11 @@ export class FileIncidentStore implements IncidentStore {
       let n = 0;
       for (const r of scan.records) {
         if (!isRecord(r)) throw new StoreError(`${this.journalPath} holds a record this server does not understand`);
-        apply(index, r);
+        if (r.op === 'put') live.set(r.incident.id, upgradeStored(r.incident));
+        else live.delete(r.id);
         n++;
       }
-      return { index, generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale: false };
+      return done({ generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale: false });
     } finally {
       closeSync(fd);
     }
@@ -418,21 +438,90 @@ export class FileIncidentStore implements IncidentStore {
 
   // ---- the IncidentStore contract --------------------------------------------------------
 
-  async create(input: NewIncident): Promise<Incident> {
-    const [rec] = await this.append(() => {
+  async create(input: NewIncident, by: string): Promise<CreateResult> {
+    if (input.dedup_key !== undefined) {
+      // A retry's fast path: no lock when the incident is already there.
+      this.refresh(false);
+      const dup = this.activeWithKey(input.dedup_key);
+      if (dup) return { incident: dup, deduplicated: true };
+    }
+    let result!: CreateResult;
+    await this.append(() => {
+      const dup = input.dedup_key === undefined ? undefined : this.activeWithKey(input.dedup_key);
+      if (dup) {
+        result = { incident: dup, deduplicated: true };
+        return [];
+      }
       let id = newIncidentId();
       while (this.state.index.has(id)) id = newIncidentId();
       // Strictly increasing creation times keep "newest first" equal to creation order,
       // even for creates in the same millisecond or from another process.
       const at = Math.max(this.now().getTime(), this.state.index.newestCreatedMs() + 1);
-      return [{ op: 'put', incident: buildIncident(input, id, new Date(at)) }];
+      result = { incident: buildIncident(input, id, new Date(at), by), deduplicated: false };
+      return [{ op: 'put', incident: result.incident }];
     });
-    return (rec as { incident: Incident }).incident;
+    return result;
+  }
+
+  private activeWithKey(key: string): Incident | undefined {
+    const id = this.state.index.activeWithDedupKey(key);
+    return id === undefined ? undefined : this.state.index.get(id);
   }
 
   async get(id: string): Promise<Incident | null> {
     this.refresh(false);
     return this.state.index.get(id) ?? null;
+  }
+
+  async update(id: string, patch: IncidentUpdate, by: string): Promise<UpdateResult> {
+    let result!: UpdateResult;
+    await this.append(() => {
+      const cur = this.state.index.get(id);
+      if (!cur) throw new NotFoundError(notFoundMessage(id));
+      result = applyUpdate(cur, patch, by, this.now(), (key) => this.state.index.activeWithDedupKey(key));
+      return result.changes.length > 0 ? [{ op: 'put', incident: result.incident }] : [];
+    });
+    return result;
+  }
+
+  async purgeClosed(cutoffMs: number): Promise<{ resolved: number; cancelled: number }> {
+    const removed = { resolved: 0, cancelled: 0 };
+    await this.append(() =>
+      this.state.index.closedBefore(cutoffMs).map((inc): JournalRecord => {
+        removed[inc.status as 'resolved' | 'cancelled']++;
+        return { op: 'del', id: inc.id, reason: 'retention' };
+      }),
+    );
+    return removed;
+  }
+
+  async *exportAll(): AsyncIterable<Incident[]> {
+    this.refresh(false);
+    const all = [...this.state.index.values()];
+    for (let i = 0; i < all.length; i += BATCH) yield all.slice(i, i + BATCH);
+  }
+
+  async importMany(incidents: readonly Incident[]): Promise<ImportResult> {
+    const result: ImportResult = { added: 0, skipped: 0 };
+    for (let i = 0; i < incidents.length; i += BATCH) {
+      const batch = incidents.slice(i, i + BATCH);
+      await this.append(() => {
+        const keys = new Set<string>();
+        const records: JournalRecord[] = [];
+        for (const inc of batch) {
+          const key = inc.status === 'active' ? inc.dedup_key : null;
+          if (this.state.index.has(inc.id) || (key !== null && (keys.has(key) || this.state.index.activeWithDedupKey(key)))) {
+            result.skipped++;
+            continue;
+          }
+          if (key !== null) keys.add(key);
+          records.push({ op: 'put', incident: inc });
+          result.added++;
+        }
+        return records;
+      });
+    }
+    return result;
   }
 
   async list(query: ListQuery): Promise<ListPage> {

@@ -1,7 +1,8 @@
 // In-memory incidents with indexes by status, severity, namespace and target, each kept
-// sorted by creation time, so a filtered, paged list touches only its candidates.
+// sorted by creation time, so a filtered, paged list touches only its candidates; and the
+// active incidents by dedup_key.
 import { InputError } from '../errors.js';
-import type { Incident } from './model.js';
+import { summarize, type Incident } from './model.js';
 import type { ListPage, ListQuery } from './store.js';
 
 interface Entry {
@@ -37,6 +38,15 @@ function insertSorted(arr: Entry[], e: Entry): void {
   arr.splice(lowerBound(arr, e.t, e.inc.id), 0, e);
 }
 
+function sortEntries(arr: Entry[]): void {
+  for (let i = 1; i < arr.length; i++) {
+    if (cmp(arr[i]!.t, arr[i]!.inc.id, arr[i - 1]!) < 0) {
+      arr.sort((a, b) => cmp(a.t, a.inc.id, b));
+      return;
+    }
+  }
+}
+
 function removeSorted(arr: Entry[], e: Entry): void {
   const i = lowerBound(arr, e.t, e.inc.id);
   if (arr[i]?.inc.id === e.inc.id) arr.splice(i, 1);
@@ -65,6 +75,8 @@ export class MemoryIndex {
     namespace: new Map(),
     target: new Map(),
   };
+  /** dedup_key -> the active incident holding it */
+  private readonly activeByKey = new Map<string, Entry>();
 
   get size(): number {
     return this.byId.size;
@@ -94,18 +106,45 @@ export class MemoryIndex {
     })(this.all);
   }
 
+  /** id of the active incident holding a dedup key */
+  activeWithDedupKey(key: string): string | undefined {
+    return this.activeByKey.get(key)?.inc.id;
+  }
+
   /** Inserts or replaces an incident. */
   put(inc: Incident): void {
-    this.delete(inc.id);
-    const e: Entry = { inc, t: Date.parse(inc.created_at) };
-    this.byId.set(inc.id, e);
-    insertSorted(this.all, e);
-    for (const f of INDEXED) {
-      const key = inc[f];
-      if (key === null) continue;
-      let arr = this.buckets[f].get(key);
-      if (!arr) this.buckets[f].set(key, (arr = []));
-      insertSorted(arr, e);
+    const old = this.byId.get(inc.id);
+    const t = Date.parse(inc.created_at);
+    if (old === undefined || old.t !== t) {
+      if (old) this.delete(inc.id);
+      const e: Entry = { inc, t };
+      this.byId.set(inc.id, e);
+      insertSorted(this.all, e);
+      for (const f of INDEXED) this.addTo(f, e);
+      this.keyAdd(e);
+      return;
+    }
+    // An update: the entry keeps its place; only indexes whose key changed move.
+    const prev = old.inc;
+    this.keyRemove(old);
+    for (const f of INDEXED) if (prev[f] !== inc[f]) this.removeFrom(f, old, prev[f]);
+    old.inc = inc;
+    for (const f of INDEXED) if (prev[f] !== inc[f]) this.addTo(f, old);
+    this.keyAdd(old);
+  }
+
+  /** Replaces the contents with `incidents`, building each index once (fast start-up). */
+  load(incidents: Iterable<Incident>): void {
+    this.clear();
+    for (const inc of incidents) {
+      const e: Entry = { inc, t: Date.parse(inc.created_at) };
+      this.byId.set(inc.id, e);
+      this.all.push(e);
+    }
+    sortEntries(this.all);
+    for (const e of this.all) {
+      for (const f of INDEXED) this.addTo(f, e); // in order, so each insert is a push
+      this.keyAdd(e);
     }
   }
 
@@ -114,21 +153,52 @@ export class MemoryIndex {
     if (!e) return false;
     this.byId.delete(id);
     removeSorted(this.all, e);
-    for (const f of INDEXED) {
-      const key = e.inc[f];
-      if (key === null) continue;
-      const arr = this.buckets[f].get(key);
-      if (!arr) continue;
-      removeSorted(arr, e);
-      if (arr.length === 0) this.buckets[f].delete(key);
-    }
+    for (const f of INDEXED) this.removeFrom(f, e, e.inc[f]);
+    this.keyRemove(e);
     return true;
+  }
+
+  /** Resolved and cancelled incidents closed (resolved_at, else updated_at) before cutoffMs. */
+  closedBefore(cutoffMs: number): Incident[] {
+    const out: Incident[] = [];
+    for (const status of ['resolved', 'cancelled']) {
+      for (const e of this.buckets.status.get(status) ?? []) {
+        if (Date.parse(e.inc.resolved_at ?? e.inc.updated_at) < cutoffMs) out.push(e.inc);
+      }
+    }
+    return out;
+  }
+
+  private addTo(f: IndexedField, e: Entry): void {
+    const key = e.inc[f];
+    if (key === null) return;
+    let arr = this.buckets[f].get(key);
+    if (!arr) this.buckets[f].set(key, (arr = []));
+    insertSorted(arr, e);
+  }
+
+  private removeFrom(f: IndexedField, e: Entry, key: string | null): void {
+    if (key === null) return;
+    const arr = this.buckets[f].get(key);
+    if (!arr) return;
+    removeSorted(arr, e);
+    if (arr.length === 0) this.buckets[f].delete(key);
+  }
+
+  private keyAdd(e: Entry): void {
+    if (e.inc.status === 'active' && e.inc.dedup_key) this.activeByKey.set(e.inc.dedup_key, e);
+  }
+
+  private keyRemove(e: Entry): void {
+    const key = e.inc.dedup_key;
+    if (key && this.activeByKey.get(key) === e) this.activeByKey.delete(key);
   }
 
   clear(): void {
     this.byId.clear();
     this.all.length = 0;
     for (const f of INDEXED) this.buckets[f].clear();
+    this.activeByKey.clear();
   }
 
   /** Newest first, filtered, paged by offset or cursor; total counts every match. */
@@ -193,6 +263,6 @@ export class MemoryIndex {
         }
       }
     }
-    return { incidents: out, total, nextCursor };
+    return { incidents: out.map(summarize), total, nextCursor };
   }
 }

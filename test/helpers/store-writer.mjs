@@ -12,12 +12,12 @@ let next = 0;
 async function worker() {
   while (count === 0 || next < count) {
     const n = next++;
-    const inc = await store.create({
+    const { incident: inc } = await store.create({
       title: `writer ${process.pid} #${n}`,
       description: 'written by store-writer',
       severity: 'medium',
       target: 'production',
-    });
+    }, 'store-writer');
     process.stdout.write(`${inc.id}\n`);
   }
 }

@@ -36,7 +36,7 @@ describe('FileIncidentStore', () => {
   it('creates incidents and loads them back after a restart', async () => {
     const a = await open();
     const created = [];
-    for (let i = 0; i < 25; i++) created.push(await a.create(input(i, { labels: { n: String(i) } })));
+    for (let i = 0; i < 25; i++) created.push((await a.create(input(i, { labels: { n: String(i) } }), 'test')).incident);
     await a.close();
     const b = await open();
     expect(await b.count()).toBe(25);
@@ -49,8 +49,8 @@ describe('FileIncidentStore', () => {
 
   it('reports counts by status and its health', async () => {
     const s = await open();
-    await s.create(input(1));
-    await s.create(input(2));
+    await s.create(input(1), 'test');
+    await s.create(input(2), 'test');
     expect(await s.stats()).toEqual({ total: 2, byStatus: { active: 2, resolved: 0, cancelled: 0 } });
     expect(await s.health()).toEqual({ ok: true, backend: 'file' });
     await s.close();
@@ -59,13 +59,13 @@ describe('FileIncidentStore', () => {
 
   it('gives each incident a unique inc-<hex> id, status active and timestamps', async () => {
     const s = await open();
-    const x = await s.create(input(1, { target: 'payments' }));
+    const x = (await s.create(input(1, { target: 'payments' }), 'test')).incident;
     expect(x.id).toMatch(/^inc-[0-9a-f]{16}$/);
     expect(x.status).toBe('active');
     expect(x.namespace).toBe('payments');
     expect(x.created_at).toBe(x.updated_at);
     expect(x.resolved_at).toBeNull();
-    const y = await s.create(input(2, { target: 'deployment/payment-service' }));
+    const y = (await s.create(input(2, { target: 'deployment/payment-service' }), 'test')).incident;
     expect(y.namespace).toBeNull();
     expect(y.id).not.toBe(x.id);
     await s.close();
@@ -73,14 +73,14 @@ describe('FileIncidentStore', () => {
 
   it('ignores a torn last record, then truncates it on the next write', async () => {
     const a = await open();
-    const kept = await a.create(input(1));
+    const kept = (await a.create(input(1), 'test')).incident;
     await a.close();
     const journal = join(dir.path, 'incidents.journal');
     const torn = recordLine({ op: 'put', incident: { ...kept, id: 'inc-ffffffffffffffff' } }).slice(0, 40);
     appendFileSync(journal, torn);
     const b = await open();
     expect(await b.count()).toBe(1);
-    const after = await b.create(input(2));
+    const after = (await b.create(input(2), 'test')).incident;
     await b.close();
     const c = await open();
     expect((await c.list({ limit: 10 })).incidents.map((x) => x.id)).toEqual([after.id, kept.id]);
@@ -90,12 +90,12 @@ describe('FileIncidentStore', () => {
 
   it('treats NUL bytes at the end (a crash after the size grew) as a torn write', async () => {
     const a = await open();
-    await a.create(input(1));
+    await a.create(input(1), 'test');
     await a.close();
     appendFileSync(join(dir.path, 'incidents.journal'), Buffer.alloc(300));
     const b = await open();
     expect(await b.count()).toBe(1);
-    await b.create(input(2));
+    await b.create(input(2), 'test');
     await b.close();
     const c = await open();
     expect(await c.count()).toBe(2);
@@ -104,7 +104,7 @@ describe('FileIncidentStore', () => {
 
   it('refuses to start on damage in the middle and leaves the file untouched', async () => {
     const a = await open();
-    for (let i = 0; i < 3; i++) await a.create(input(i));
+    for (let i = 0; i < 3; i++) await a.create(input(i), 'test');
     await a.close();
     const journal = join(dir.path, 'incidents.journal');
     const lines = readFileSync(journal, 'utf8').split('\n');
@@ -128,12 +128,12 @@ describe('FileIncidentStore', () => {
   it('compacts the journal into a snapshot and loads from both', async () => {
     const s = await open({ compactAfter: 10 });
     const ids = [];
-    for (let i = 0; i < 40; i++) ids.push((await s.create(input(i))).id);
+    for (let i = 0; i < 40; i++) ids.push((await s.create(input(i), 'test')).incident.id);
     await s.compact();
     expect(existsSync(join(dir.path, 'incidents.snapshot'))).toBe(true);
     const journalLines = readFileSync(join(dir.path, 'incidents.journal'), 'utf8').trim().split('\n');
     expect(journalLines).toHaveLength(1); // header only
-    ids.push((await s.create(input(40))).id);
+    ids.push((await s.create(input(40), 'test')).incident.id);
     await s.close();
     const t = await open();
     expect(await t.count()).toBe(41);
@@ -143,9 +143,9 @@ describe('FileIncidentStore', () => {
 
   it('recovers when a compaction stopped between the snapshot and the new journal', async () => {
     const s = await open();
-    for (let i = 0; i < 5; i++) await s.create(input(i));
+    for (let i = 0; i < 5; i++) await s.create(input(i), 'test');
     await s.compact();
-    await s.create(input(5));
+    await s.create(input(5), 'test');
     await s.close();
     // Rebuild the crash state: snapshot of generation 2 holding all 6, journal still generation 1.
     const journal = join(dir.path, 'incidents.journal');
@@ -158,7 +158,7 @@ describe('FileIncidentStore', () => {
     expect(readFileSync(snapshot, 'utf8').split('\n')[0]).toContain('"generation":2');
     const t = await open();
     expect(await t.count()).toBe(6);
-    await t.create(input(6));
+    await t.create(input(6), 'test');
     await t.close();
     const u = await open();
     expect(await u.count()).toBe(7);
@@ -168,13 +168,13 @@ describe('FileIncidentStore', () => {
   it('sees incidents another process wrote, without a restart', async () => {
     const a = await open();
     const b = await open();
-    const x = await a.create(input(1));
+    const x = (await a.create(input(1), 'test')).incident;
     expect(await b.get(x.id)).toEqual(x);
-    const y = await b.create(input(2));
+    const y = (await b.create(input(2), 'test')).incident;
     expect((await a.list({ limit: 10 })).incidents.map((i) => i.id)).toEqual([y.id, x.id]);
     // after a compaction by one, the other reloads
     await a.compact();
-    const z = await a.create(input(3));
+    const z = (await a.create(input(3), 'test')).incident;
     expect(await b.count()).toBe(3);
     expect(await b.get(z.id)).toEqual(z);
     await a.close();
@@ -224,7 +224,7 @@ describe('FileIncidentStore', () => {
     for (const id of acked) expect(await s.get(id), id).not.toBeNull();
     // at most the writes in flight when it died are extra
     expect(await s.count()).toBeLessThanOrEqual(acked.length + 4);
-    await s.create(input(1)); // and the store is writable again
+    await s.create(input(1), 'test'); // and the store is writable again
     await s.close();
   }, 60_000);
 });
