@@ -506,14 +506,17 @@ export class FileIncidentStore implements IncidentStore {
     for (let i = 0; i < incidents.length; i += BATCH) {
       const batch = incidents.slice(i, i + BATCH);
       await this.append(() => {
+        const ids = new Set<string>();
         const keys = new Set<string>();
         const records: JournalRecord[] = [];
         for (const inc of batch) {
           const key = inc.status === 'active' ? inc.dedup_key : null;
-          if (this.state.index.has(inc.id) || (key !== null && (keys.has(key) || this.state.index.activeWithDedupKey(key)))) {
+          const known = this.state.index.has(inc.id) || ids.has(inc.id);
+          if (known || (key !== null && (keys.has(key) || this.state.index.activeWithDedupKey(key)))) {
             result.skipped++;
             continue;
           }
+          ids.add(inc.id);
           if (key !== null) keys.add(key);
           records.push({ op: 'put', incident: inc });
           result.added++;

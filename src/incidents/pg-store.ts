@@ -8,7 +8,17 @@ import { ConflictError, NotFoundError, StoreError, messageOf } from '../errors.j
 import type { Logger } from '../log.js';
 import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
 import { decodeCursor, encodeCursor } from './memory-index.js';
-import { STATUSES, buildIncident, newIncidentId, type Incident, type IncidentSummary, type NewIncident, type Status } from './model.js';
+import {
+  EvidenceItem,
+  STATUSES,
+  TimelineEntry,
+  buildIncident,
+  newIncidentId,
+  type Incident,
+  type IncidentSummary,
+  type NewIncident,
+  type Status,
+} from './model.js';
 import { LOCK_CREATE, migrate } from './pg-schema.js';
 import type { CreateResult, ImportResult, IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
 
@@ -65,9 +75,22 @@ function rowToSummary(r: Row): IncidentSummary {
   };
 }
 
+/** jsonb stores object keys sorted by length; put them back in the model's order. */
+function inOrder<T extends object>(obj: T, keys: readonly (keyof T)[]): T {
+  const out = {} as T;
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+  return out;
+}
+const TIMELINE_KEYS = Object.keys(TimelineEntry.shape) as (keyof TimelineEntry)[];
+const EVIDENCE_KEYS = Object.keys(EvidenceItem.shape) as (keyof EvidenceItem)[];
+
 function rowToIncident(r: Row): Incident {
   const { timeline_count: _t, evidence_count: _e, ...rest } = rowToSummary({ ...r, timeline_count: 0, evidence_count: 0 });
-  return { ...rest, evidence: r.evidence as Incident['evidence'], timeline: r.timeline as Incident['timeline'] };
+  return {
+    ...rest,
+    evidence: (r.evidence as EvidenceItem[]).map((e) => inOrder(e, EVIDENCE_KEYS)),
+    timeline: (r.timeline as TimelineEntry[]).map((e) => inOrder(e, TIMELINE_KEYS)),
+  };
 }
 
 /** JSON for jsonb_populate_record: timestamps as ISO strings map onto timestamptz columns. */
