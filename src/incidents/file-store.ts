@@ -15,12 +15,15 @@ import {
   headerLine,
   isRecord,
   parseHeader,
+  parseRecordAt,
+  parseSnapshotEntryAt,
   recordLine,
   scanRecords,
+  snapshotLine,
   type JournalRecord,
 } from './journal-format.js';
 import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
-import { MemoryIndex } from './memory-index.js';
+import { MemoryIndex, entryOf, entryParts, type IndexEntry } from './memory-index.js';
 import { STATUSES, buildIncident, newIncidentId, upgradeStored, type Incident, type NewIncident, type Status } from './model.js';
 import type {
   CreateResult,
@@ -34,7 +37,7 @@ import type {
 
 export interface FileStoreOptions {
   logger: Logger;
-  /** compact when the journal holds more records than this and than live incidents */
+  /** compact when the journal holds more records than this (default 10,000) */
   compactAfter?: number;
   /** ms after which another process's lock counts as abandoned (proper-lockfile's stale) */
   lockStaleMs?: number;
@@ -48,8 +51,13 @@ interface Loaded {
   offset: number;
   tailBytes: number;
   journalRecords: number;
-  /** the journal predates the snapshot (a compaction stopped half-way); replace it */
+  /**
+   * The journal predates the snapshot (a compaction stopped half-way, or is about to replace
+   * it): a writer replaces it, carrying over its records from byte `carryFrom` on, which the
+   * snapshot does not hold.
+   */
   stale: boolean;
+  carryFrom: number;
 }
 
 const JOURNAL = 'incidents.journal';
@@ -79,6 +87,12 @@ function apply(index: MemoryIndex, rec: JournalRecord): void {
   else index.delete(rec.id);
 }
 
+/** A version 1 snapshot line: a whole incident. */
+function parseV1SnapshotEntryAt(buf: Buffer, start: number, end: number): IndexEntry | null {
+  const inc = parseRecordAt(buf, start, end) as Incident | null;
+  return inc === null ? null : entryOf(upgradeStored(inc));
+}
+
 /** Records per append for bulk writes (import, retention): one fsync each. */
 const BATCH = 1000;
 
@@ -105,7 +119,7 @@ export class FileIncidentStore implements IncidentStore {
   private fhIno = -1;
   /** serialises this process's writes; the file lock serialises processes */
   private queue: Promise<unknown> = Promise.resolve();
-  private compacting = false;
+  private compaction: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -146,33 +160,36 @@ export class FileIncidentStore implements IncidentStore {
 
   /** Reads the snapshot and the journal from scratch. */
   private loadAll(): Loaded {
-    // Collect the live incidents first and build the indexes once at the end: replaying each
+    // Collect the live entries first and build the indexes once at the end: replaying each
     // record into sorted indexes would cost O(n) per record.
-    const live = new Map<string, Incident>();
+    const live = new Map<string, IndexEntry>();
     const index = new MemoryIndex();
-    const done = (l: Omit<Loaded, 'index'>): Loaded => {
-      index.load(live.values());
-      return { index, ...l };
+    const done = (l: Omit<Loaded, 'index' | 'stale' | 'carryFrom'> & Partial<Loaded>): Loaded => {
+      index.load(live);
+      return { index, stale: false, carryFrom: 0, ...l };
     };
     let generation = 0;
+    let coveredTo = Number.POSITIVE_INFINITY;
     if (exists(this.snapshotPath)) {
       const buf = readFileSync(this.snapshotPath);
       const { line, end } = firstLine(buf, this.snapshotPath);
-      generation = parseHeader(line, SNAPSHOT_FORMAT, this.snapshotPath).generation;
-      const scan = scanRecords(buf, end, this.snapshotPath);
+      const header = parseHeader(line, SNAPSHOT_FORMAT, this.snapshotPath);
+      generation = header.generation;
+      coveredTo = header.journal_offset ?? coveredTo;
+      const scan = scanRecords(buf, end, this.snapshotPath, 0, header.version >= 2 ? parseSnapshotEntryAt : parseV1SnapshotEntryAt);
       if (scan.tailBytes > 0) {
         // Snapshots are written whole and renamed into place, so a bad end is damage, not a torn write.
         throw new StoreError(
           `${this.snapshotPath} is damaged at byte ${scan.goodEnd}; refusing to start so nothing is overwritten. Restore it from a backup.`,
         );
       }
-      for (const inc of scan.records) live.set((inc as Incident).id, upgradeStored(inc as Incident));
+      for (const e of scan.records) live.set(e.id, e);
     }
     if (!exists(this.journalPath)) {
       if (generation > 0) {
         throw new StoreError(`${this.journalPath} is missing although ${this.snapshotPath} exists; restore it or move both away.`);
       }
-      return done({ generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0, stale: false });
+      return done({ generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0 });
     }
     const fd = openSync(this.journalPath, 'r');
     try {
@@ -180,25 +197,24 @@ export class FileIncidentStore implements IncidentStore {
       const buf = readFileSync(fd);
       const { line, end } = firstLine(buf, this.journalPath);
       const jgen = parseHeader(line, JOURNAL_FORMAT, this.journalPath).generation;
-      if (jgen < generation) {
-        // A compaction wrote the snapshot but stopped before replacing the journal: the
-        // snapshot already holds every record of this journal.
-        return done({ generation, journalIno: ino, offset: buf.length, tailBytes: 0, journalRecords: 0, stale: true });
-      }
       if (jgen > generation) {
         throw new StoreError(
           `${this.journalPath} (generation ${jgen}) is newer than ${this.snapshotPath} (generation ${generation}); the snapshot is missing or old. Restore it or move both away.`,
         );
       }
-      const scan = scanRecords(buf, end, this.journalPath);
+      // A journal older than the snapshot: the snapshot holds its records up to coveredTo;
+      // replay the rest (written while the snapshot was being made).
+      const stale = jgen < generation;
+      const from = stale ? Math.min(Math.max(end, coveredTo), buf.length) : end;
+      const scan = scanRecords(buf, from, this.journalPath);
       let n = 0;
       for (const r of scan.records) {
         if (!isRecord(r)) throw new StoreError(`${this.journalPath} holds a record this server does not understand`);
-        if (r.op === 'put') live.set(r.incident.id, upgradeStored(r.incident));
+        if (r.op === 'put') live.set(r.incident.id, entryOf(upgradeStored(r.incident)));
         else live.delete(r.id);
         n++;
       }
-      return done({ generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale: false });
+      return done({ generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale, carryFrom: from });
     } finally {
       closeSync(fd);
     }
@@ -306,14 +322,32 @@ export class FileIncidentStore implements IncidentStore {
     return run;
   }
 
-  /** Creates the journal for the current generation if it is missing or stale. Under the lock. */
+  /**
+   * Creates the journal for the current generation if it is missing or stale, carrying over
+   * a stale journal's records that the snapshot does not hold. Under the lock.
+   */
   private async ensureJournal(): Promise<void> {
     if (this.state.journalIno !== -1 && !this.state.stale) return;
-    const header = headerLine(JOURNAL_FORMAT, this.state.generation);
+    const header = Buffer.from(headerLine(JOURNAL_FORMAT, this.state.generation));
+    let carried = Buffer.alloc(0);
+    if (this.state.stale && this.state.carryFrom < this.state.offset) {
+      carried = Buffer.alloc(this.state.offset - this.state.carryFrom);
+      const fd = openSync(this.journalPath, 'r');
+      try {
+        let got = 0;
+        while (got < carried.length) {
+          const n = readSync(fd, carried, got, carried.length - got, this.state.carryFrom + got);
+          if (n === 0) throw new StoreError(`${this.journalPath} shrank while it was being replaced; retry`);
+          got += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
     const tmp = `${this.journalPath}.tmp-${process.pid}`;
     const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(header);
+      await fh.writeFile(Buffer.concat([header, carried]));
       await fh.sync();
     } finally {
       await fh.close();
@@ -324,10 +358,11 @@ export class FileIncidentStore implements IncidentStore {
       index: this.state.index,
       generation: this.state.generation,
       journalIno: statSync(this.journalPath).ino,
-      offset: Buffer.byteLength(header),
+      offset: header.length + carried.length,
       tailBytes: 0,
-      journalRecords: 0,
+      journalRecords: this.state.stale ? this.state.journalRecords : 0,
       stale: false,
+      carryFrom: 0,
     };
   }
 
@@ -382,58 +417,89 @@ export class FileIncidentStore implements IncidentStore {
   }
 
   private needsCompaction(): boolean {
-    const s = this.state;
-    return !this.closed && s.journalRecords > this.compactAfter && s.journalRecords > s.index.size;
+    // Replaying a journal record at start-up costs several times loading a snapshot entry, so
+    // the journal is kept short whatever the store's size; compaction does not block writers.
+    return !this.closed && this.state.journalRecords > this.compactAfter;
   }
 
   private scheduleCompaction(): void {
-    if (this.compacting) return;
-    this.compacting = true;
-    setImmediate(() => {
-      this.compact()
-        .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'))
-        .finally(() => {
-          this.compacting = false;
-        });
+    if (this.compaction) return;
+    void new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.compact())
+      .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'));
+  }
+
+  /** Compacts now; one compaction at a time per process (a call during one waits, then runs). */
+  compact(): Promise<void> {
+    const run = (this.compaction ?? Promise.resolve()).catch(() => undefined).then(() => this.compactNow());
+    const tracked = run.finally(() => {
+      if (this.compaction === tracked) this.compaction = null;
     });
+    tracked.catch(() => undefined); // the caller of run sees the error
+    this.compaction = tracked;
+    return run;
   }
 
   /**
-   * Writes every live incident into a new snapshot and starts an empty journal of the next
-   * generation. Snapshot first, then journal: a crash between the two leaves a stale journal
-   * whose records the snapshot already holds, which loading recognises.
+   * Writes every live incident into a new snapshot and starts the journal of the next
+   * generation. The snapshot is written without the lock, from a copy of the (immutable)
+   * entries taken under it, so writers do not wait for it; its header records the journal
+   * offset it covers. Installing it takes the lock again: snapshot first, then the new journal
+   * with the records appended meanwhile. A crash in between leaves a stale journal, whose
+   * records after that offset loading replays.
    */
-  async compact(): Promise<void> {
-    await this.exclusive(async () => {
+  private async compactNow(): Promise<void> {
+    const started = performance.now();
+    const cap = await this.exclusive(async () => {
       this.refresh(true);
-      const gen = this.state.generation + 1;
-      const count = this.state.index.size;
-      const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
+      await this.ensureJournal();
+      const s = this.state;
+      return { generation: s.generation, ino: s.journalIno, offset: s.offset, records: s.journalRecords, entries: s.index.entries() };
+    });
+    const gen = cap.generation + 1;
+    const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
+    try {
       const fh = await open(tmp, 'w', 0o600);
       try {
-        let chunk = headerLine(SNAPSHOT_FORMAT, gen, { count, written_at: this.now().toISOString() });
-        for (const inc of this.state.index.values()) {
-          chunk += recordLine(inc);
-          if (chunk.length > 1 << 20) {
-            await fh.write(chunk);
-            chunk = '';
+        const header = { count: cap.entries.length, journal_offset: cap.offset, written_at: this.now().toISOString() };
+        let chunk: Buffer[] = [Buffer.from(headerLine(SNAPSHOT_FORMAT, gen, header))];
+        let size = 0;
+        for (const e of cap.entries) {
+          for (const b of snapshotLine(entryParts(e))) {
+            chunk.push(b);
+            size += b.length;
+          }
+          if (size > 1 << 20) {
+            await fh.writev(chunk);
+            chunk = [];
+            size = 0;
           }
         }
-        await fh.write(chunk);
+        await fh.writev(chunk);
         await fh.sync();
-      } catch (err) {
+      } finally {
         await fh.close();
-        await rm(tmp, { force: true });
-        throw err;
       }
-      await fh.close();
-      await rename(tmp, this.snapshotPath);
-      await fsyncDir(this.dir);
-      this.state.generation = gen;
-      this.state.stale = true;
-      await this.ensureJournal();
-      this.log.info({ incidents: count, generation: gen }, 'incident journal compacted into a snapshot');
-    });
+      const installed = await this.exclusive(async () => {
+        this.refresh(true);
+        if (this.state.generation !== cap.generation || this.state.journalIno !== cap.ino) return false; // another process compacted
+        await rename(tmp, this.snapshotPath);
+        await fsyncDir(this.dir);
+        this.state.generation = gen;
+        this.state.stale = true;
+        this.state.carryFrom = cap.offset;
+        this.state.journalRecords -= cap.records;
+        await this.ensureJournal();
+        return true;
+      });
+      if (!installed) return;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    this.log.info(
+      { incidents: cap.entries.length, generation: gen, ms: Math.round(performance.now() - started) },
+      'incident journal compacted into a snapshot',
+    );
   }
 
   // ---- the IncidentStore contract --------------------------------------------------------
@@ -487,9 +553,9 @@ export class FileIncidentStore implements IncidentStore {
   async purgeClosed(cutoffMs: number): Promise<{ resolved: number; cancelled: number }> {
     const removed = { resolved: 0, cancelled: 0 };
     await this.append(() =>
-      this.state.index.closedBefore(cutoffMs).map((inc): JournalRecord => {
-        removed[inc.status as 'resolved' | 'cancelled']++;
-        return { op: 'del', id: inc.id, reason: 'retention' };
+      this.state.index.closedBefore(cutoffMs).map((e): JournalRecord => {
+        removed[e.status as 'resolved' | 'cancelled']++;
+        return { op: 'del', id: e.id, reason: 'retention' };
       }),
     );
     return removed;
@@ -556,6 +622,7 @@ export class FileIncidentStore implements IncidentStore {
   }
 
   async close(): Promise<void> {
+    await this.compaction?.catch(() => undefined);
     await this.queue;
     this.closed = true;
     await this.fh?.close();

@@ -11,8 +11,9 @@ export interface Migration {
 
 // Indexes: the ADR-014 Phase 4 set (status, severity, target, created_at), each extended by
 // (created_at DESC, id DESC) so a filtered list reads its newest page straight from the
-// index; plus namespace, labels (GIN for @>), the active dedup_key uniqueness that makes
-// dedup safe across replicas, and closing time for retention.
+// index; plus status+severity (the commonest pair: its total is an index-only count),
+// namespace, labels (GIN for @>), the active dedup_key uniqueness that makes dedup safe
+// across replicas, and closing time for retention.
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -37,6 +38,7 @@ CREATE TABLE incidents (
   timeline jsonb NOT NULL DEFAULT '[]'
 );
 CREATE INDEX idx_incidents_status ON incidents (status, created_at DESC, id DESC);
+CREATE INDEX idx_incidents_status_severity ON incidents (status, severity, created_at DESC, id DESC);
 CREATE INDEX idx_incidents_severity ON incidents (severity, created_at DESC, id DESC);
 CREATE INDEX idx_incidents_target ON incidents (target, created_at DESC, id DESC);
 CREATE INDEX idx_incidents_created_at ON incidents (created_at DESC, id DESC);

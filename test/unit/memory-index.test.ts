@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, MemoryIndex } from '../../src/incidents/memory-index.js';
+import { decodeCursor, entryFromBytes, entryOf, indexKeyOf, MemoryIndex } from '../../src/incidents/memory-index.js';
 import type { Incident, Severity, Status } from '../../src/incidents/model.js';
 
 const BASE = Date.parse('2026-01-01T00:00:00Z');
@@ -109,7 +109,12 @@ describe('MemoryIndex bulk load and dedup keys', () => {
     const all = Array.from({ length: 200 }, (_, i) => inc(i));
     const shuffled = [...all].sort((a, b) => (a.title.length * 7 + a.id.charCodeAt(11)) % 13 - (b.title.length * 7 + b.id.charCodeAt(11)) % 13);
     const bulk = new MemoryIndex();
-    bulk.load(shuffled);
+    // half as parsed incidents, half as JSON bytes (as a loaded snapshot holds them)
+    const asBytes = (x: Incident) => {
+      const buf = Buffer.from(`xx${JSON.stringify(x)}yy`);
+      return entryFromBytes(indexKeyOf(x), buf, 2, buf.length - 2);
+    };
+    bulk.load(new Map(shuffled.map((x, i) => [x.id, i % 2 ? entryOf(x) : asBytes(x)])));
     const { idx } = filled(200);
     for (const q of [{ limit: 500 }, { limit: 500, status: 'resolved' as const, severity: 'low' as const }, { limit: 7, target: 'staging', offset: 3 }]) {
       expect(bulk.list(q)).toEqual(idx.list(q));
@@ -129,7 +134,7 @@ describe('MemoryIndex bulk load and dedup keys', () => {
     expect(idx.activeWithDedupKey('k')).toBe(b.id);
     idx.delete(b.id);
     expect(idx.activeWithDedupKey('k')).toBeUndefined();
-    idx.load([a, b]);
+    idx.load(new Map([a, b].map((x) => [x.id, entryOf(x)])));
     expect(idx.activeWithDedupKey('k')).toBe(b.id);
   });
 
