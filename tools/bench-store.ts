@@ -106,11 +106,11 @@ async function oneRound(t: Target, i: number): Promise<void> {
   for (const [name, q] of Object.entries(LISTS)) await timed(t, name, () => t.store.list(q));
 }
 
-/** Runs OPS rounds, alternating between the targets each round. */
+/** Runs OPS rounds on each target, interleaved, with the order flipped every round. */
 async function measure(targets: Target[]): Promise<void> {
   for (let i = 0; i < 20; i++) for (const t of targets) await oneRound(t, -i); // warm-up
   for (const t of targets) t.samples.clear();
-  for (let i = 0; i < OPS; i++) for (const t of targets) await oneRound(t, i);
+  for (let i = 0; i < OPS; i++) for (const t of i % 2 ? [...targets].reverse() : targets) await oneRound(t, i);
 }
 
 const pct = (xs: number[], p: number) => {

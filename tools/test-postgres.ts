@@ -7,10 +7,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../test/helpers/server.js';
 
 export interface TestPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres */
@@ -54,17 +54,6 @@ function ensureInstalled(): string {
   bin = findBinDir();
   if (!bin) throw new Error(INSTALL_HINT);
   return bin;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a PostgreSQL binary, as the postgres user when we are root. */

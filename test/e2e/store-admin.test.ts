@@ -2,20 +2,13 @@
 // start-up, and start-up failures of the PostgreSQL store.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
 import { freshDatabase } from '../helpers/postgres.js';
-import { call, connectStdio, runServer, tempDir } from '../helpers/server.js';
+import { call, connectStdio, runServer } from '../helpers/server.js';
 
 type Structured = Record<string, any>;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-function dirFor() {
-  const d = tempDir();
-  cleanups.push(() => d.cleanup());
-  return d.path;
-}
+const { cleanups, dirFor } = useCleanups();
 
 const DAY = 24 * 60 * 60 * 1000;
 function incident(n: number, ageDays: number, status: string, extra: Record<string, unknown> = {}) {

@@ -2,12 +2,13 @@
 // lost, including notes that different processes add to the same incidents at the same time.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/incidents/open-store.js';
 import type { IncidentStore } from '../../src/incidents/store.js';
 import { createLogger } from '../../src/log.js';
 import { freshDatabase } from '../helpers/postgres.js';
-import { ROOT, tempDir } from '../helpers/server.js';
+import { useCleanups } from '../helpers/cleanups.js';
+import { ROOT } from '../helpers/server.js';
 
 const WRITER = join(ROOT, 'test/helpers/store-writer.mjs');
 const WRITERS = 3;
@@ -24,20 +25,12 @@ function runWriter(spec: string, shared: string[]): Promise<string[]> {
   });
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { cleanups, dirFor } = useCleanups();
 
 for (const backend of ['file', 'postgres'] as const) {
   describe(`concurrent writers on ${backend}`, () => {
     it(`${WRITERS} processes creating, resolving and annotating shared incidents lose nothing`, async () => {
-      let spec: string;
-      if (backend === 'file') {
-        const dir = tempDir('pim-conc-');
-        cleanups.push(() => dir.cleanup());
-        spec = dir.path;
-      } else spec = await freshDatabase();
+      const spec = backend === 'file' ? dirFor() : await freshDatabase();
       const open = () =>
         openStore(
           { incidentStore: backend, databaseUrl: backend === 'postgres' ? spec : null, dataDir: spec },
