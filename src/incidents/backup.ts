@@ -58,6 +58,10 @@ export function parseImport(content: string): ParsedImport {
       errors.push(`line ${n}: not JSON (${(err as Error).message})`);
       continue;
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      errors.push(`line ${n}: not a JSON object`);
+      continue;
+    }
     const parsed = ImportedIncident.safeParse(value, { reportInput: true });
     if (!parsed.success) {
       errors.push(`line ${n}: ${parsed.error.issues.slice(0, 3).map(describeIssue).join('; ')}`);

@@ -34,8 +34,19 @@ export const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
 const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 
+// PostgreSQL cannot store NUL characters in text or jsonb, so no store accepts them.
+const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
+const noNul = (s: string) => !s.includes('\u0000');
+/** whether any string (or key) anywhere in a JSON value holds a NUL */
+function hasNul(v: unknown): boolean {
+  if (typeof v === 'string') return !noNul(v);
+  if (Array.isArray(v)) return v.some(hasNul);
+  if (typeof v === 'object' && v !== null) return Object.entries(v).some(([k, x]) => !noNul(k) || hasNul(x));
+  return false;
+}
+
 /** Text fields are trimmed; blank text counts as missing. */
-export const text = (max: number) => z.string().trim().min(1).max(max);
+export const text = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NO_NUL);
 
 export const IncidentId = z.string().regex(ID_RE, { error: 'must look like "inc-" followed by hex digits' });
 // A refine rather than .regex: the rule stays out of tools/list (agents know namespace names)
@@ -48,7 +59,7 @@ export const LabelKey = z.string().max(LIMITS.labelKey).regex(LABEL_KEY_RE, {
   error: `label keys are letters, digits, "_", ".", "-", "/" (1-${LIMITS.labelKey} chars, alphanumeric at both ends)`,
 });
 export const Labels = z
-  .record(LabelKey, z.string().max(LIMITS.labelValue))
+  .record(LabelKey, z.string().max(LIMITS.labelValue).refine(noNul, NO_NUL))
   .refine((l) => Object.keys(l).length <= LIMITS.labels, { error: `at most ${LIMITS.labels} labels` });
 export const AffectedResources = z.array(text(LIMITS.resourceName)).max(LIMITS.affectedResources);
 export const Timestamp = z.iso.datetime({ offset: true });
@@ -59,8 +70,8 @@ export const EVIDENCE_KINDS = ['promql', 'features', 'anomaly', 'other'] as cons
 export const EvidenceItem = z.strictObject({
   kind: z.enum(EVIDENCE_KINDS),
   // Sizes are bounded by the evidence's total (LIMITS.evidenceBytes) rather than per field.
-  summary: z.string().trim().min(1),
-  query: z.string().trim().min(1).optional(),
+  summary: z.string().trim().min(1).refine(noNul, NO_NUL),
+  query: z.string().trim().min(1).refine(noNul, NO_NUL).optional(),
   data: z.unknown().optional(),
 });
 export type EvidenceItem = z.infer<typeof EvidenceItem>;
@@ -68,7 +79,9 @@ export type EvidenceItem = z.infer<typeof EvidenceItem>;
 export const Evidence = z
   .array(EvidenceItem)
   .check((ctx) => {
-    const bytes = Buffer.byteLength(JSON.stringify(ctx.value));
+    const json = JSON.stringify(ctx.value);
+    if (hasNul(ctx.value)) ctx.issues.push({ code: 'custom', message: NO_NUL.error, input: undefined });
+    const bytes = Buffer.byteLength(json);
     if (bytes > LIMITS.evidenceBytes) {
       ctx.issues.push({
         code: 'custom',

@@ -120,6 +120,10 @@ for (const [backend, transport] of CASES) {
         ['get_incident', { id: 'inc-00000000000000ff' }, /^Not found: incident inc-00000000000000ff does not exist/],
         ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'promql', summary: 's', data: 'x'.repeat(40_000) }] }, /evidence: must be at most 32768 bytes as JSON, got \d+ bytes/],
         ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'log', summary: 's' }] }, /evidence\[0\]\.kind: must be one of "promql", "features", "anomaly", "other"/],
+        // PostgreSQL cannot store NUL; neither store accepts it, with the same message
+        ['create_incident', { title: 'a\u0000b', description: 'd', severity: 'low', target: 't' }, /title: must not contain NUL characters/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data: { k: ['x\u0000'] } }] }, /evidence: must not contain NUL characters/],
+        ['update_incident', { id: incident.id, labels: { team: '\u0000' } }, /labels\.team: must not contain NUL characters/],
       ];
       for (const [tool, args, pattern] of cases) {
         const r = await call(conn.client, tool, args);
