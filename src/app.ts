@@ -18,13 +18,7 @@ export interface App {
 
 export async function createApp(config: Config, log: Logger): Promise<App> {
   const store = await openStore(config, log.child({ component: 'store' }));
-  let stopRetention: () => void;
-  try {
-    stopRetention = await startRetention(store, config.incidentRetentionDays, log.child({ component: 'retention' }));
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  const stopRetention = await startRetention(store, config.incidentRetentionDays, log.child({ component: 'retention' }));
   return {
     config,
     log,

@@ -32,14 +32,17 @@ export async function startRetention(
     log.info('INCIDENT_RETENTION_DAYS is 0: incidents are kept forever');
     return () => undefined;
   }
-  await applyRetention(store, days, log);
+  // Housekeeping: a failed run is logged and retried at the next interval, never fatal.
+  const run = () =>
+    applyRetention(store, days, log).catch((err: unknown) =>
+      log.error({ err: messageOf(err) }, 'retention run failed; will retry at the next interval'),
+    );
+  await run();
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    applyRetention(store, days, log)
-      .catch((err: unknown) => log.error({ err: messageOf(err) }, 'retention run failed; will retry at the next interval'))
-      .finally(() => (running = false));
+    void run().finally(() => (running = false));
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
