@@ -148,3 +148,30 @@ for (const [backend, transport] of CASES) {
     });
   });
 }
+
+describe('two replicas behind one PostgreSQL database', () => {
+  it('share incidents, deduplicate across replicas and keep every note', async () => {
+    const env = { INCIDENT_STORE: 'postgres', DATABASE_URL: await freshDatabase() };
+    const servers = await Promise.all([startHttpServer(env), startHttpServer(env)]);
+    const conns = await Promise.all(servers.map((s) => connectHttp(s.url)));
+    try {
+      const args = { title: 'Disk pressure', description: 'd', severity: 'high', target: 'production', dedup_key: 'DiskPressure/production' };
+      const made = await Promise.all(Array.from({ length: 16 }, (_, i) => call(conns[i % 2]!.client, 'create_incident', args)));
+      const ids = new Set(made.map((r) => (r.structuredContent as Structured).incident.id));
+      expect(ids.size).toBe(1);
+      expect(made.filter((r) => !(r.structuredContent as Structured).deduplicated)).toHaveLength(1);
+      const [id] = [...ids];
+      const notes = await Promise.all(Array.from({ length: 16 }, (_, i) => call(conns[i % 2]!.client, 'update_incident', { id, note: `note ${i}` })));
+      for (const n of notes) expect(n.isError, text(n)).toBeFalsy();
+      for (const c of conns) {
+        const inc = ((await call(c.client, 'get_incident', { id })).structuredContent as Structured).incident;
+        expect(inc.timeline.filter((e: Structured) => e.event === 'note').map((e: Structured) => e.note).sort()).toEqual(
+          Array.from({ length: 16 }, (_, i) => `note ${i}`).sort(),
+        );
+      }
+    } finally {
+      for (const c of conns) await c.close();
+      for (const s of servers) await s.stop();
+    }
+  });
+});
