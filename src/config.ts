@@ -13,6 +13,22 @@ export interface Config {
   dataDir: string;
   logLevel: LogLevel;
   incidentRetentionDays: number;
+  prometheusUrl: string | null;
+  thanosUrl: string | null;
+  queryRoutingThresholdMs: number;
+  prometheusTimeoutMs: number;
+  prometheusCacheTtlMs: number;
+  prometheusCacheMaxMb: number;
+  prometheusToken: string | null;
+  prometheusTokenFile: string | null;
+  prometheusUsername: string | null;
+  prometheusPassword: string | null;
+  prometheusHeaders: Record<string, string>;
+  prometheusCaFile: string | null;
+  prometheusInsecureSkipVerify: boolean;
+  thanosDedup: boolean | null;
+  thanosPartialResponse: boolean | null;
+  thanosMaxSourceResolution: string | null;
 }
 
 /** A configuration error; main prints its message and exits with code 2. */
@@ -25,11 +41,68 @@ interface Setting<T> {
   flag?: string;
   rule: string;
   schema: z.ZodType<T, string>;
+  /** never echo the value in an error */
+  secret?: boolean;
 }
 
-function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>): Setting<T> {
-  return flag === undefined ? { env, rule, schema } : { env, flag, rule, schema };
+function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>, secret = false): Setting<T> {
+  const s: Setting<T> = { env, rule, schema };
+  if (flag !== undefined) s.flag = flag;
+  if (secret) s.secret = true;
+  return s;
 }
+
+/** Settings with no default are null when unset. */
+const optional = <T>(schema: z.ZodType<T, string>) => schema.nullable() as unknown as z.ZodType<T | null, string>;
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  });
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** JSON object, or "Name=value" pairs separated by commas or newlines. */
+const headerMap = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    let out: Record<string, string> = {};
+    if (s.startsWith('{')) {
+      try {
+        out = z.record(z.string(), z.string()).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'bad JSON' });
+        return z.NEVER;
+      }
+    } else {
+      for (const part of s.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        if (eq <= 0) {
+          ctx.addIssue({ code: 'custom', message: 'bad pair' });
+          return z.NEVER;
+        }
+        out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      }
+    }
+    if (!Object.keys(out).every((k) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k))) {
+      ctx.addIssue({ code: 'custom', message: 'bad header name' });
+      return z.NEVER;
+    }
+    return out;
+  });
 
 const intIn = (min: number, max: number) =>
   z
@@ -66,6 +139,38 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
+  prometheusUrl: setting(
+    'PROMETHEUS_URL',
+    '--prometheus-url',
+    'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091',
+    optional(httpUrl),
+  ),
+  thanosUrl: setting('THANOS_URL', undefined, 'an http(s) URL', optional(httpUrl)),
+  queryRoutingThresholdMs: setting('QUERY_ROUTING_THRESHOLD', undefined, 'a duration such as 15m', durationMs(0, 366 * 86_400_000)),
+  prometheusTimeoutMs: setting('PROMETHEUS_TIMEOUT', undefined, 'a duration from 1s to 5m, such as 10s', durationMs(1000, 300_000)),
+  prometheusCacheTtlMs: setting('PROMETHEUS_CACHE_TTL', undefined, 'a duration up to 24h, such as 5m (0 turns caching off)', durationMs(0, 86_400_000)),
+  prometheusCacheMaxMb: setting('PROMETHEUS_CACHE_MAX_MB', undefined, 'an integer 1-16384', intIn(1, 16384)),
+  prometheusToken: setting('PROMETHEUS_TOKEN', undefined, 'a bearer token', optional(z.string().trim().min(1)), true),
+  prometheusTokenFile: setting('PROMETHEUS_TOKEN_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
+  prometheusUsername: setting('PROMETHEUS_USERNAME', undefined, 'a user name', optional(z.string().min(1))),
+  prometheusPassword: setting('PROMETHEUS_PASSWORD', undefined, 'a password', optional(z.string()), true),
+  prometheusHeaders: setting(
+    'PROMETHEUS_HEADERS',
+    undefined,
+    'a JSON object or Name=value pairs separated by commas, e.g. X-Scope-OrgID=tenant-a',
+    headerMap,
+    true,
+  ),
+  prometheusCaFile: setting('PROMETHEUS_CA_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
+  prometheusInsecureSkipVerify: setting('PROMETHEUS_INSECURE_SKIP_VERIFY', undefined, 'true or false', bool),
+  thanosDedup: setting('THANOS_DEDUP', undefined, 'true or false', optional(bool)),
+  thanosPartialResponse: setting('THANOS_PARTIAL_RESPONSE', undefined, 'true or false', optional(bool)),
+  thanosMaxSourceResolution: setting(
+    'THANOS_MAX_SOURCE_RESOLUTION',
+    undefined,
+    '0s, 5m, 1h or auto',
+    optional(z.string().trim().pipe(z.enum(['0s', '5m', '1h', 'auto']))),
+  ),
 } satisfies Record<keyof Config, Setting<unknown>>;
 
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
@@ -74,13 +179,29 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'prom-incident-mcp');
 }
 
-const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string> => ({
+const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> => ({
   transport: 'stdio',
   host: '127.0.0.1',
   port: '8080',
   dataDir: defaultDataDir(env),
   logLevel: 'info',
   incidentRetentionDays: '90',
+  prometheusUrl: null,
+  thanosUrl: null,
+  queryRoutingThresholdMs: '15m',
+  prometheusTimeoutMs: '10s',
+  prometheusCacheTtlMs: '5m',
+  prometheusCacheMaxMb: '64',
+  prometheusToken: null,
+  prometheusTokenFile: null,
+  prometheusUsername: null,
+  prometheusPassword: null,
+  prometheusHeaders: '',
+  prometheusCaFile: null,
+  prometheusInsecureSkipVerify: 'false',
+  thanosDedup: null,
+  thanosPartialResponse: null,
+  thanosMaxSourceResolution: null,
 });
 
 export const USAGE = `Usage: prom-incident-mcp [options]
@@ -91,6 +212,7 @@ Options (each also settable by the environment variable shown):
   --port PORT              PORT           HTTP port (default 8080)
   --data-dir DIR           DATA_DIR       incident store directory (default ~/.local/share/prom-incident-mcp)
   --log-level LEVEL        LOG_LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
+  --prometheus-url URL     PROMETHEUS_URL Prometheus or Thanos Querier base URL (metric tools)
   --help                   print this help
   --version                print the version
 
@@ -139,7 +261,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const raw = fromFlag ?? (source === s.env ? fromEnv! : defaults[key]);
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(raw)}`);
+      const got = s.secret ? 'a value that is not' : `got ${JSON.stringify(raw)}`;
+      throw new ConfigError(s.secret ? `${source ?? s.env} must be ${s.rule} (${got})` : `${source ?? s.env} must be ${s.rule}, ${got}`);
     }
     out[key] = parsed.data;
   }
