@@ -98,7 +98,7 @@ export async function startFixturePrometheus(opts: { log?: (s: string) => void; 
   // Prometheus scrapes itself so the metadata API has something to show.
   writeFileSync(
     join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
+    `global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
   );
   const proc = spawn(
     'prometheus',

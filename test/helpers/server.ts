@@ -77,7 +77,7 @@ export async function startHttpServer(env: Record<string, string>, args: string[
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 15_000);
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /"url":"(http:[^"]+)"/.exec(err);
+      const m = /"url":"(http:[^"]+\/mcp)"/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolveUrl(m[1]!);
