@@ -198,3 +198,30 @@ describe('Prometheus client faults', () => {
     expect(ms).toBeLessThan(1000);
   });
 });
+
+describe('TLS', () => {
+  it('trusts a configured CA file, refuses an unknown certificate, and skips verification only when asked', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const https = await import('node:https');
+    const dir = mkdtempSync(join(tmpdir(), 'pim-tls-'));
+    const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    // a CA, and a server certificate for 127.0.0.1 signed by it (as OpenShift's service CA signs services)
+    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
+    sh(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'srv.key', '-out', 'srv.csr']);
+    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    sh(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'srv.crt']);
+    const server = https.createServer({ key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.crt')) }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(OK),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    open.push(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    expect((await client(url, { caFile: join(dir, 'ca.crt') }).query('up')).samples).toHaveLength(1);
+    const { err } = await failure(client(url, { retries: 0 }).query('up'));
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err.message).toMatch(/is unreachable: .*(certificate|UNABLE_TO_VERIFY|SELF_SIGNED)/i);
+    expect((await client(url, { insecureSkipVerify: true }).query('up')).samples).toHaveLength(1);
+  });
+});
