@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { commonLabels, distinguishing, downsample, num, short, sparkline, stats, without } from '../../src/prometheus/shape.js';
+import {
+  commonLabels, distinguishing, downsample, num, short, sparkline, stats, without } from '../../src/prometheus/shape.js';
 
 describe('shaping results', () => {
   it('finds labels shared by every series and what remains per series', () => {
-    const sets = [
+    const sets: Record<string, string>[] = [
       { __name__: 'm', job: 'kubelet', pod: 'a', node: 'n1' },
       { __name__: 'm', job: 'kubelet', pod: 'b', node: 'n1' },
       { __name__: 'm', job: 'kubelet', pod: 'c' },
