@@ -29,6 +29,9 @@ export interface Config {
   thanosDedup: boolean | null;
   thanosPartialResponse: boolean | null;
   thanosMaxSourceResolution: string | null;
+  featureTimezone: string;
+  businessHours: [number, number];
+  featureQueryParallelism: number;
 }
 
 /** A configuration error; main prints its message and exits with code 2. */
@@ -171,7 +174,34 @@ const SETTINGS = {
     '0s, 5m, 1h or auto',
     optional(z.string().trim().pipe(z.enum(['0s', '5m', '1h', 'auto']))),
   ),
+  featureTimezone: setting(
+    'FEATURE_TIMEZONE',
+    undefined,
+    'an IANA time zone such as UTC or Europe/Berlin',
+    z.string().trim().refine((tz) => isTimeZone(tz)),
+  ),
+  businessHours: setting(
+    'BUSINESS_HOURS',
+    undefined,
+    'hours "START-END" within 0-24, such as 9-17',
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,2}-\d{1,2}$/)
+      .transform((s) => s.split('-').map(Number) as [number, number])
+      .refine(([a, b]) => a < b && b <= 24),
+  ),
+  featureQueryParallelism: setting('FEATURE_QUERY_PARALLELISM', undefined, 'an integer 1-16', intIn(1, 16)),
 } satisfies Record<keyof Config, Setting<unknown>>;
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -202,6 +232,9 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   thanosDedup: null,
   thanosPartialResponse: null,
   thanosMaxSourceResolution: null,
+  featureTimezone: 'UTC',
+  businessHours: '9-17',
+  featureQueryParallelism: '3',
 });
 
 export const USAGE = `Usage: prom-incident-mcp [options]

@@ -1,7 +1,8 @@
 import type { ToolDef } from '../mcp/tool.js';
+import { buildFeaturesTool } from './build-features.js';
 import { createIncident } from './create-incident.js';
 import { listIncidents } from './list-incidents.js';
 import { queryMetrics } from './query-metrics.js';
 
 /** Every tool this server offers, in the order tools/list shows them. */
-export const TOOLS: readonly ToolDef[] = [createIncident, listIncidents, queryMetrics] as unknown as readonly ToolDef[];
+export const TOOLS: readonly ToolDef[] = [createIncident, listIncidents, queryMetrics, buildFeaturesTool] as unknown as readonly ToolDef[];
