@@ -23,6 +23,34 @@ export interface Feature {
 const f = (group: Group, name: string, unit: string, description: string, codes?: Record<string, number>): Feature =>
   codes ? { name, group, unit, description, codes } : { name, group, unit, description };
 
+/** How derived features are computed from the batches' intermediate values (names with "_"). */
+export const DERIVATIONS: Record<string, string> = {
+  cpu_utilization: '_cpu / _cpu_cap',
+  memory_utilization: '_mem / _mem_cap',
+  cpu_trend_5m: '(_cpu - _cpu_5m) / _cpu_5m',
+  cpu_trend_1h: '(_cpu - _cpu_1h) / _cpu_1h',
+  memory_trend_5m: '(_mem - _mem_5m) / _mem_5m',
+  memory_trend_1h: '(_mem - _mem_1h) / _mem_1h',
+  cpu_daily_change: '(_cpu - _cpu_1d) / _cpu_1d',
+  memory_daily_change: '(_mem - _mem_1d) / _mem_1d',
+  cpu_24h_avg: 'mean of _cpu_ratio over the 24h range query',
+  cpu_24h_max: 'max of _cpu_ratio over the 24h range query',
+  memory_24h_avg: 'mean of _mem_ratio over the 24h range query',
+  memory_24h_max: 'max of _mem_ratio over the 24h range query',
+  avg_pod_memory_request: '_mem_req / pod_count',
+  avg_pod_cpu_request: '_cpu_req / pod_count',
+  avg_pod_memory_limit: '_mem_lim / pod_count',
+  avg_pod_cpu_limit: '_cpu_lim / pod_count',
+  request_to_limit_ratio: 'mean of _cpu_req / _cpu_lim and _mem_req / _mem_lim',
+  namespace: 'the scope; vector: FNV-1a hash / 2^32',
+  deployment_method: 'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match',
+  layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
+  issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
+  time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument)',
+  day_of_week: 'vector time in the time zone',
+  is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17)',
+};
+
 export const DEPLOYMENT_METHODS = { Manual: 0, Helm: 1, ArgoCD: 2, Operator: 3 };
 export const LAYERS = { Application: 0, Platform: 1, Infrastructure: 2 };
 export const ISSUE_TYPES = {

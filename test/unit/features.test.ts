@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, UpstreamUnavailableError } from '../../src/errors.js';
 import { buildFeatures, featurePlans, hash01, layerOf, localTime } from '../../src/features/builder.js';
-import { BATCHES, FEATURES, FEATURE_NAMES, GROUPS, batchQuery } from '../../src/features/catalog.js';
+import { readFileSync } from 'node:fs';
+import { BATCHES, DERIVATIONS, FEATURES, FEATURE_NAMES, GROUPS, batchQuery } from '../../src/features/catalog.js';
+import { featuresDoc } from '../../tools/features-doc.js';
 import { ScopeSelectors, checkScope, deploymentOfPod } from '../../src/features/scope.js';
 import type { InstantResult, PrometheusApi } from '../../src/prometheus/api.js';
 
@@ -51,6 +53,18 @@ describe('catalog', () => {
     const counts = GROUPS.map((g) => FEATURES.filter((f) => f.group === g).length);
     expect(counts).toEqual([9, 6, 6, 8, 8, 8]);
     expect(FEATURE_NAMES.slice(0, 3)).toEqual(['cpu_utilization', 'memory_utilization', 'disk_utilization']);
+  });
+
+  it('computes every feature by a query of its name or a documented derivation, and nothing else', () => {
+    const scope = new ScopeSelectors(checkScope('namespace', 'web', undefined));
+    const queried = new Set(BATCHES.flatMap((b) => Object.keys(b.exprs(scope))));
+    for (const name of FEATURE_NAMES) expect(queried.has(name) || name in DERIVATIONS, name).toBe(true);
+    for (const name of Object.keys(DERIVATIONS)) expect(FEATURE_NAMES, name).toContain(name);
+    for (const name of queried) expect(name.startsWith('_') || FEATURE_NAMES.includes(name), name).toBe(true);
+  });
+
+  it('has an up-to-date generated reference in docs/features.md', () => {
+    expect(readFileSync(new URL('../../docs/features.md', import.meta.url), 'utf8')).toBe(featuresDoc());
   });
 
   it('tags every expression of a batch and leaves out the ones that do not apply', () => {
