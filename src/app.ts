@@ -1,11 +1,15 @@
 // The shared dependencies, built once per process: every MCP session uses the same store
-// (and, with the metric tools, the same Prometheus client and cache).
+// and the same Prometheus client (one connection pool, one cache, one circuit breaker).
 import type { Config } from './config.js';
+import { ConfigError } from './config.js';
+import { messageOf } from './errors.js';
 import { openStore } from './incidents/open-store.js';
 import { startRetention } from './incidents/retention.js';
 import type { IncidentStore } from './incidents/store.js';
 import type { Logger } from './log.js';
 import type { PrometheusApi } from './prometheus/api.js';
+import { PrometheusClient } from './prometheus/client.js';
+import { clientSettings } from './prometheus/settings.js';
 
 export interface App {
   config: Config;
@@ -16,17 +20,38 @@ export interface App {
   close(): Promise<void>;
 }
 
+function createPrometheus(config: Config, log: Logger): PrometheusApi | null {
+  const settings = clientSettings(config);
+  if (!settings) {
+    log.info('PROMETHEUS_URL is not set: the incident tools work, the metric tools will say what to configure');
+    return null;
+  }
+  try {
+    const client = new PrometheusClient(settings, log.child({ component: 'prometheus' }));
+    log.info(
+      { url: client.url, thanos: settings.thanosUrl ? 'configured' : 'none', auth: settings.auth.tokenFile ? 'token file' : settings.auth.token ? 'token' : settings.auth.username ? 'basic' : 'none' },
+      'Prometheus client ready',
+    );
+    return client;
+  } catch (err) {
+    // an unreadable token or CA file is a configuration problem
+    throw new ConfigError(messageOf(err));
+  }
+}
+
 export async function createApp(config: Config, log: Logger): Promise<App> {
+  const prometheus = createPrometheus(config, log);
   const store = await openStore(config, log.child({ component: 'store' }));
   const stopRetention = await startRetention(store, config.incidentRetentionDays, log.child({ component: 'retention' }));
   return {
     config,
     log,
     store,
-    prometheus: null,
+    prometheus,
     async close() {
       stopRetention();
       await store.close();
+      await prometheus?.close();
     },
   };
 }

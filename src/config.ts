@@ -13,6 +13,25 @@ export interface Config {
   dataDir: string;
   logLevel: LogLevel;
   incidentRetentionDays: number;
+  prometheusUrl: string | null;
+  thanosUrl: string | null;
+  queryRoutingThresholdMs: number;
+  prometheusTimeoutMs: number;
+  prometheusCacheTtlMs: number;
+  prometheusCacheMaxMb: number;
+  prometheusToken: string | null;
+  prometheusTokenFile: string | null;
+  prometheusUsername: string | null;
+  prometheusPassword: string | null;
+  prometheusHeaders: Record<string, string>;
+  prometheusCaFile: string | null;
+  prometheusInsecureSkipVerify: boolean;
+  thanosDedup: boolean | null;
+  thanosPartialResponse: boolean | null;
+  thanosMaxSourceResolution: string | null;
+  featureTimezone: string;
+  businessHours: [number, number];
+  featureQueryParallelism: number;
   incidentStore: 'file' | 'postgres';
   /** postgres:// URL; null unless set. Holds a password: never log it. */
   databaseUrl: string | null;
@@ -28,13 +47,70 @@ interface Setting<T> {
   flag?: string;
   rule: string;
   schema: z.ZodType<T, string>;
-  /** the value may hold a password: error messages show it redacted */
+  /** never echo the value in an error */
   secret?: boolean;
+  /** for a secret: a safe form of the value to show in the error instead (e.g. a URL without its password) */
+  show?: (raw: string) => string;
 }
 
-function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>): Setting<T> {
-  return flag === undefined ? { env, rule, schema } : { env, flag, rule, schema };
+function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>, secret = false): Setting<T> {
+  const s: Setting<T> = { env, rule, schema };
+  if (flag !== undefined) s.flag = flag;
+  if (secret) s.secret = true;
+  return s;
 }
+
+/** Settings with no default are null when unset. */
+const optional = <T>(schema: z.ZodType<T, string>) => schema.nullable() as unknown as z.ZodType<T | null, string>;
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  });
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** JSON object, or "Name=value" pairs separated by commas or newlines. */
+const headerMap = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    let out: Record<string, string> = {};
+    if (s.startsWith('{')) {
+      try {
+        out = z.record(z.string(), z.string()).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'bad JSON' });
+        return z.NEVER;
+      }
+    } else {
+      for (const part of s.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        if (eq <= 0) {
+          ctx.addIssue({ code: 'custom', message: 'bad pair' });
+          return z.NEVER;
+        }
+        out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      }
+    }
+    if (!Object.keys(out).every((k) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k))) {
+      ctx.addIssue({ code: 'custom', message: 'bad header name' });
+      return z.NEVER;
+    }
+    return out;
+  });
 
 const intIn = (min: number, max: number) =>
   z
@@ -71,21 +147,77 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
+  prometheusUrl: setting(
+    'PROMETHEUS_URL',
+    '--prometheus-url',
+    'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091',
+    optional(httpUrl),
+  ),
+  thanosUrl: setting('THANOS_URL', undefined, 'an http(s) URL', optional(httpUrl)),
+  queryRoutingThresholdMs: setting('QUERY_ROUTING_THRESHOLD', undefined, 'a duration such as 15m', durationMs(0, 366 * 86_400_000)),
+  prometheusTimeoutMs: setting('PROMETHEUS_TIMEOUT', undefined, 'a duration from 1s to 5m, such as 10s', durationMs(1000, 300_000)),
+  prometheusCacheTtlMs: setting('PROMETHEUS_CACHE_TTL', undefined, 'a duration up to 24h, such as 5m (0 turns caching off)', durationMs(0, 86_400_000)),
+  prometheusCacheMaxMb: setting('PROMETHEUS_CACHE_MAX_MB', undefined, 'an integer 1-16384', intIn(1, 16384)),
+  prometheusToken: setting('PROMETHEUS_TOKEN', undefined, 'a bearer token', optional(z.string().trim().min(1)), true),
+  prometheusTokenFile: setting('PROMETHEUS_TOKEN_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
+  prometheusUsername: setting('PROMETHEUS_USERNAME', undefined, 'a user name', optional(z.string().min(1))),
+  prometheusPassword: setting('PROMETHEUS_PASSWORD', undefined, 'a password', optional(z.string()), true),
+  prometheusHeaders: setting(
+    'PROMETHEUS_HEADERS',
+    undefined,
+    'a JSON object or Name=value pairs separated by commas, e.g. X-Scope-OrgID=tenant-a',
+    headerMap,
+    true,
+  ),
+  prometheusCaFile: setting('PROMETHEUS_CA_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
+  prometheusInsecureSkipVerify: setting('PROMETHEUS_INSECURE_SKIP_VERIFY', undefined, 'true or false', bool),
+  thanosDedup: setting('THANOS_DEDUP', undefined, 'true or false', optional(bool)),
+  thanosPartialResponse: setting('THANOS_PARTIAL_RESPONSE', undefined, 'true or false', optional(bool)),
+  thanosMaxSourceResolution: setting(
+    'THANOS_MAX_SOURCE_RESOLUTION',
+    undefined,
+    '0s, 5m, 1h or auto',
+    optional(z.string().trim().pipe(z.enum(['0s', '5m', '1h', 'auto']))),
+  ),
+  featureTimezone: setting(
+    'FEATURE_TIMEZONE',
+    undefined,
+    'an IANA time zone such as UTC or Europe/Berlin',
+    z.string().trim().refine((tz) => isTimeZone(tz)),
+  ),
+  businessHours: setting(
+    'BUSINESS_HOURS',
+    undefined,
+    'hours "START-END" within 0-24, such as 9-17',
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,2}-\d{1,2}$/)
+      .transform((s) => s.split('-').map(Number) as [number, number])
+      .refine(([a, b]) => a < b && b <= 24),
+  ),
+  featureQueryParallelism: setting('FEATURE_QUERY_PARALLELISM', undefined, 'an integer 1-16', intIn(1, 16)),
   incidentStore: setting('INCIDENT_STORE', undefined, '"file" or "postgres"', z.enum(['file', 'postgres'])),
   databaseUrl: {
     ...setting(
       'DATABASE_URL',
       undefined,
       'a postgres:// or postgresql:// URL',
-      z
-        .string()
-        .trim()
-        .refine((s) => s === '' || /^postgres(ql)?:$/.test(URL.parse(s)?.protocol ?? ''))
-        .transform((s) => s || null),
+      optional(z.string().trim().refine((s) => /^postgres(ql)?:$/.test(URL.parse(s)?.protocol ?? ''))),
+      true,
     ),
-    secret: true,
+    show: redactUrl,
   },
 } satisfies Record<keyof Config, Setting<unknown>>;
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -93,15 +225,34 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'prom-incident-mcp');
 }
 
-const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string> => ({
+const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> => ({
   transport: 'stdio',
   host: '127.0.0.1',
   port: '8080',
   dataDir: defaultDataDir(env),
   logLevel: 'info',
   incidentRetentionDays: '90',
+  prometheusUrl: null,
+  thanosUrl: null,
+  queryRoutingThresholdMs: '15m',
+  prometheusTimeoutMs: '10s',
+  prometheusCacheTtlMs: '5m',
+  prometheusCacheMaxMb: '64',
+  prometheusToken: null,
+  prometheusTokenFile: null,
+  prometheusUsername: null,
+  prometheusPassword: null,
+  prometheusHeaders: '',
+  prometheusCaFile: null,
+  prometheusInsecureSkipVerify: 'false',
+  thanosDedup: null,
+  thanosPartialResponse: null,
+  thanosMaxSourceResolution: null,
+  featureTimezone: 'UTC',
+  businessHours: '9-17',
+  featureQueryParallelism: '3',
   incidentStore: 'file',
-  databaseUrl: '',
+  databaseUrl: null,
 });
 
 /** A URL with its password (and anything unparsable) hidden, for messages and logs. */
@@ -120,6 +271,7 @@ Options (each also settable by the environment variable shown):
   --port PORT              PORT           HTTP port (default 8080)
   --data-dir DIR           DATA_DIR       incident store directory (default ~/.local/share/prom-incident-mcp)
   --log-level LEVEL        LOG_LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
+  --prometheus-url URL     PROMETHEUS_URL Prometheus or Thanos Querier base URL (metric tools)
   --help                   print this help
   --version                print the version
 
@@ -172,7 +324,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const raw = fromFlag ?? (source === s.env ? fromEnv! : defaults[key]);
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
-      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(s.secret ? redactUrl(raw) : raw)}`);
+      if (s.show && raw !== null) throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(s.show(raw))}`);
+      const got = s.secret ? 'a value that is not' : `got ${JSON.stringify(raw)}`;
+      throw new ConfigError(s.secret ? `${source ?? s.env} must be ${s.rule} (${got})` : `${source ?? s.env} must be ${s.rule}, ${got}`);
     }
     out[key] = parsed.data;
   }

@@ -38,6 +38,10 @@ async function main(): Promise<number> {
   try {
     app = await createApp(config, log);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof StoreError) {
       process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
       return 1;

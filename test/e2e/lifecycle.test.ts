@@ -2,7 +2,7 @@
 // get/update tools, dedup, evidence, the timeline's "who", and incident:// resources.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../helpers/postgres.js';
-import { call, connectHttp, connectStdio, startHttpServer, tempDir, text, type Connected, type HttpServer } from '../helpers/server.js';
+import { call, connectHttp, connectVia, startHttpServer, tempDir, text, type Connected } from '../helpers/server.js';
 
 type Structured = Record<string, any>;
 const CASES = [
@@ -15,22 +15,16 @@ const CASES = [
 for (const [backend, transport] of CASES) {
   describe(`incident lifecycle on ${backend} over ${transport}`, () => {
     const dir = tempDir();
-    let http: HttpServer | undefined;
     let conn: Connected;
     const clientName = transport === 'stdio' ? 'vitest' : 'vitest-http';
 
     beforeAll(async () => {
       const env: Record<string, string> =
         backend === 'file' ? { DATA_DIR: dir.path } : { INCIDENT_STORE: 'postgres', DATABASE_URL: await freshDatabase(), DATA_DIR: dir.path };
-      if (transport === 'stdio') conn = await connectStdio(env);
-      else {
-        http = await startHttpServer(env);
-        conn = await connectHttp(http.url);
-      }
+      conn = await connectVia(transport, env);
     });
     afterAll(async () => {
       await conn?.close();
-      await http?.stop();
       dir.cleanup();
     });
 

@@ -77,7 +77,7 @@ export async function startHttpServer(env: Record<string, string>, args: string[
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 15_000);
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /"url":"(http:[^"]+)"/.exec(err);
+      const m = /"url":"(http:[^"]+\/mcp)"/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolveUrl(m[1]!);
@@ -147,4 +147,18 @@ export function runServer(args: string[], env: Record<string, string>, timeoutMs
     });
     proc.stdin.end();
   });
+}
+
+/** The server on a transport with a client connected; close() also stops the HTTP server. */
+export async function connectVia(transport: Transport, env: Record<string, string>): Promise<Connected> {
+  if (transport === 'stdio') return connectStdio(env);
+  const http = await startHttpServer(env);
+  const conn = await connectHttp(http.url);
+  return {
+    ...conn,
+    async close() {
+      await conn.close();
+      await http.stop();
+    },
+  };
 }
