@@ -276,8 +276,12 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       expect(await b.store.importMany(exported)).toEqual({ added: 6, skipped: 1 }); // the active "k" is taken
       expect(await b.store.importMany(exported)).toEqual({ added: 0, skipped: 7 });
       for (const inc of exported.slice(0, 6)) expect(await b.store.get(inc.id)).toEqual(inc);
+      // imported incidents keep their creation times, and list in creation order among the others
+      const newestFirst = [clash, ...exported.slice(0, 6)].sort((x, y) =>
+        x.created_at === y.created_at ? (x.id < y.id ? 1 : -1) : x.created_at < y.created_at ? 1 : -1,
+      );
       const listed = await b.store.list({ limit: 50, status: undefined });
-      expect(listed.incidents.map((i) => i.id)).toEqual([clash.id, ...exported.slice(0, 6).reverse().map((i) => i.id)]);
+      expect(listed.incidents.map((i) => i.id)).toEqual(newestFirst.map((i) => i.id));
     });
 
     it('keeps everything across a restart', async () => {
