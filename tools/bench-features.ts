@@ -7,7 +7,8 @@ import { HISTORY_MS, HISTORY_STEP_MS, buildFeatures, featurePlans } from '../src
 import { batchQuery } from '../src/features/catalog.js';
 import { checkScope, type Scope } from '../src/features/scope.js';
 import { createLogger } from '../src/log.js';
-import { PrometheusClient, type ClientSettings } from '../src/prometheus/client.js';
+import { PrometheusClient } from '../src/prometheus/client.js';
+import { plainSettings } from '../src/prometheus/settings.js';
 import { startFixturePrometheus } from './test-prometheus.js';
 
 const arg = (name: string, dflt: string) => {
@@ -19,18 +20,7 @@ const PARALLEL = Number(arg('--parallel', '3'));
 const env = process.argv.includes('--url') ? null : await startFixturePrometheus({ log: (s) => console.error(s) });
 const url = env?.url ?? arg('--url', '');
 
-const settings = (cacheTtlMs: number): ClientSettings => ({
-  url,
-  thanosUrl: null,
-  routingThresholdMs: 900_000,
-  timeoutMs: 30_000,
-  cacheTtlMs,
-  cacheMaxBytes: 64 << 20,
-  auth: { token: null, tokenFile: null, username: null, password: null, headers: {} },
-  caFile: null,
-  insecureSkipVerify: false,
-  thanos: { dedup: null, partialResponse: null, maxSourceResolution: null },
-});
+const settings = (cacheTtlMs: number) => plainSettings(url, { timeoutMs: 30_000, cacheTtlMs });
 const log = createLogger('silent');
 const cold = new PrometheusClient(settings(0), log);
 const warm = new PrometheusClient(settings(300_000), log);

@@ -10,7 +10,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort } from '../test/helpers/server.js';
+import { freePort } from './test-prometheus.js';
 
 export interface TestPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres */

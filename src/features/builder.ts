@@ -50,8 +50,6 @@ export interface FeatureResult {
   /** upstream failures, once each */
   errors: string[];
   warnings: string[];
-  /** PromQL requests this vector needed (before the cache) */
-  queries: number;
 }
 
 type R = { v: number } | { why: string };
@@ -274,7 +272,6 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     vector,
     errors,
     warnings,
-    queries: plans.length,
   };
 }
 

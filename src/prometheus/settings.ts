@@ -40,3 +40,20 @@ export function clientSettings(c: Config, exists: (p: string) => boolean = exist
     },
   };
 }
+
+/** Settings for a plain, unauthenticated client of `url` (tests, benchmarks), with overrides. */
+export function plainSettings(url: string, over: Partial<ClientSettings> = {}): ClientSettings {
+  return {
+    url,
+    thanosUrl: null,
+    routingThresholdMs: 15 * 60_000,
+    timeoutMs: 10_000,
+    cacheTtlMs: 300_000,
+    cacheMaxBytes: 64 << 20,
+    auth: { token: null, tokenFile: null, username: null, password: null, headers: {} },
+    caFile: null,
+    insecureSkipVerify: false,
+    thanos: { dedup: null, partialResponse: null, maxSourceResolution: null },
+    ...over,
+  };
+}

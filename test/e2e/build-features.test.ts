@@ -1,7 +1,7 @@
 // build_features through a real MCP client, over stdio and HTTP, checked against values the
 // fixture world defines.
 import { createServer } from 'node:http';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   NODES,
   cpuRate,
@@ -14,7 +14,7 @@ import {
   restartTimes,
   type Pod,
 } from '../../tools/fixture/world.js';
-import { call, connectHttp, connectStdio, startHttpServer, tempDir, text, type Connected, type HttpServer } from '../helpers/server.js';
+import { call, connectStdio, serverForSuite, tempDir, text } from '../helpers/server.js';
 
 type S = Record<string, any>;
 const url = inject('prometheusUrl');
@@ -69,27 +69,8 @@ function check(s: S, want: Record<string, number>) {
 
 for (const transport of ['stdio', 'http'] as const) {
   describe(`build_features over ${transport}`, () => {
-    const dir = tempDir();
-    let http: HttpServer | undefined;
-    let conn: Connected;
-    const build = async (args: Record<string, unknown>) => {
-      const r = await call(conn.client, 'build_features', { time: iso, ...args });
-      return { r, s: r.structuredContent as S, t: text(r) };
-    };
-
-    beforeAll(async () => {
-      const env = { DATA_DIR: dir.path, PROMETHEUS_URL: url };
-      if (transport === 'stdio') conn = await connectStdio(env);
-      else {
-        http = await startHttpServer(env);
-        conn = await connectHttp(http.url);
-      }
-    });
-    afterAll(async () => {
-      await conn?.close();
-      await http?.stop();
-      dir.cleanup();
-    });
+    const tool = serverForSuite(transport, { PROMETHEUS_URL: url });
+    const build = (args: Record<string, unknown>) => tool('build_features', { time: iso, ...args });
 
     it('describes a namespace with the fixture values', async () => {
       const { r, s, t } = await build({ scope: 'namespace', namespace: 'payments' });

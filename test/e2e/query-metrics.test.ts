@@ -1,7 +1,7 @@
 // query_metrics through a real MCP client, over stdio and HTTP, against the fixture Prometheus.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { cpuRate5m, makeWorld, memory, podByName } from '../../tools/fixture/world.js';
-import { call, connectHttp, connectStdio, freePort, startHttpServer, tempDir, text, type Connected, type HttpServer } from '../helpers/server.js';
+import { call, connectStdio, freePort, serverForSuite, tempDir, text } from '../helpers/server.js';
 
 type S = Record<string, any>;
 const url = inject('prometheusUrl');
@@ -10,27 +10,8 @@ const iso = (s: number) => new Date(s * 1000).toISOString();
 
 for (const transport of ['stdio', 'http'] as const) {
   describe(`query_metrics over ${transport}`, () => {
-    const dir = tempDir();
-    let http: HttpServer | undefined;
-    let conn: Connected;
-    const q = async (args: Record<string, unknown>) => {
-      const r = await call(conn.client, 'query_metrics', args);
-      return { r, s: r.structuredContent as S, t: text(r) };
-    };
-
-    beforeAll(async () => {
-      const env = { DATA_DIR: dir.path, PROMETHEUS_URL: url };
-      if (transport === 'stdio') conn = await connectStdio(env);
-      else {
-        http = await startHttpServer(env);
-        conn = await connectHttp(http.url);
-      }
-    });
-    afterAll(async () => {
-      await conn?.close();
-      await http?.stop();
-      dir.cleanup();
-    });
+    const tool = serverForSuite(transport, { PROMETHEUS_URL: url });
+    const q = (args: Record<string, unknown>) => tool('query_metrics', args);
 
     it('answers an instant query with the fixture values, largest first', async () => {
       const at = w.now - 7200 + 30;

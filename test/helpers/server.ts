@@ -1,7 +1,6 @@
 // Starts the built server (dist/main.js) as a child process and connects the SDK's Client
 // to it, over stdio or streamable HTTP, exactly as an agent would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort } from '../../tools/test-prometheus.js';
+
+export { freePort };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN = join(ROOT, 'dist/main.js');
@@ -51,18 +54,6 @@ export interface HttpServer {
   proc: ChildProcess;
   stderr(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** A port that was free a moment ago (the server under test binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Spawns the server with --transport http on a free port and waits until it listens. */
@@ -115,6 +106,21 @@ export async function connectHttp(url: string, headers: Record<string, string> =
   };
 }
 
+/** A client connected over the given transport to a fresh server with `env`; close() stops both. */
+export async function connectVia(transport: Transport, env: Record<string, string>): Promise<Connected> {
+  if (transport === 'stdio') return connectStdio(env);
+  const http = await startHttpServer(env);
+  const conn = await connectHttp(http.url);
+  return {
+    client: conn.client,
+    pid: http.proc.pid ?? -1,
+    close: async () => {
+      await conn.close();
+      await http.stop();
+    },
+  };
+}
+
 /** Calls a tool and returns its result, typed. */
 export async function call(
   client: Client,
@@ -149,16 +155,28 @@ export function runServer(args: string[], env: Record<string, string>, timeoutMs
   });
 }
 
-/** The server on a transport with a client connected; close() also stops the HTTP server. */
-export async function connectVia(transport: Transport, env: Record<string, string>): Promise<Connected> {
-  if (transport === 'stdio') return connectStdio(env);
-  const http = await startHttpServer(env);
-  const conn = await connectHttp(http.url);
-  return {
-    ...conn,
-    async close() {
-      await conn.close();
-      await http.stop();
-    },
+export interface ToolCall {
+  r: CallToolResult;
+  s: Record<string, any>;
+  t: string;
+}
+
+/**
+ * For a describe block: a server over `transport` with `env` and its own DATA_DIR, started
+ * before the block's tests and stopped after; returns a tool caller.
+ */
+export function serverForSuite(transport: Transport, env: Record<string, string>): (tool: string, args: Record<string, unknown>) => Promise<ToolCall> {
+  const dir = tempDir();
+  let conn: Connected | undefined;
+  beforeAll(async () => {
+    conn = await connectVia(transport, { DATA_DIR: dir.path, ...env });
+  });
+  afterAll(async () => {
+    await conn?.close();
+    dir.cleanup();
+  });
+  return async (tool, args) => {
+    const r = await call(conn!.client, tool, args);
+    return { r, s: r.structuredContent as Record<string, unknown>, t: text(r) };
   };
 }

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log.js';
 import type { RequestEvent } from '../../src/prometheus/api.js';
 import { PrometheusClient, type ClientSettings } from '../../src/prometheus/client.js';
 import { matcher } from '../../src/prometheus/promql.js';
+import { plainSettings } from '../../src/prometheus/settings.js';
 import { cpuRate5m, makeWorld, memory, podByName, restartsAt } from '../../tools/fixture/world.js';
 import { freePort } from '../helpers/server.js';
 
@@ -13,25 +14,9 @@ const url = inject('prometheusUrl');
 const w = makeWorld(inject('fixtureNow'));
 const log = createLogger('silent');
 
-function settings(over: Partial<ClientSettings> = {}): ClientSettings {
-  return {
-    url,
-    thanosUrl: null,
-    routingThresholdMs: 15 * 60_000,
-    timeoutMs: 10_000,
-    cacheTtlMs: 300_000,
-    cacheMaxBytes: 16 << 20,
-    auth: { token: null, tokenFile: null, username: null, password: null, headers: {} },
-    caFile: null,
-    insecureSkipVerify: false,
-    thanos: { dedup: null, partialResponse: null, maxSourceResolution: null },
-    ...over,
-  };
-}
-
 const clients: PrometheusClient[] = [];
 function client(over: Partial<ClientSettings> = {}): PrometheusClient {
-  const c = new PrometheusClient(settings(over), log);
+  const c = new PrometheusClient(plainSettings(url, { cacheMaxBytes: 16 << 20, ...over }), log);
   clients.push(c);
   return c;
 }

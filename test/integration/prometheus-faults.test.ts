@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamRejectedError, UpstreamUnavailableError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { PrometheusClient, type ClientSettings } from '../../src/prometheus/client.js';
+import { plainSettings } from '../../src/prometheus/settings.js';
 import { freePort } from '../helpers/server.js';
 
 const OK = JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { a: 'b' }, value: [1700000000, '1'] }] } });
@@ -45,22 +46,7 @@ async function fake(handler: (req: IncomingMessage, res: ServerResponse, n: numb
 }
 
 function client(url: string, over: Partial<ClientSettings> = {}): PrometheusClient {
-  const c = new PrometheusClient(
-    {
-      url,
-      thanosUrl: null,
-      routingThresholdMs: 900_000,
-      timeoutMs: 1000,
-      cacheTtlMs: 0,
-      cacheMaxBytes: 1 << 20,
-      auth: { token: null, tokenFile: null, username: null, password: null, headers: {} },
-      caFile: null,
-      insecureSkipVerify: false,
-      thanos: { dedup: null, partialResponse: null, maxSourceResolution: null },
-      ...over,
-    },
-    createLogger('silent'),
-  );
+  const c = new PrometheusClient(plainSettings(url, { timeoutMs: 1000, cacheTtlMs: 0, ...over }), createLogger('silent'));
   open.push(() => c.close());
   return c;
 }
