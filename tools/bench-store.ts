@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FileIncidentStore } from '../src/incidents/file-store.js';
-import { recordLine } from '../src/incidents/journal-format.js';
+import { journalLine } from '../src/incidents/journal-format.js';
 import type { Incident, Severity, Status } from '../src/incidents/model.js';
 import { PostgresIncidentStore } from '../src/incidents/pg-store.js';
 import type { IncidentStore, ListQuery } from '../src/incidents/store.js';
@@ -182,7 +182,7 @@ function appendUpdates(dir: string, ids: string[], n: number): void {
     const k = Math.floor(Math.random() * ids.length);
     const inc = { ...synthetic(k, ids.length), id: ids[k]! };
     const note = { at: new Date().toISOString(), by: 'bench', event: 'note' as const, note: `n${i}` };
-    lines.push(recordLine({ op: 'put', incident: { ...inc, timeline: [...inc.timeline, note] } }));
+    lines.push(journalLine({ op: 'put', incident: { ...inc, timeline: [...inc.timeline, note] } }, 2));
   }
   appendFileSync(join(dir, 'incidents.journal'), lines.join(''));
 }

@@ -13,13 +13,14 @@ import {
   JOURNAL_FORMAT,
   SNAPSHOT_FORMAT,
   headerLine,
-  isRecord,
+  journalLine,
   parseHeader,
+  parseJournalAt,
   parseRecordAt,
   parseSnapshotEntryAt,
-  recordLine,
   scanRecords,
   snapshotLine,
+  type JournalItem,
   type JournalRecord,
 } from './journal-format.js';
 import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
@@ -47,6 +48,8 @@ export interface FileStoreOptions {
 interface Loaded {
   index: MemoryIndex;
   generation: number;
+  /** the journal's format version: appends use its form */
+  journalVersion: number;
   journalIno: number;
   offset: number;
   tailBytes: number;
@@ -82,9 +85,9 @@ function firstLine(buf: Buffer, path: string): { line: string; end: number } {
   return { line: buf.toString('utf8', 0, nl), end: nl + 1 };
 }
 
-function apply(index: MemoryIndex, rec: JournalRecord): void {
-  if (rec.op === 'put') index.put(upgradeStored(rec.incident));
-  else index.delete(rec.id);
+function apply(index: MemoryIndex, item: JournalItem): void {
+  if (item.op === 'put') index.putEntry(item.entry);
+  else index.delete(item.id);
 }
 
 /** A version 1 snapshot line: a whole incident. */
@@ -164,9 +167,9 @@ export class FileIncidentStore implements IncidentStore {
     // record into sorted indexes would cost O(n) per record.
     const live = new Map<string, IndexEntry>();
     const index = new MemoryIndex();
-    const done = (l: Omit<Loaded, 'index' | 'stale' | 'carryFrom'> & Partial<Loaded>): Loaded => {
+    const done = (l: Omit<Loaded, 'index' | 'stale' | 'carryFrom' | 'journalVersion'> & Partial<Loaded>): Loaded => {
       index.load(live);
-      return { index, stale: false, carryFrom: 0, ...l };
+      return { index, stale: false, carryFrom: 0, journalVersion: 2, ...l };
     };
     let generation = 0;
     let coveredTo = Number.POSITIVE_INFINITY;
@@ -196,7 +199,8 @@ export class FileIncidentStore implements IncidentStore {
       const ino = fstatSync(fd).ino;
       const buf = readFileSync(fd);
       const { line, end } = firstLine(buf, this.journalPath);
-      const jgen = parseHeader(line, JOURNAL_FORMAT, this.journalPath).generation;
+      const jheader = parseHeader(line, JOURNAL_FORMAT, this.journalPath);
+      const jgen = jheader.generation;
       if (jgen > generation) {
         throw new StoreError(
           `${this.journalPath} (generation ${jgen}) is newer than ${this.snapshotPath} (generation ${generation}); the snapshot is missing or old. Restore it or move both away.`,
@@ -206,15 +210,21 @@ export class FileIncidentStore implements IncidentStore {
       // replay the rest (written while the snapshot was being made).
       const stale = jgen < generation;
       const from = stale ? Math.min(Math.max(end, coveredTo), buf.length) : end;
-      const scan = scanRecords(buf, from, this.journalPath);
-      let n = 0;
+      const scan = scanRecords(buf, from, this.journalPath, 0, (b, s, e) => parseJournalAt(b, s, e, this.journalPath));
       for (const r of scan.records) {
-        if (!isRecord(r)) throw new StoreError(`${this.journalPath} holds a record this server does not understand`);
-        if (r.op === 'put') live.set(r.incident.id, entryOf(upgradeStored(r.incident)));
+        if (r.op === 'put') live.set(r.entry.id, r.entry);
         else live.delete(r.id);
-        n++;
       }
-      return done({ generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale, carryFrom: from });
+      return done({
+        generation,
+        journalVersion: jheader.version,
+        journalIno: ino,
+        offset: scan.goodEnd,
+        tailBytes: scan.tailBytes,
+        journalRecords: scan.records.length,
+        stale,
+        carryFrom: from,
+      });
     } finally {
       closeSync(fd);
     }
@@ -259,14 +269,13 @@ export class FileIncidentStore implements IncidentStore {
     }
     let scan;
     try {
-      scan = scanRecords(buf.subarray(0, got), 0, this.journalPath, this.state.offset);
+      scan = scanRecords(buf.subarray(0, got), 0, this.journalPath, this.state.offset, (b, s, e) => parseJournalAt(b, s, e, this.journalPath));
     } catch (err) {
       if (locked) throw err;
       this.log.warn({ err: messageOf(err) }, 'journal looks damaged; will check again under the lock');
       return;
     }
     for (const r of scan.records) {
-      if (!isRecord(r)) continue;
       apply(this.state.index, r);
       this.state.journalRecords++;
     }
@@ -357,6 +366,7 @@ export class FileIncidentStore implements IncidentStore {
     this.state = {
       index: this.state.index,
       generation: this.state.generation,
+      journalVersion: 2,
       journalIno: statSync(this.journalPath).ino,
       offset: header.length + carried.length,
       tailBytes: 0,
@@ -396,7 +406,7 @@ export class FileIncidentStore implements IncidentStore {
       }
       const records = build();
       if (records.length === 0) return records;
-      const data = Buffer.from(records.map(recordLine).join(''));
+      const data = Buffer.from(records.map((r) => journalLine(r, this.state.journalVersion)).join(''));
       const at = this.state.offset;
       let written = 0;
       while (written < data.length) {
@@ -406,7 +416,10 @@ export class FileIncidentStore implements IncidentStore {
       await fh.datasync();
       // A lock-free refresh may have read these lines while we waited for the disk.
       if (this.state.offset < at + data.length) {
-        for (const r of records) apply(this.state.index, r);
+        for (const r of records) {
+          if (r.op === 'put') this.state.index.put(r.incident);
+          else this.state.index.delete(r.id);
+        }
         this.state.offset = at + data.length;
         this.state.journalRecords += records.length;
       }

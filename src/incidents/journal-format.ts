@@ -2,18 +2,20 @@
 // the file is, then one record per line as "<crc32 hex> <json>\n". The CRC tells a torn or
 // damaged line from a good one without re-serialising anything.
 //
-// Snapshot lines (version 2) are "<crc32 hex> <index key json>\t<incident json>\n": start-up
-// parses only the small key and keeps the incident as text until it is read. (JSON.stringify
-// never emits a raw tab, so the tab is unambiguous.) Version 1 snapshots (whole incidents)
-// are still read.
+// Version 2 keeps loading cheap: snapshot lines are "<crc32> <index key json>\t<incident json>"
+// and journal put lines "<crc32> {"op":"put","key":<index key json>}\t<incident json>", so
+// start-up parses only the small key and keeps the incident as bytes until it is read.
+// (JSON.stringify never emits a raw tab, so the tab is unambiguous.) Version 1 files, whose
+// lines are whole JSON records, are still read, and a version 1 journal is appended to in its
+// own form.
 import { crc32 } from 'node:zlib';
 import { StoreError } from '../errors.js';
-import { entryFromBytes, type IndexEntry, type IndexKey } from './memory-index.js';
-import type { Incident } from './model.js';
+import { entryFromBytes, entryOf, indexKeyOf, type IndexEntry, type IndexKey } from './memory-index.js';
+import { upgradeStored, type Incident } from './model.js';
 
 export const JOURNAL_FORMAT = 'prom-incident-mcp/journal';
 export const SNAPSHOT_FORMAT = 'prom-incident-mcp/snapshot';
-const VERSIONS: Record<string, number> = { [JOURNAL_FORMAT]: 1, [SNAPSHOT_FORMAT]: 2 };
+const VERSIONS: Record<string, number> = { [JOURNAL_FORMAT]: 2, [SNAPSHOT_FORMAT]: 2 };
 
 export interface Header {
   format: string;
@@ -31,6 +33,9 @@ export type JournalRecord =
   | { op: 'put'; incident: Incident }
   | { op: 'del'; id: string; reason: string };
 
+/** A journal line as loading applies it: a put as an index entry, or a delete. */
+export type JournalItem = { op: 'put'; entry: IndexEntry } | { op: 'del'; id: string };
+
 export function headerLine(format: string, generation: number, extra: Record<string, unknown> = {}): string {
   return `${JSON.stringify({ format, version: VERSIONS[format], generation, ...extra })}\n`;
 }
@@ -41,6 +46,12 @@ function line(body: string): string {
 
 export function recordLine(value: unknown): string {
   return line(JSON.stringify(value));
+}
+
+/** A journal line for `rec`, in the form of a journal of `version`. */
+export function journalLine(rec: JournalRecord, version: number): string {
+  if (version < 2 || rec.op !== 'put') return recordLine(rec);
+  return line(`${JSON.stringify({ op: 'put', key: indexKeyOf(rec.incident) })}\t${JSON.stringify(rec.incident)}`);
 }
 
 const NL = Buffer.from('\n');
@@ -86,6 +97,28 @@ export function parseRecordAt(buf: Buffer, start: number, end: number): unknown 
   } catch {
     return null;
   }
+}
+
+/**
+ * Parses a journal line of either form; a version 2 put becomes an entry whose incident stays
+ * in `buf`. A line that is intact but not a record this server knows throws.
+ */
+export function parseJournalAt(buf: Buffer, start: number, end: number, path: string): JournalItem | null {
+  const body = checkedBody(buf, start, end);
+  if (body === null) return null;
+  const tab = buf.indexOf(0x09, start + 9);
+  try {
+    if (tab !== -1 && tab < end) {
+      const head = JSON.parse(buf.toString('utf8', start + 9, tab)) as { op?: string; key?: IndexKey };
+      if (head.op === 'put' && Array.isArray(head.key)) return { op: 'put', entry: entryFromBytes(head.key, buf, tab + 1, end) };
+    } else {
+      const rec: unknown = JSON.parse(body.toString('utf8'));
+      if (isRecord(rec)) return rec.op === 'put' ? { op: 'put', entry: entryOf(upgradeStored(rec.incident)) } : { op: 'del', id: rec.id };
+    }
+  } catch {
+    // an intact line that is not JSON: reported below like any unknown record
+  }
+  throw new StoreError(`${path} holds a record this server does not understand (at byte ${start}); upgrade the server`);
 }
 
 /** Parses a version 2 snapshot line into an index entry whose incident stays in `buf`. */

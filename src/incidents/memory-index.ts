@@ -194,10 +194,14 @@ export class MemoryIndex {
 
   /** Inserts or replaces an incident. */
   put(inc: Incident): void {
-    const e = entryOf(inc);
-    const old = this.byId.get(inc.id);
+    this.putEntry(entryOf(inc));
+  }
+
+  /** Inserts or replaces the incident an entry stands for. */
+  putEntry(e: IndexEntry): void {
+    const old = this.byId.get(e.id);
     if (old === undefined || old.t !== e.t) {
-      if (old) this.delete(inc.id);
+      if (old) this.delete(e.id);
       this.byId.set(e.id, e);
       insertSorted(this.all, e);
       for (const f of INDEXED) this.addTo(f, e);

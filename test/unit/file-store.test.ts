@@ -215,7 +215,12 @@ describe('FileIncidentStore', () => {
     );
     const s = await open();
     expect(await s.get('inc-00000000000000a1')).toMatchObject({ timeline: [], evidence: [], dedup_key: null, title: 'incident 1' });
+    // a version 1 journal is appended to in its own form (whole JSON records), until compaction
+    await s.create(input(2), 'test');
+    const lines = readFileSync(join(dir.path, 'incidents.journal'), 'utf8').trim().split('\n');
+    for (const l of lines.slice(1)) expect(() => JSON.parse(l.slice(9)), l).not.toThrow();
     await s.compact();
+    expect(readFileSync(join(dir.path, 'incidents.journal'), 'utf8')).toMatch(/^\{"format":"prom-incident-mcp\/journal","version":2,/);
     await s.close();
     const t = await open();
     expect(await t.get('inc-00000000000000a1')).toMatchObject({ timeline: [], evidence: [], dedup_key: null });
