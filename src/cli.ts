@@ -7,7 +7,9 @@ import { rename } from 'node:fs/promises';
 import { ConfigError, loadConfig } from './config.js';
 import { StoreError, messageOf } from './errors.js';
 import { exportLine, parseImport } from './incidents/backup.js';
+import { FileIncidentStore } from './incidents/file-store.js';
 import { openStore } from './incidents/open-store.js';
+import type { Incident } from './incidents/model.js';
 import type { IncidentStore } from './incidents/store.js';
 import { createLogger } from './log.js';
 
@@ -36,13 +38,25 @@ async function exportTo(store: IncidentStore, file: string | undefined): Promise
   return 0;
 }
 
-async function importFrom(store: IncidentStore, file: string): Promise<number> {
-  const { incidents, errors } = parseImport(readFileSync(file, 'utf8'));
+/** Reads and checks an import file; null (after saying why) when it cannot be imported. */
+function readImport(file: string): Incident[] | null {
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (err) {
+    say(`cannot read ${file}: ${messageOf(err)}`);
+    return null;
+  }
+  const { incidents, errors } = parseImport(content);
   if (errors.length > 0) {
     const more = errors.length > SHOWN_ERRORS ? [`... and ${errors.length - SHOWN_ERRORS} more`] : [];
     say(`${file}: ${errors.length} bad line(s); nothing was imported:\n${[...errors.slice(0, SHOWN_ERRORS), ...more].map((e) => `  ${e}`).join('\n')}`);
-    return 1;
+    return null;
   }
+  return incidents;
+}
+
+async function importInto(store: IncidentStore, file: string, incidents: Incident[]): Promise<number> {
   const r = await store.importMany(incidents);
   say(`imported ${r.added} incidents from ${file}; ${r.skipped} skipped (id already stored, or its dedup_key is held by an active incident)`);
   return 0;
@@ -66,6 +80,13 @@ export async function runSubcommand(cmd: (typeof SUBCOMMANDS)[number], args: str
     }
     throw err;
   }
+  // Check the input before touching the store, so a bad file changes nothing.
+  const incidents = cmd === 'import' ? readImport(file!) : null;
+  if (cmd === 'import' && incidents === null) return 1;
+  if (cmd === 'export' && config.incidentStore === 'file' && !FileIncidentStore.existsIn(config.dataDir)) {
+    say(`there is no incident store in ${config.dataDir}; set DATA_DIR or --data-dir to the server's`);
+    return 1;
+  }
   let store: IncidentStore;
   try {
     store = await openStore(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel).child({ component: 'store' }));
@@ -77,7 +98,7 @@ export async function runSubcommand(cmd: (typeof SUBCOMMANDS)[number], args: str
     throw err;
   }
   try {
-    return cmd === 'export' ? await exportTo(store, file) : await importFrom(store, file!);
+    return incidents === null ? await exportTo(store, file) : await importInto(store, file!, incidents);
   } catch (err) {
     say(`${cmd} failed: ${messageOf(err)}`);
     return 1;

@@ -138,6 +138,11 @@ export class FileIncidentStore implements IncidentStore {
     this.now = opts.now ?? (() => new Date());
   }
 
+  /** Whether `dir` holds a store (for commands that should not create one by mistake). */
+  static existsIn(dir: string): boolean {
+    return exists(join(dir, JOURNAL)) || exists(join(dir, SNAPSHOT));
+  }
+
   /** Opens (or creates) the store in `dir`; throws StoreError when its files are unusable. */
   static async open(dir: string, opts: FileStoreOptions): Promise<FileIncidentStore> {
     const store = new FileIncidentStore(dir, opts);

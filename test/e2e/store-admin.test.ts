@@ -94,6 +94,8 @@ describe('export and import', () => {
     expect(r.stderr).toMatch(/line 5: extra: unknown field/);
     expect(r.stderr).toMatch(/line 6: id inc-0000000000000001 already appears on line 1/);
     const exp = await runServer(['export'], { DATA_DIR: dir });
+    expect(exp.code).toBe(1); // nothing was imported, so there is no store to export
+    expect(exp.stderr).toContain(`there is no incident store in ${dir}`);
     expect(exp.stdout).toBe('');
     expect((await runServer(['import'], { DATA_DIR: dir })).code).toBe(2);
   });
