@@ -12,12 +12,17 @@ export const TimeInput = z.string().transform((s, ctx) => {
   return t;
 });
 
-/** A duration: Prometheus form ("90s", "1h30m") or a number of seconds; parsed to ms. */
-export const DurationInput = z.union([z.string(), z.number()]).transform((s, ctx) => {
-  const ms = typeof s === 'number' ? s * 1000 : /^\d+(?:\.\d+)?$/.test(s.trim()) ? Number(s) * 1000 : parseDuration(s);
-  if (ms === null || !Number.isFinite(ms) || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m", "1h30m" or a number of seconds', input: s });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * A duration: Prometheus form ("90s", "1h30m") or a number of seconds; parsed to ms. Numbers
+ * are accepted but the schema says string: some tool-calling dialects (Ollama's) take one type.
+ */
+export const DurationInput = z
+  .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string())
+  .transform((s, ctx) => {
+    const ms = /^\d+(?:\.\d+)?$/.test(s.trim()) ? Number(s) * 1000 : parseDuration(s);
+    if (ms === null || !Number.isFinite(ms) || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m", "1h30m" or a number of seconds', input: s });
+      return z.NEVER;
+    }
+    return ms;
+  });
