@@ -47,6 +47,14 @@ function hasNul(v: unknown): boolean {
 
 /** Text fields are trimmed; blank text counts as missing. */
 export const text = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NO_NUL);
+/** Text where "" means "none" (null): how an update clears a field without a nullable type. */
+export const clearableText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine(noNul, NO_NUL)
+    .transform((s) => (s === '' ? null : s));
 
 export const IncidentId = z.string().regex(ID_RE, { error: 'must look like "inc-" followed by hex digits' });
 // A refine rather than .regex: the rule stays out of tools/list (agents know namespace names)
@@ -66,13 +74,18 @@ export const Timestamp = z.iso.datetime({ offset: true });
 
 export const EVIDENCE_KINDS = ['promql', 'features', 'anomaly', 'other'] as const;
 
+/** Any JSON object. Declared as a bare "object", a schema every tool-calling dialect accepts. */
+const JsonObject = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'must be a JSON object' })
+  .meta({ type: 'object' });
+
 /** One piece of what justified an incident: a query, a feature vector, a detector's result. */
 export const EvidenceItem = z.strictObject({
   kind: z.enum(EVIDENCE_KINDS),
   // Sizes are bounded by the evidence's total (LIMITS.evidenceBytes) rather than per field.
   summary: z.string().trim().min(1).refine(noNul, NO_NUL),
   query: z.string().trim().min(1).refine(noNul, NO_NUL).optional(),
-  data: z.unknown().optional(),
+  data: JsonObject.optional(),
 });
 export type EvidenceItem = z.infer<typeof EvidenceItem>;
 

@@ -286,7 +286,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
 
     it('keeps everything across a restart', async () => {
       const s = await make();
-      const { incident } = await s.store.create(input(1, { evidence: [{ kind: 'anomaly', summary: 'z=4.1', data: [1, 2] }] }), 'c');
+      const { incident } = await s.store.create(input(1, { evidence: [{ kind: 'anomaly', summary: 'z=4.1', data: { scores: [1, 2] } }] }), 'c');
       const updated = (await s.store.update(incident.id, { severity: 'low', note: 'n' }, 'd')).incident;
       await s.store.close();
       const again = await another(s);

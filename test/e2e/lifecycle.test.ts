@@ -100,6 +100,9 @@ for (const [backend, transport] of CASES) {
         `${clientName} labels`,
         `${clientName} workflow`,
       ]);
+      const unlinked = await call(conn.client, 'update_incident', { id: incident.id, workflow_id: '' });
+      expect((unlinked.structuredContent as Structured).incident.workflow_id).toBeNull();
+      expect(text(unlinked)).toMatch(/workflow wf-17 unlinked/);
       const resolvedList = (await call(conn.client, 'list_incidents', { status: 'active', severity: 'critical' })).structuredContent as Structured;
       expect(resolvedList.incidents.map((i: Structured) => i.id)).toEqual([incident.id]);
     });
@@ -113,8 +116,9 @@ for (const [backend, transport] of CASES) {
         ['update_incident', { id: 'inc-0000000000000000', note: 'n' }, /^Not found: incident inc-0000000000000000 does not exist/],
         ['update_incident', { id: 'INC-1', note: 'n' }, /id: must look like "inc-" followed by hex digits/],
         ['get_incident', { id: 'inc-00000000000000ff' }, /^Not found: incident inc-00000000000000ff does not exist/],
-        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'promql', summary: 's', data: 'x'.repeat(40_000) }] }, /evidence: must be at most 32768 bytes as JSON, got \d+ bytes/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'promql', summary: 's', data: { blob: 'x'.repeat(40_000) } }] }, /evidence: must be at most 32768 bytes as JSON, got \d+ bytes/],
         ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'log', summary: 's' }] }, /evidence\[0\]\.kind: must be one of "promql", "features", "anomaly", "other"/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'promql', summary: 's', data: [0.93] }] }, /evidence\[0\]\.data: must be a JSON object/],
         // PostgreSQL cannot store NUL; neither store accepts it, with the same message
         ['create_incident', { title: 'a\u0000b', description: 'd', severity: 'low', target: 't' }, /title: must not contain NUL characters/],
         ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data: { k: ['x\u0000'] } }] }, /evidence: must not contain NUL characters/],
