@@ -1,11 +1,16 @@
 // The shared dependencies, built once per process: every MCP session uses the same store
-// (and, with the metric tools, the same Prometheus client and cache).
+// and the same Prometheus client (one connection pool, one cache, one circuit breaker).
 import type { Config } from './config.js';
-import { FileIncidentStore } from './incidents/file-store.js';
+import { ConfigError } from './config.js';
+import { messageOf } from './errors.js';
+import { openStore } from './incidents/open-store.js';
+import { startRetention } from './incidents/retention.js';
 import type { IncidentStore } from './incidents/store.js';
 import type { Logger } from './log.js';
 import { ServerMetrics } from './metrics.js';
 import type { PrometheusApi } from './prometheus/api.js';
+import { PrometheusClient } from './prometheus/client.js';
+import { clientSettings } from './prometheus/settings.js';
 
 export interface App {
   config: Config;
@@ -18,9 +23,29 @@ export interface App {
   close(): Promise<void>;
 }
 
+function createPrometheus(config: Config, log: Logger): PrometheusApi | null {
+  const settings = clientSettings(config);
+  if (!settings) {
+    log.info('PROMETHEUS_URL is not set: the incident tools work, the metric tools will say what to configure');
+    return null;
+  }
+  try {
+    const client = new PrometheusClient(settings, log.child({ component: 'prometheus' }));
+    log.info(
+      { url: client.url, thanos: settings.thanosUrl ? 'configured' : 'none', auth: settings.auth.tokenFile ? 'token file' : settings.auth.token ? 'token' : settings.auth.username ? 'basic' : 'none' },
+      'Prometheus client ready',
+    );
+    return client;
+  } catch (err) {
+    // an unreadable token or CA file is a configuration problem
+    throw new ConfigError(messageOf(err));
+  }
+}
+
 export async function createApp(config: Config, log: Logger): Promise<App> {
-  const store = await FileIncidentStore.open(config.dataDir, { logger: log.child({ component: 'store' }) });
-  const prometheus: PrometheusApi | null = null;
+  const prometheus = createPrometheus(config, log);
+  const store = await openStore(config, log.child({ component: 'store' }));
+  const stopRetention = await startRetention(store, config.incidentRetentionDays, log.child({ component: 'retention' }));
   return {
     config,
     log,
@@ -28,7 +53,9 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     prometheus,
     metrics: new ServerMetrics({ store, prometheus, log }),
     async close() {
+      stopRetention();
       await store.close();
+      await prometheus?.close();
     },
   };
 }

@@ -13,6 +13,28 @@ export interface Config {
   dataDir: string;
   logLevel: LogLevel;
   incidentRetentionDays: number;
+  prometheusUrl: string | null;
+  thanosUrl: string | null;
+  queryRoutingThresholdMs: number;
+  prometheusTimeoutMs: number;
+  prometheusCacheTtlMs: number;
+  prometheusCacheMaxMb: number;
+  prometheusToken: string | null;
+  prometheusTokenFile: string | null;
+  prometheusUsername: string | null;
+  prometheusPassword: string | null;
+  prometheusHeaders: Record<string, string>;
+  prometheusCaFile: string | null;
+  prometheusInsecureSkipVerify: boolean;
+  thanosDedup: boolean | null;
+  thanosPartialResponse: boolean | null;
+  thanosMaxSourceResolution: string | null;
+  featureTimezone: string;
+  businessHours: [number, number];
+  featureQueryParallelism: number;
+  incidentStore: 'file' | 'postgres';
+  /** postgres:// URL; null unless set. Holds a password: never log it. */
+  databaseUrl: string | null;
   /** bearer tokens accepted on /mcp (several for rotation); more may come from authTokenFile */
   authTokens: string[];
   authTokenFile: string | null;
@@ -21,7 +43,7 @@ export interface Config {
   readOnly: boolean;
   /** Host header names accepted on /mcp; empty means the defaults for the bind address */
   allowedHosts: string[];
-  /** Origin values accepted on /mcp; empty means origins whose host passes the Host rule */
+  /** Origin values accepted on /mcp; empty means same-origin, plus loopback origins on a loopback bind */
   allowedOrigins: string[];
   maxSessions: number;
   sessionIdleMs: number;
@@ -41,21 +63,35 @@ interface Setting<T> {
   flag?: string;
   rule: string;
   schema: z.ZodType<T, string>;
+  /** never echo the value in an error */
+  secret?: boolean;
+  /** for a secret: a safe form of the value to show in the error instead (e.g. a URL without its password) */
+  show?: (raw: string) => string;
   /** a flag that takes no value ("--read-only" means true) */
   boolean?: true;
-  /** never echo the value in an error message */
-  secret?: true;
 }
 
-function setting<T>(
-  env: string,
-  flag: string | undefined,
-  rule: string,
-  schema: z.ZodType<T, string>,
-  extra: Pick<Setting<T>, 'boolean' | 'secret'> = {},
-): Setting<T> {
-  return flag === undefined ? { env, rule, schema, ...extra } : { env, flag, rule, schema, ...extra };
+function setting<T>(env: string, flag: string | undefined, rule: string, schema: z.ZodType<T, string>, secret = false): Setting<T> {
+  const s: Setting<T> = { env, rule, schema };
+  if (flag !== undefined) s.flag = flag;
+  if (secret) s.secret = true;
+  return s;
 }
+
+/** Settings with no default are null when unset. */
+const optional = <T>(schema: z.ZodType<T, string>) => schema.nullable() as unknown as z.ZodType<T | null, string>;
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  });
 
 const bool = z
   .string()
@@ -64,6 +100,36 @@ const bool = z
   .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']))
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** JSON object, or "Name=value" pairs separated by commas or newlines. */
+const headerMap = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    let out: Record<string, string> = {};
+    if (s.startsWith('{')) {
+      try {
+        out = z.record(z.string(), z.string()).parse(JSON.parse(s));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'bad JSON' });
+        return z.NEVER;
+      }
+    } else {
+      for (const part of s.split(/[,\n]/).map((p) => p.trim()).filter(Boolean)) {
+        const eq = part.indexOf('=');
+        if (eq <= 0) {
+          ctx.addIssue({ code: 'custom', message: 'bad pair' });
+          return z.NEVER;
+        }
+        out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+      }
+    }
+    if (!Object.keys(out).every((k) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k))) {
+      ctx.addIssue({ code: 'custom', message: 'bad header name' });
+      return z.NEVER;
+    }
+    return out;
+  });
+
 /** Comma- or newline-separated values, blanks dropped. */
 export const listOf = <T extends z.ZodType<string, string>>(item: T) =>
   z
@@ -71,9 +137,12 @@ export const listOf = <T extends z.ZodType<string, string>>(item: T) =>
     .transform((s) => s.split(/[,\n]/).map((v) => v.trim()).filter((v) => v !== ''))
     .pipe(z.array(item));
 
-/** Bearer tokens: at least 16 visible ASCII characters, no commas. */
+/** Bearer tokens for /mcp: at least 16 visible ASCII characters, no commas. */
 export const TOKEN_RULE = 'tokens of at least 16 visible ASCII characters, separated by commas or newlines';
 export const Token = z.string().min(16).regex(/^[\x21-\x2b\x2d-\x7e]+$/);
+
+/** A setting whose flag takes no value. */
+const flagOnly = <T>(s: Setting<T>): Setting<T> => ({ ...s, boolean: true });
 
 const intIn = (min: number, max: number) =>
   z
@@ -110,15 +179,71 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
-  authTokens: setting('MCP_AUTH_TOKEN', undefined, TOKEN_RULE, listOf(Token), { secret: true }),
-  authTokenFile: setting(
-    'MCP_AUTH_TOKEN_FILE',
-    '--auth-token-file',
-    'a file path',
-    z.string().trim().transform((s) => (s === '' ? null : resolve(s))),
+  prometheusUrl: setting(
+    'PROMETHEUS_URL',
+    '--prometheus-url',
+    'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091',
+    optional(httpUrl),
   ),
-  allowUnauthenticated: setting('MCP_ALLOW_UNAUTHENTICATED', '--allow-unauthenticated', 'true or false', bool, { boolean: true }),
-  readOnly: setting('MCP_READ_ONLY', '--read-only', 'true or false', bool, { boolean: true }),
+  thanosUrl: setting('THANOS_URL', undefined, 'an http(s) URL', optional(httpUrl)),
+  queryRoutingThresholdMs: setting('QUERY_ROUTING_THRESHOLD', undefined, 'a duration such as 15m', durationMs(0, 366 * 86_400_000)),
+  prometheusTimeoutMs: setting('PROMETHEUS_TIMEOUT', undefined, 'a duration from 1s to 5m, such as 10s', durationMs(1000, 300_000)),
+  prometheusCacheTtlMs: setting('PROMETHEUS_CACHE_TTL', undefined, 'a duration up to 24h, such as 5m (0 turns caching off)', durationMs(0, 86_400_000)),
+  prometheusCacheMaxMb: setting('PROMETHEUS_CACHE_MAX_MB', undefined, 'an integer 1-16384', intIn(1, 16384)),
+  prometheusToken: setting('PROMETHEUS_TOKEN', undefined, 'a bearer token', optional(z.string().trim().min(1)), true),
+  prometheusTokenFile: setting('PROMETHEUS_TOKEN_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
+  prometheusUsername: setting('PROMETHEUS_USERNAME', undefined, 'a user name', optional(z.string().min(1))),
+  prometheusPassword: setting('PROMETHEUS_PASSWORD', undefined, 'a password', optional(z.string()), true),
+  prometheusHeaders: setting(
+    'PROMETHEUS_HEADERS',
+    undefined,
+    'a JSON object or Name=value pairs separated by commas, e.g. X-Scope-OrgID=tenant-a',
+    headerMap,
+    true,
+  ),
+  prometheusCaFile: setting('PROMETHEUS_CA_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
+  prometheusInsecureSkipVerify: setting('PROMETHEUS_INSECURE_SKIP_VERIFY', undefined, 'true or false', bool),
+  thanosDedup: setting('THANOS_DEDUP', undefined, 'true or false', optional(bool)),
+  thanosPartialResponse: setting('THANOS_PARTIAL_RESPONSE', undefined, 'true or false', optional(bool)),
+  thanosMaxSourceResolution: setting(
+    'THANOS_MAX_SOURCE_RESOLUTION',
+    undefined,
+    '0s, 5m, 1h or auto',
+    optional(z.string().trim().pipe(z.enum(['0s', '5m', '1h', 'auto']))),
+  ),
+  featureTimezone: setting(
+    'FEATURE_TIMEZONE',
+    undefined,
+    'an IANA time zone such as UTC or Europe/Berlin',
+    z.string().trim().refine((tz) => isTimeZone(tz)),
+  ),
+  businessHours: setting(
+    'BUSINESS_HOURS',
+    undefined,
+    'hours "START-END" within 0-24, such as 9-17',
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,2}-\d{1,2}$/)
+      .transform((s) => s.split('-').map(Number) as [number, number])
+      .refine(([a, b]) => a < b && b <= 24),
+  ),
+  featureQueryParallelism: setting('FEATURE_QUERY_PARALLELISM', undefined, 'an integer 1-16', intIn(1, 16)),
+  incidentStore: setting('INCIDENT_STORE', undefined, '"file" or "postgres"', z.enum(['file', 'postgres'])),
+  databaseUrl: {
+    ...setting(
+      'DATABASE_URL',
+      undefined,
+      'a postgres:// or postgresql:// URL',
+      optional(z.string().trim().refine((s) => /^postgres(ql)?:$/.test(URL.parse(s)?.protocol ?? ''))),
+      true,
+    ),
+    show: redactUrl,
+  },
+  authTokens: setting('MCP_AUTH_TOKEN', undefined, TOKEN_RULE, listOf(Token), true),
+  authTokenFile: setting('MCP_AUTH_TOKEN_FILE', '--auth-token-file', 'a file path', optional(z.string().trim().min(1).transform((p) => resolve(p)))),
+  allowUnauthenticated: flagOnly(setting('MCP_ALLOW_UNAUTHENTICATED', '--allow-unauthenticated', 'true or false', bool)),
+  readOnly: flagOnly(setting('MCP_READ_ONLY', '--read-only', 'true or false', bool)),
   allowedHosts: setting(
     'MCP_ALLOWED_HOSTS',
     '--allowed-hosts',
@@ -141,21 +266,51 @@ const SETTINGS = {
 /** Every environment variable this table reads (the examples' tests check against it). */
 export const SETTING_ENV_VARS: readonly string[] = Object.values(SETTINGS).map((s) => s.env);
 
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Where incidents live when DATA_DIR is not set: per user, so every client shares one store. */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_DATA_HOME?.trim() || join(homedir(), '.local', 'share');
   return join(base, 'prom-incident-mcp');
 }
 
-const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string> => ({
+const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> => ({
   transport: 'stdio',
   host: '127.0.0.1',
   port: '8080',
   dataDir: defaultDataDir(env),
   logLevel: 'info',
   incidentRetentionDays: '90',
+  prometheusUrl: null,
+  thanosUrl: null,
+  queryRoutingThresholdMs: '15m',
+  prometheusTimeoutMs: '10s',
+  prometheusCacheTtlMs: '5m',
+  prometheusCacheMaxMb: '64',
+  prometheusToken: null,
+  prometheusTokenFile: null,
+  prometheusUsername: null,
+  prometheusPassword: null,
+  prometheusHeaders: '',
+  prometheusCaFile: null,
+  prometheusInsecureSkipVerify: 'false',
+  thanosDedup: null,
+  thanosPartialResponse: null,
+  thanosMaxSourceResolution: null,
+  featureTimezone: 'UTC',
+  businessHours: '9-17',
+  featureQueryParallelism: '3',
+  incidentStore: 'file',
+  databaseUrl: null,
   authTokens: '',
-  authTokenFile: '',
+  authTokenFile: null,
   allowUnauthenticated: 'false',
   readOnly: 'false',
   allowedHosts: '',
@@ -167,6 +322,14 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string> => ({
   shutdownTimeoutMs: '15s',
 });
 
+/** A URL with its password (and anything unparsable) hidden, for messages and logs. */
+export function redactUrl(raw: string): string {
+  const u = URL.parse(raw);
+  if (!u) return '(unparsable)';
+  if (u.password) u.password = '***';
+  return u.href;
+}
+
 export const USAGE = `Usage: prom-incident-mcp [options]
 
 Options (each also settable by the environment variable shown):
@@ -175,6 +338,7 @@ Options (each also settable by the environment variable shown):
   --port PORT              PORT           HTTP port (default 8080)
   --data-dir DIR           DATA_DIR       incident store directory (default ~/.local/share/prom-incident-mcp)
   --log-level LEVEL        LOG_LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
+  --prometheus-url URL     PROMETHEUS_URL Prometheus or Thanos Querier base URL (metric tools)
   --read-only              MCP_READ_ONLY  hide and refuse the tools that change incidents
   --auth-token-file FILE   MCP_AUTH_TOKEN_FILE  bearer tokens for /mcp, one a line (or MCP_AUTH_TOKEN)
   --allow-unauthenticated  MCP_ALLOW_UNAUTHENTICATED  serve a non-loopback address without a token
@@ -185,7 +349,11 @@ Options (each also settable by the environment variable shown):
   --help                   print this help
   --version                print the version
 
-See README.md for every environment variable (Prometheus, retention, ...).`;
+Commands:
+  export [FILE]            write every incident as JSON lines to FILE (default stdout), for backup
+  import FILE              add the incidents in FILE (JSON lines) whose ids are not stored yet
+
+See README.md for every environment variable (Prometheus, retention, INCIDENT_STORE, DATABASE_URL, ...).`;
 
 export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
 
@@ -231,12 +399,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const raw = fromFlag ?? (source === s.env ? fromEnv! : defaults[key]);
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
-      const shown = s.secret ? `a value of ${raw.length} characters` : JSON.stringify(raw);
-      throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${shown}`);
+      if (s.show && raw !== null) throw new ConfigError(`${source ?? s.env} must be ${s.rule}, got ${JSON.stringify(s.show(raw))}`);
+      const got = s.secret ? 'a value that is not' : `got ${JSON.stringify(raw)}`;
+      throw new ConfigError(s.secret ? `${source ?? s.env} must be ${s.rule} (${got})` : `${source ?? s.env} must be ${s.rule}, ${got}`);
     }
     out[key] = parsed.data;
   }
   const config = out as unknown as Config;
+  if (config.incidentStore === 'postgres' && config.databaseUrl === null) {
+    throw new ConfigError('DATABASE_URL must be set when INCIDENT_STORE is "postgres"');
+  }
   config.dataDir = resolve(config.dataDir);
   return { kind: 'run', config };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: read config, build the shared App once, serve stdio or HTTP.
 import { createApp, type App } from './app.js';
+import { SUBCOMMANDS, runSubcommand } from './cli.js';
 import { ConfigError, USAGE, loadConfig } from './config.js';
 import { StoreError, messageOf } from './errors.js';
 import { createLogger } from './log.js';
@@ -9,6 +10,8 @@ import { serveStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
 
 async function main(): Promise<number> {
+  const sub = SUBCOMMANDS.find((c) => c === process.argv[2]);
+  if (sub) return runSubcommand(sub, process.argv.slice(3));
   let action;
   try {
     action = loadConfig(process.argv.slice(2));
@@ -35,6 +38,10 @@ async function main(): Promise<number> {
   try {
     app = await createApp(config, log);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof StoreError) {
       process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
       return 1;

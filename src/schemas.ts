@@ -1,6 +1,6 @@
 // Small zod building blocks shared by several tools' input schemas.
 import { z } from 'zod';
-import { TIME_FORMS, parseTime } from './time.js';
+import { TIME_FORMS, parseDuration, parseTime } from './time.js';
 
 /** A point in time as agents write it ("24h", "now-1h", RFC 3339, unix seconds), parsed to epoch ms. */
 export const TimeInput = z.string().transform((s, ctx) => {
@@ -11,3 +11,18 @@ export const TimeInput = z.string().transform((s, ctx) => {
   }
   return t;
 });
+
+/**
+ * A duration: Prometheus form ("90s", "1h30m") or a number of seconds; parsed to ms. Numbers
+ * are accepted but the schema says string: some tool-calling dialects (Ollama's) take one type.
+ */
+export const DurationInput = z
+  .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string())
+  .transform((s, ctx) => {
+    const ms = /^\d+(?:\.\d+)?$/.test(s.trim()) ? Number(s) * 1000 : parseDuration(s);
+    if (ms === null || !Number.isFinite(ms) || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m", "1h30m" or a number of seconds', input: s });
+      return z.NEVER;
+    }
+    return ms;
+  });

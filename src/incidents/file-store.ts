@@ -7,25 +7,38 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from
 import { access, constants, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { StoreError, messageOf } from '../errors.js';
+import { NotFoundError, StoreError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   JOURNAL_FORMAT,
   SNAPSHOT_FORMAT,
   headerLine,
-  isRecord,
+  journalLine,
   parseHeader,
-  recordLine,
+  parseJournalAt,
+  parseRecordAt,
+  parseSnapshotEntryAt,
   scanRecords,
+  snapshotLine,
+  type JournalItem,
   type JournalRecord,
 } from './journal-format.js';
-import { MemoryIndex } from './memory-index.js';
-import { STATUSES, buildIncident, newIncidentId, type Incident, type NewIncident, type Status } from './model.js';
-import type { IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
+import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
+import { MemoryIndex, entryOf, entryParts, type IndexEntry } from './memory-index.js';
+import { STATUSES, buildIncident, newIncidentId, upgradeStored, type Incident, type NewIncident, type Status } from './model.js';
+import type {
+  CreateResult,
+  ImportResult,
+  IncidentStore,
+  ListPage,
+  ListQuery,
+  StoreHealth,
+  StoreStats,
+} from './store.js';
 
 export interface FileStoreOptions {
   logger: Logger;
-  /** compact when the journal holds more records than this and than live incidents */
+  /** compact when the journal holds more records than this (default 10,000) */
   compactAfter?: number;
   /** ms after which another process's lock counts as abandoned (proper-lockfile's stale) */
   lockStaleMs?: number;
@@ -35,12 +48,19 @@ export interface FileStoreOptions {
 interface Loaded {
   index: MemoryIndex;
   generation: number;
+  /** the journal's format version: appends use its form */
+  journalVersion: number;
   journalIno: number;
   offset: number;
   tailBytes: number;
   journalRecords: number;
-  /** the journal predates the snapshot (a compaction stopped half-way); replace it */
+  /**
+   * The journal predates the snapshot (a compaction stopped half-way, or is about to replace
+   * it): a writer replaces it, carrying over its records from byte `carryFrom` on, which the
+   * snapshot does not hold.
+   */
   stale: boolean;
+  carryFrom: number;
 }
 
 interface BatchWaiter {
@@ -71,10 +91,19 @@ function firstLine(buf: Buffer, path: string): { line: string; end: number } {
   return { line: buf.toString('utf8', 0, nl), end: nl + 1 };
 }
 
-function apply(index: MemoryIndex, rec: JournalRecord): void {
-  if (rec.op === 'put') index.put(rec.incident);
-  else index.delete(rec.id);
+function apply(index: MemoryIndex, item: JournalItem): void {
+  if (item.op === 'put') index.putEntry(item.entry);
+  else index.delete(item.id);
 }
+
+/** A version 1 snapshot line: a whole incident. */
+function parseV1SnapshotEntryAt(buf: Buffer, start: number, end: number): IndexEntry | null {
+  const inc = parseRecordAt(buf, start, end) as Incident | null;
+  return inc === null ? null : entryOf(upgradeStored(inc));
+}
+
+/** Records per append for bulk writes (import, retention): one fsync each. */
+const BATCH = 1000;
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -104,7 +133,7 @@ export class FileIncidentStore implements IncidentStore {
   private batchQueued = false;
   /** group commits so far (each one lock, one write, one fdatasync) */
   commits = 0;
-  private compacting = false;
+  private compaction: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -118,6 +147,11 @@ export class FileIncidentStore implements IncidentStore {
     this.compactAfter = opts.compactAfter ?? 10_000;
     this.lockStaleMs = opts.lockStaleMs ?? 5_000;
     this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Whether `dir` holds a store (for commands that should not create one by mistake). */
+  static existsIn(dir: string): boolean {
+    return exists(join(dir, JOURNAL)) || exists(join(dir, SNAPSHOT));
   }
 
   /** Opens (or creates) the store in `dir`; throws StoreError when its files are unusable. */
@@ -145,51 +179,68 @@ export class FileIncidentStore implements IncidentStore {
 
   /** Reads the snapshot and the journal from scratch. */
   private loadAll(): Loaded {
+    // Collect the live entries first and build the indexes once at the end: replaying each
+    // record into sorted indexes would cost O(n) per record.
+    const live = new Map<string, IndexEntry>();
     const index = new MemoryIndex();
+    const done = (l: Omit<Loaded, 'index' | 'stale' | 'carryFrom' | 'journalVersion'> & Partial<Loaded>): Loaded => {
+      index.load(live);
+      return { index, stale: false, carryFrom: 0, journalVersion: 2, ...l };
+    };
     let generation = 0;
+    let coveredTo = Number.POSITIVE_INFINITY;
     if (exists(this.snapshotPath)) {
       const buf = readFileSync(this.snapshotPath);
       const { line, end } = firstLine(buf, this.snapshotPath);
-      generation = parseHeader(line, SNAPSHOT_FORMAT, this.snapshotPath).generation;
-      const scan = scanRecords(buf, end, this.snapshotPath);
+      const header = parseHeader(line, SNAPSHOT_FORMAT, this.snapshotPath);
+      generation = header.generation;
+      coveredTo = header.journal_offset ?? coveredTo;
+      const scan = scanRecords(buf, end, this.snapshotPath, 0, header.version >= 2 ? parseSnapshotEntryAt : parseV1SnapshotEntryAt);
       if (scan.tailBytes > 0) {
         // Snapshots are written whole and renamed into place, so a bad end is damage, not a torn write.
         throw new StoreError(
           `${this.snapshotPath} is damaged at byte ${scan.goodEnd}; refusing to start so nothing is overwritten. Restore it from a backup.`,
         );
       }
-      for (const inc of scan.records) index.put(inc as Incident);
+      for (const e of scan.records) live.set(e.id, e);
     }
     if (!exists(this.journalPath)) {
       if (generation > 0) {
         throw new StoreError(`${this.journalPath} is missing although ${this.snapshotPath} exists; restore it or move both away.`);
       }
-      return { index, generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0, stale: false };
+      return done({ generation, journalIno: -1, offset: 0, tailBytes: 0, journalRecords: 0 });
     }
     const fd = openSync(this.journalPath, 'r');
     try {
       const ino = fstatSync(fd).ino;
       const buf = readFileSync(fd);
       const { line, end } = firstLine(buf, this.journalPath);
-      const jgen = parseHeader(line, JOURNAL_FORMAT, this.journalPath).generation;
-      if (jgen < generation) {
-        // A compaction wrote the snapshot but stopped before replacing the journal: the
-        // snapshot already holds every record of this journal.
-        return { index, generation, journalIno: ino, offset: buf.length, tailBytes: 0, journalRecords: 0, stale: true };
-      }
+      const jheader = parseHeader(line, JOURNAL_FORMAT, this.journalPath);
+      const jgen = jheader.generation;
       if (jgen > generation) {
         throw new StoreError(
           `${this.journalPath} (generation ${jgen}) is newer than ${this.snapshotPath} (generation ${generation}); the snapshot is missing or old. Restore it or move both away.`,
         );
       }
-      const scan = scanRecords(buf, end, this.journalPath);
-      let n = 0;
+      // A journal older than the snapshot: the snapshot holds its records up to coveredTo;
+      // replay the rest (written while the snapshot was being made).
+      const stale = jgen < generation;
+      const from = stale ? Math.min(Math.max(end, coveredTo), buf.length) : end;
+      const scan = scanRecords(buf, from, this.journalPath, 0, (b, s, e) => parseJournalAt(b, s, e, this.journalPath));
       for (const r of scan.records) {
-        if (!isRecord(r)) throw new StoreError(`${this.journalPath} holds a record this server does not understand`);
-        apply(index, r);
-        n++;
+        if (r.op === 'put') live.set(r.entry.id, r.entry);
+        else live.delete(r.id);
       }
-      return { index, generation, journalIno: ino, offset: scan.goodEnd, tailBytes: scan.tailBytes, journalRecords: n, stale: false };
+      return done({
+        generation,
+        journalVersion: jheader.version,
+        journalIno: ino,
+        offset: scan.goodEnd,
+        tailBytes: scan.tailBytes,
+        journalRecords: scan.records.length,
+        stale,
+        carryFrom: from,
+      });
     } finally {
       closeSync(fd);
     }
@@ -234,14 +285,13 @@ export class FileIncidentStore implements IncidentStore {
     }
     let scan;
     try {
-      scan = scanRecords(buf.subarray(0, got), 0, this.journalPath, this.state.offset);
+      scan = scanRecords(buf.subarray(0, got), 0, this.journalPath, this.state.offset, (b, s, e) => parseJournalAt(b, s, e, this.journalPath));
     } catch (err) {
       if (locked) throw err;
       this.log.warn({ err: messageOf(err) }, 'journal looks damaged; will check again under the lock');
       return;
     }
     for (const r of scan.records) {
-      if (!isRecord(r)) continue;
       apply(this.state.index, r);
       this.state.journalRecords++;
     }
@@ -297,14 +347,32 @@ export class FileIncidentStore implements IncidentStore {
     return run;
   }
 
-  /** Creates the journal for the current generation if it is missing or stale. Under the lock. */
+  /**
+   * Creates the journal for the current generation if it is missing or stale, carrying over
+   * a stale journal's records that the snapshot does not hold. Under the lock.
+   */
   private async ensureJournal(): Promise<void> {
     if (this.state.journalIno !== -1 && !this.state.stale) return;
-    const header = headerLine(JOURNAL_FORMAT, this.state.generation);
+    const header = Buffer.from(headerLine(JOURNAL_FORMAT, this.state.generation));
+    let carried = Buffer.alloc(0);
+    if (this.state.stale && this.state.carryFrom < this.state.offset) {
+      carried = Buffer.alloc(this.state.offset - this.state.carryFrom);
+      const fd = openSync(this.journalPath, 'r');
+      try {
+        let got = 0;
+        while (got < carried.length) {
+          const n = readSync(fd, carried, got, carried.length - got, this.state.carryFrom + got);
+          if (n === 0) throw new StoreError(`${this.journalPath} shrank while it was being replaced; retry`);
+          got += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
     const tmp = `${this.journalPath}.tmp-${process.pid}`;
     const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(header);
+      await fh.writeFile(Buffer.concat([header, carried]));
       await fh.sync();
     } finally {
       await fh.close();
@@ -314,11 +382,13 @@ export class FileIncidentStore implements IncidentStore {
     this.state = {
       index: this.state.index,
       generation: this.state.generation,
+      journalVersion: 2,
       journalIno: statSync(this.journalPath).ino,
-      offset: Buffer.byteLength(header),
+      offset: header.length + carried.length,
       tailBytes: 0,
-      journalRecords: 0,
+      journalRecords: this.state.stale ? this.state.journalRecords : 0,
       stale: false,
+      carryFrom: 0,
     };
   }
 
@@ -336,7 +406,7 @@ export class FileIncidentStore implements IncidentStore {
   /**
    * Appends records durably, with group commit: appends that arrive while a write is in
    * progress are queued and then committed together, one lock, one write, one fdatasync for
-   * the lot, so concurrent creates do not each pay for the disk. Each build runs in turn
+   * the lot, so concurrent writers do not each pay for the disk. Each build runs in turn
    * under the lock and sees what the builds before it produced.
    */
   private append(build: () => JournalRecord[]): Promise<JournalRecord[]> {
@@ -381,9 +451,12 @@ export class FileIncidentStore implements IncidentStore {
     for (const w of waiters) {
       try {
         const records = w.build();
-        // Applied now so the next build sees it (unique ids, increasing times). Lock-free
-        // readers may see it before the fsync, as they may see any written line.
-        for (const r of records) apply(this.state.index, r);
+        // Applied now so the next build sees it (unique ids, increasing times, dedup keys).
+        // Lock-free readers may see it before the fsync, as they may see any written line.
+        for (const r of records) {
+          if (r.op === 'put') this.state.index.put(r.incident);
+          else this.state.index.delete(r.id);
+        }
         done.push({ w, records });
       } catch (err) {
         w.reject(err);
@@ -392,7 +465,7 @@ export class FileIncidentStore implements IncidentStore {
     const records = done.flatMap((d) => d.records);
     if (records.length > 0) {
       this.commits++;
-      const data = Buffer.from(records.map(recordLine).join(''));
+      const data = Buffer.from(records.map((r) => journalLine(r, this.state.journalVersion)).join(''));
       const at = this.state.offset;
       try {
         let written = 0;
@@ -421,77 +494,180 @@ export class FileIncidentStore implements IncidentStore {
   }
 
   private needsCompaction(): boolean {
-    const s = this.state;
-    return !this.closed && s.journalRecords > this.compactAfter && s.journalRecords > s.index.size;
+    // Replaying a journal record at start-up costs several times loading a snapshot entry, so
+    // the journal is kept short whatever the store's size; compaction does not block writers.
+    return !this.closed && this.state.journalRecords > this.compactAfter;
   }
 
   private scheduleCompaction(): void {
-    if (this.compacting) return;
-    this.compacting = true;
-    setImmediate(() => {
-      this.compact()
-        .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'))
-        .finally(() => {
-          this.compacting = false;
-        });
+    if (this.compaction) return;
+    void new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.compact())
+      .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'));
+  }
+
+  /** Compacts now; one compaction at a time per process (a call during one waits, then runs). */
+  compact(): Promise<void> {
+    const run = (this.compaction ?? Promise.resolve()).catch(() => undefined).then(() => this.compactNow());
+    const tracked = run.finally(() => {
+      if (this.compaction === tracked) this.compaction = null;
     });
+    tracked.catch(() => undefined); // the caller of run sees the error
+    this.compaction = tracked;
+    return run;
   }
 
   /**
-   * Writes every live incident into a new snapshot and starts an empty journal of the next
-   * generation. Snapshot first, then journal: a crash between the two leaves a stale journal
-   * whose records the snapshot already holds, which loading recognises.
+   * Writes every live incident into a new snapshot and starts the journal of the next
+   * generation. The snapshot is written without the lock, from a copy of the (immutable)
+   * entries taken under it, so writers do not wait for it; its header records the journal
+   * offset it covers. Installing it takes the lock again: snapshot first, then the new journal
+   * with the records appended meanwhile. A crash in between leaves a stale journal, whose
+   * records after that offset loading replays.
    */
-  async compact(): Promise<void> {
-    await this.exclusive(async () => {
+  private async compactNow(): Promise<void> {
+    const started = performance.now();
+    const cap = await this.exclusive(async () => {
       this.refresh(true);
-      const gen = this.state.generation + 1;
-      const count = this.state.index.size;
-      const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
+      await this.ensureJournal();
+      const s = this.state;
+      return { generation: s.generation, ino: s.journalIno, offset: s.offset, records: s.journalRecords, entries: s.index.entries() };
+    });
+    const gen = cap.generation + 1;
+    const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
+    try {
       const fh = await open(tmp, 'w', 0o600);
       try {
-        let chunk = headerLine(SNAPSHOT_FORMAT, gen, { count, written_at: this.now().toISOString() });
-        for (const inc of this.state.index.values()) {
-          chunk += recordLine(inc);
-          if (chunk.length > 1 << 20) {
-            await fh.write(chunk);
-            chunk = '';
+        const header = { count: cap.entries.length, journal_offset: cap.offset, written_at: this.now().toISOString() };
+        let chunk: Buffer[] = [Buffer.from(headerLine(SNAPSHOT_FORMAT, gen, header))];
+        let size = 0;
+        for (const e of cap.entries) {
+          for (const b of snapshotLine(entryParts(e))) {
+            chunk.push(b);
+            size += b.length;
+          }
+          if (size > 1 << 20) {
+            await fh.writev(chunk);
+            chunk = [];
+            size = 0;
           }
         }
-        await fh.write(chunk);
+        await fh.writev(chunk);
         await fh.sync();
-      } catch (err) {
+      } finally {
         await fh.close();
-        await rm(tmp, { force: true });
-        throw err;
       }
-      await fh.close();
-      await rename(tmp, this.snapshotPath);
-      await fsyncDir(this.dir);
-      this.state.generation = gen;
-      this.state.stale = true;
-      await this.ensureJournal();
-      this.log.info({ incidents: count, generation: gen }, 'incident journal compacted into a snapshot');
-    });
+      const installed = await this.exclusive(async () => {
+        this.refresh(true);
+        if (this.state.generation !== cap.generation || this.state.journalIno !== cap.ino) return false; // another process compacted
+        await rename(tmp, this.snapshotPath);
+        await fsyncDir(this.dir);
+        this.state.generation = gen;
+        this.state.stale = true;
+        this.state.carryFrom = cap.offset;
+        this.state.journalRecords -= cap.records;
+        await this.ensureJournal();
+        return true;
+      });
+      if (!installed) return;
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    this.log.info(
+      { incidents: cap.entries.length, generation: gen, ms: Math.round(performance.now() - started) },
+      'incident journal compacted into a snapshot',
+    );
   }
 
   // ---- the IncidentStore contract --------------------------------------------------------
 
-  async create(input: NewIncident): Promise<Incident> {
-    const [rec] = await this.append(() => {
+  async create(input: NewIncident, by: string): Promise<CreateResult> {
+    if (input.dedup_key !== undefined) {
+      // A retry's fast path: no lock when the incident is already there.
+      this.refresh(false);
+      const dup = this.activeWithKey(input.dedup_key);
+      if (dup) return { incident: dup, deduplicated: true };
+    }
+    let result!: CreateResult;
+    await this.append(() => {
+      const dup = input.dedup_key === undefined ? undefined : this.activeWithKey(input.dedup_key);
+      if (dup) {
+        result = { incident: dup, deduplicated: true };
+        return [];
+      }
       let id = newIncidentId();
       while (this.state.index.has(id)) id = newIncidentId();
       // Strictly increasing creation times keep "newest first" equal to creation order,
       // even for creates in the same millisecond or from another process.
       const at = Math.max(this.now().getTime(), this.state.index.newestCreatedMs() + 1);
-      return [{ op: 'put', incident: buildIncident(input, id, new Date(at)) }];
+      result = { incident: buildIncident(input, id, new Date(at), by), deduplicated: false };
+      return [{ op: 'put', incident: result.incident }];
     });
-    return (rec as { incident: Incident }).incident;
+    return result;
+  }
+
+  private activeWithKey(key: string): Incident | undefined {
+    const id = this.state.index.activeWithDedupKey(key);
+    return id === undefined ? undefined : this.state.index.get(id);
   }
 
   async get(id: string): Promise<Incident | null> {
     this.refresh(false);
     return this.state.index.get(id) ?? null;
+  }
+
+  async update(id: string, patch: IncidentUpdate, by: string): Promise<UpdateResult> {
+    let result!: UpdateResult;
+    await this.append(() => {
+      const cur = this.state.index.get(id);
+      if (!cur) throw new NotFoundError(notFoundMessage(id));
+      result = applyUpdate(cur, patch, by, this.now(), (key) => this.state.index.activeWithDedupKey(key));
+      return result.changes.length > 0 ? [{ op: 'put', incident: result.incident }] : [];
+    });
+    return result;
+  }
+
+  async purgeClosed(cutoffMs: number): Promise<{ resolved: number; cancelled: number }> {
+    const removed = { resolved: 0, cancelled: 0 };
+    await this.append(() =>
+      this.state.index.closedBefore(cutoffMs).map((e): JournalRecord => {
+        removed[e.status as 'resolved' | 'cancelled']++;
+        return { op: 'del', id: e.id, reason: 'retention' };
+      }),
+    );
+    return removed;
+  }
+
+  async *exportAll(): AsyncIterable<Incident[]> {
+    this.refresh(false);
+    const all = [...this.state.index.values()];
+    for (let i = 0; i < all.length; i += BATCH) yield all.slice(i, i + BATCH);
+  }
+
+  async importMany(incidents: readonly Incident[]): Promise<ImportResult> {
+    const result: ImportResult = { added: 0, skipped: 0 };
+    for (let i = 0; i < incidents.length; i += BATCH) {
+      const batch = incidents.slice(i, i + BATCH);
+      await this.append(() => {
+        const ids = new Set<string>();
+        const keys = new Set<string>();
+        const records: JournalRecord[] = [];
+        for (const inc of batch) {
+          const key = inc.status === 'active' ? inc.dedup_key : null;
+          const known = this.state.index.has(inc.id) || ids.has(inc.id);
+          if (known || (key !== null && (keys.has(key) || this.state.index.activeWithDedupKey(key)))) {
+            result.skipped++;
+            continue;
+          }
+          ids.add(inc.id);
+          if (key !== null) keys.add(key);
+          records.push({ op: 'put', incident: inc });
+          result.added++;
+        }
+        return records;
+      });
+    }
+    return result;
   }
 
   async list(query: ListQuery): Promise<ListPage> {
@@ -523,6 +699,7 @@ export class FileIncidentStore implements IncidentStore {
   }
 
   async close(): Promise<void> {
+    await this.compaction?.catch(() => undefined);
     await this.queue;
     this.closed = true;
     await this.fh?.close();

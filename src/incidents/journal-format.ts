@@ -1,41 +1,133 @@
 // On-disk format of the file store. Both files are text: a JSON header line that says what
 // the file is, then one record per line as "<crc32 hex> <json>\n". The CRC tells a torn or
 // damaged line from a good one without re-serialising anything.
+//
+// Version 2 keeps loading cheap: snapshot lines are "<crc32> <index key json>\t<incident json>"
+// and journal put lines "<crc32> {"op":"put","key":<index key json>}\t<incident json>", so
+// start-up parses only the small key and keeps the incident as bytes until it is read.
+// (JSON.stringify never emits a raw tab, so the tab is unambiguous.) Version 1 files, whose
+// lines are whole JSON records, are still read, and a version 1 journal is appended to in its
+// own form.
 import { crc32 } from 'node:zlib';
 import { StoreError } from '../errors.js';
-import type { Incident } from './model.js';
+import { entryFromBytes, entryOf, indexKeyOf, type IndexEntry, type IndexKey } from './memory-index.js';
+import { upgradeStored, type Incident } from './model.js';
 
 export const JOURNAL_FORMAT = 'prom-incident-mcp/journal';
 export const SNAPSHOT_FORMAT = 'prom-incident-mcp/snapshot';
-export const FORMAT_VERSION = 1;
+const VERSIONS: Record<string, number> = { [JOURNAL_FORMAT]: 2, [SNAPSHOT_FORMAT]: 2 };
 
 export interface Header {
   format: string;
   version: number;
   generation: number;
+  /**
+   * Snapshots: the byte offset in the previous generation's journal up to which this
+   * snapshot holds its records (a compaction that stopped before replacing the journal
+   * leaves the records after it to replay). Absent in version 1: it holds all of them.
+   */
+  journal_offset?: number;
 }
 
 export type JournalRecord =
   | { op: 'put'; incident: Incident }
   | { op: 'del'; id: string; reason: string };
 
+/** A journal line as loading applies it: a put as an index entry, or a delete. */
+export type JournalItem = { op: 'put'; entry: IndexEntry } | { op: 'del'; id: string };
+
 export function headerLine(format: string, generation: number, extra: Record<string, unknown> = {}): string {
-  return `${JSON.stringify({ format, version: FORMAT_VERSION, generation, ...extra })}\n`;
+  return `${JSON.stringify({ format, version: VERSIONS[format], generation, ...extra })}\n`;
+}
+
+function line(body: string): string {
+  return `${crc32(body).toString(16).padStart(8, '0')} ${body}\n`;
 }
 
 export function recordLine(value: unknown): string {
-  const json = JSON.stringify(value);
-  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+  return line(JSON.stringify(value));
 }
 
-/** Parses one record line (without its newline); null when the CRC or the JSON is bad. */
-export function parseRecordLine(line: string): unknown {
-  if (line.length < 10 || line[8] !== ' ') return null;
-  const json = line.slice(9);
-  const sum = Number.parseInt(line.slice(0, 8), 16);
-  if (!/^[0-9a-f]{8}$/.test(line.slice(0, 8)) || crc32(json) !== sum) return null;
+/** A journal line for `rec`, in the form of a journal of `version`. */
+export function journalLine(rec: JournalRecord, version: number): string {
+  if (version < 2 || rec.op !== 'put') return recordLine(rec);
+  return line(`${JSON.stringify({ op: 'put', key: indexKeyOf(rec.incident) })}\t${JSON.stringify(rec.incident)}`);
+}
+
+const NL = Buffer.from('\n');
+
+/** A version 2 snapshot line, as buffers, from an entry's key JSON and incident JSON bytes. */
+export function snapshotLine([key, json]: [string, Buffer]): Buffer[] {
+  const head = `${key}\t`;
+  const sum = crc32(json, crc32(head)); // the checksum of head + json, without joining them
+  return [Buffer.from(`${sum.toString(16).padStart(8, '0')} ${head}`), json, NL];
+}
+
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
+
+/**
+ * Parses the record line in buf[start, end) (without its newline); null when the CRC or the
+ * JSON is bad. Works on the bytes, so the checksum needs no re-encoding (this is start-up's
+ * hot loop).
+ */
+/** The line's body (after the checksum) when its checksum is right, else null. */
+function checkedBody(buf: Buffer, start: number, end: number): Buffer | null {
+  if (end - start < 10 || buf[start + 8] !== 0x20) return null;
+  let sum = 0;
+  for (let i = start; i < start + 8; i++) {
+    const h = HEX[buf[i]!]!;
+    if (h < 0) return null;
+    sum = sum * 16 + h;
+  }
+  const body = buf.subarray(start + 9, end);
+  return crc32(body) === sum ? body : null;
+}
+
+/**
+ * Parses the record line in buf[start, end) (without its newline); null when the CRC or the
+ * JSON is bad. Works on the bytes, so the checksum needs no re-encoding (this is start-up's
+ * hot loop).
+ */
+export function parseRecordAt(buf: Buffer, start: number, end: number): unknown {
+  const body = checkedBody(buf, start, end);
+  if (body === null) return null;
   try {
-    return JSON.parse(json);
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Parses a journal line of either form; a version 2 put becomes an entry whose incident stays
+ * in `buf`. A line that is intact but not a record this server knows throws.
+ */
+export function parseJournalAt(buf: Buffer, start: number, end: number, path: string): JournalItem | null {
+  const body = checkedBody(buf, start, end);
+  if (body === null) return null;
+  const tab = buf.indexOf(0x09, start + 9);
+  try {
+    if (tab !== -1 && tab < end) {
+      const head = JSON.parse(buf.toString('utf8', start + 9, tab)) as { op?: string; key?: IndexKey };
+      if (head.op === 'put' && Array.isArray(head.key)) return { op: 'put', entry: entryFromBytes(head.key, buf, tab + 1, end) };
+    } else {
+      const rec: unknown = JSON.parse(body.toString('utf8'));
+      if (isRecord(rec)) return rec.op === 'put' ? { op: 'put', entry: entryOf(upgradeStored(rec.incident)) } : { op: 'del', id: rec.id };
+    }
+  } catch {
+    // an intact line that is not JSON: reported below like any unknown record
+  }
+  throw new StoreError(`${path} holds a record this server does not understand (at byte ${start}); upgrade the server`);
+}
+
+/** Parses a version 2 snapshot line into an index entry whose incident stays in `buf`. */
+export function parseSnapshotEntryAt(buf: Buffer, start: number, end: number): IndexEntry | null {
+  if (checkedBody(buf, start, end) === null) return null;
+  const tab = buf.indexOf(0x09, start + 9);
+  if (tab === -1 || tab >= end) return null;
+  try {
+    return entryFromBytes(JSON.parse(buf.toString('utf8', start + 9, tab)) as IndexKey, buf, tab + 1, end);
   } catch {
     return null;
   }
@@ -61,10 +153,10 @@ export function parseHeader(line: string, format: string, path: string): Header 
         'refusing to start so it is not overwritten. Move it away or set DATA_DIR to another directory.',
     );
   }
-  if ((h as Header).version !== FORMAT_VERSION) {
-    throw new StoreError(
-      `${path} has format version ${(h as Header).version}; this server reads version ${FORMAT_VERSION}. Upgrade the server.`,
-    );
+  const known = VERSIONS[format]!;
+  const version = (h as Header).version;
+  if (!Number.isInteger(version) || version < 1 || version > known) {
+    throw new StoreError(`${path} has format version ${version}; this server reads versions up to ${known}. Upgrade the server.`);
   }
   return h as Header;
 }
@@ -77,9 +169,9 @@ export function isRecord(v: unknown): v is JournalRecord {
   return false;
 }
 
-export interface ScanResult {
+export interface ScanResult<T = unknown> {
   /** records in file order */
-  records: unknown[];
+  records: T[];
   /** bytes up to the end of the last good line */
   goodEnd: number;
   /** bytes after goodEnd that are not a good line (a torn write, or a write in progress) */
@@ -90,15 +182,21 @@ export interface ScanResult {
  * Scans record lines in `buf` starting at byte `from`. A bad line followed by a good one is
  * corruption and throws; bad bytes only at the end are a tail the caller decides about.
  */
-export function scanRecords(buf: Buffer, from: number, path: string, baseOffset = 0): ScanResult {
-  const records: unknown[] = [];
+export function scanRecords<T = unknown>(
+  buf: Buffer,
+  from: number,
+  path: string,
+  baseOffset = 0,
+  parse: (buf: Buffer, start: number, end: number) => T | null = parseRecordAt as (buf: Buffer, start: number, end: number) => T | null,
+): ScanResult<T> {
+  const records: T[] = [];
   let pos = from;
   let goodEnd = from;
   let badAt = -1;
   while (pos < buf.length) {
     const nl = buf.indexOf(0x0a, pos);
     if (nl === -1) break;
-    const parsed = parseRecordLine(buf.toString('utf8', pos, nl));
+    const parsed = parse(buf, pos, nl);
     if (parsed === null) {
       if (badAt === -1) badAt = pos;
     } else {

@@ -1,6 +1,6 @@
 // Shapes a store page into list_incidents' result (descriptions cut to a preview) and
 // renders it as a compact text listing.
-import type { Incident } from './model.js';
+import type { IncidentSummary } from './model.js';
 import type { ListPage } from './store.js';
 
 export const DESCRIPTION_PREVIEW = 200;
@@ -17,7 +17,7 @@ export interface ListArgs {
   offset: number;
 }
 
-export interface IncidentPreview extends Incident {
+export interface IncidentPreview extends IncidentSummary {
   description_truncated: boolean;
 }
 
@@ -39,7 +39,7 @@ export interface ListView {
   incidents: IncidentPreview[];
 }
 
-export function preview(inc: Incident): IncidentPreview {
+export function preview(inc: IncidentSummary): IncidentPreview {
   if (inc.description.length <= DESCRIPTION_PREVIEW) return { ...inc, description_truncated: false };
   return { ...inc, description: `${inc.description.slice(0, DESCRIPTION_PREVIEW - 1)}…`, description_truncated: true };
 }
@@ -66,7 +66,7 @@ export function listView(page: ListPage, args: ListArgs): ListView {
 }
 
 /** One line per incident: id, severity, status, target, creation minute, title. */
-export function incidentLine(i: Incident): string {
+export function incidentLine(i: IncidentSummary): string {
   return `${i.id} [${i.severity}, ${i.status}] ${i.target} ${i.created_at.slice(0, 16)}Z ${i.title}`;
 }
 

@@ -21,6 +21,12 @@ export const LIMITS = {
   labelKey: 63,
   labelValue: 256,
   workflowId: 50,
+  dedupKey: 200,
+  note: 2000,
+  /** entries per incident; an incident's whole history stays one bounded record */
+  timeline: 200,
+  /** all evidence of one incident, as JSON */
+  evidenceBytes: 32 * 1024,
 } as const;
 
 /** Kubernetes namespace names: DNS-1123 labels. */
@@ -28,24 +34,90 @@ export const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
 const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 
+// PostgreSQL cannot store NUL characters in text or jsonb, so no store accepts them.
+const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
+const noNul = (s: string) => !s.includes('\u0000');
+/** whether any string (or key) anywhere in a JSON value holds a NUL */
+function hasNul(v: unknown): boolean {
+  if (typeof v === 'string') return !noNul(v);
+  if (Array.isArray(v)) return v.some(hasNul);
+  if (typeof v === 'object' && v !== null) return Object.entries(v).some(([k, x]) => !noNul(k) || hasNul(x));
+  return false;
+}
+
 /** Text fields are trimmed; blank text counts as missing. */
-const text = (max: number) => z.string().trim().min(1).max(max);
+export const text = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NO_NUL);
+/** Text where "" means "none" (null): how an update clears a field without a nullable type. */
+export const clearableText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine(noNul, NO_NUL)
+    .transform((s) => (s === '' ? null : s));
 
 export const IncidentId = z.string().regex(ID_RE, { error: 'must look like "inc-" followed by hex digits' });
+// A refine rather than .regex: the rule stays out of tools/list (agents know namespace names)
+// and the error message states it.
 export const Namespace = z
   .string()
   .max(63)
-  .regex(NAMESPACE_RE, { error: 'must be a Kubernetes namespace name (lowercase letters, digits and "-", 1-63 chars)' });
+  .refine((s) => NAMESPACE_RE.test(s), { error: 'must be a Kubernetes namespace name (lowercase letters, digits and "-", 1-63 chars)' });
+export const LabelKey = z.string().max(LIMITS.labelKey).regex(LABEL_KEY_RE, {
+  error: `label keys are letters, digits, "_", ".", "-", "/" (1-${LIMITS.labelKey} chars, alphanumeric at both ends)`,
+});
 export const Labels = z
-  .record(
-    z.string().max(LIMITS.labelKey).regex(LABEL_KEY_RE, {
-      error: `label keys are letters, digits, "_", ".", "-", "/" (1-${LIMITS.labelKey} chars, alphanumeric at both ends)`,
-    }),
-    z.string().max(LIMITS.labelValue),
-  )
+  .record(LabelKey, z.string().max(LIMITS.labelValue).refine(noNul, NO_NUL))
   .refine((l) => Object.keys(l).length <= LIMITS.labels, { error: `at most ${LIMITS.labels} labels` });
 export const AffectedResources = z.array(text(LIMITS.resourceName)).max(LIMITS.affectedResources);
 export const Timestamp = z.iso.datetime({ offset: true });
+
+export const EVIDENCE_KINDS = ['promql', 'features', 'anomaly', 'other'] as const;
+
+/** Any JSON object. Declared as a bare "object", a schema every tool-calling dialect accepts. */
+const JsonObject = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'must be a JSON object' })
+  .meta({ type: 'object' });
+
+/** One piece of what justified an incident: a query, a feature vector, a detector's result. */
+export const EvidenceItem = z.strictObject({
+  kind: z.enum(EVIDENCE_KINDS),
+  // Sizes are bounded by the evidence's total (LIMITS.evidenceBytes) rather than per field.
+  summary: z.string().trim().min(1).refine(noNul, NO_NUL),
+  query: z.string().trim().min(1).refine(noNul, NO_NUL).optional(),
+  data: JsonObject.optional(),
+});
+export type EvidenceItem = z.infer<typeof EvidenceItem>;
+
+export const Evidence = z
+  .array(EvidenceItem)
+  .check((ctx) => {
+    const json = JSON.stringify(ctx.value);
+    if (hasNul(ctx.value)) ctx.issues.push({ code: 'custom', message: NO_NUL.error, input: undefined });
+    const bytes = Buffer.byteLength(json);
+    if (bytes > LIMITS.evidenceBytes) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `must be at most ${LIMITS.evidenceBytes} bytes as JSON, got ${bytes} bytes; keep summaries and trim raw data`,
+        input: undefined,
+      });
+    }
+  });
+
+export const TIMELINE_EVENTS = ['created', 'status', 'severity', 'labels', 'workflow', 'note'] as const;
+
+/** One change in an incident's history: when, by whom (the MCP client's name), what. */
+export const TimelineEntry = z.object({
+  at: Timestamp,
+  by: z.string(),
+  event: z.enum(TIMELINE_EVENTS),
+  from: z.string().nullable().optional(),
+  to: z.string().nullable().optional(),
+  labels_set: z.record(z.string(), z.string()).optional(),
+  labels_removed: z.array(z.string()).optional(),
+  note: z.string().optional(),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 export const Incident = z.object({
   id: IncidentId,
@@ -61,8 +133,23 @@ export const Incident = z.object({
   updated_at: Timestamp,
   resolved_at: Timestamp.nullable(),
   workflow_id: z.string().nullable(),
+  dedup_key: z.string().nullable(),
+  evidence: z.array(EvidenceItem),
+  timeline: z.array(TimelineEntry),
 });
 export type Incident = z.infer<typeof Incident>;
+
+/** An incident without its timeline and evidence bodies, for listings. */
+export const IncidentSummary = Incident.omit({ timeline: true, evidence: true }).extend({
+  timeline_count: z.number().int(),
+  evidence_count: z.number().int(),
+});
+export type IncidentSummary = z.infer<typeof IncidentSummary>;
+
+export function summarize(inc: Incident): IncidentSummary {
+  const { timeline, evidence, ...rest } = inc;
+  return { ...rest, timeline_count: timeline.length, evidence_count: evidence.length };
+}
 
 /** What a caller supplies to create an incident. */
 export const NewIncident = z.strictObject({
@@ -70,10 +157,12 @@ export const NewIncident = z.strictObject({
   description: text(LIMITS.description).describe('what was observed, impact'),
   severity: Severity,
   target: text(LIMITS.target).describe('namespace or resource'),
-  namespace: Namespace.optional().describe('default: target, if it is a namespace name'),
+  namespace: Namespace.optional(),
   affected_resources: AffectedResources.optional().describe('e.g. ["deployment/api"]'),
   labels: Labels.optional(),
   workflow_id: text(LIMITS.workflowId).optional(),
+  dedup_key: text(LIMITS.dedupKey).optional(),
+  evidence: Evidence.optional().describe(`max ${LIMITS.evidenceBytes / 1024} KB`),
 });
 export type NewIncident = z.infer<typeof NewIncident>;
 
@@ -81,8 +170,8 @@ export function newIncidentId(): string {
   return `inc-${randomBytes(8).toString('hex')}`;
 }
 
-/** Builds a stored incident from validated input. */
-export function buildIncident(input: NewIncident, id: string, now: Date): Incident {
+/** Builds a stored incident from validated input; `by` is who created it. */
+export function buildIncident(input: NewIncident, id: string, now: Date, by: string): Incident {
   const ts = now.toISOString();
   return {
     id,
@@ -98,5 +187,14 @@ export function buildIncident(input: NewIncident, id: string, now: Date): Incide
     updated_at: ts,
     resolved_at: null,
     workflow_id: input.workflow_id ?? null,
+    dedup_key: input.dedup_key ?? null,
+    evidence: input.evidence ?? [],
+    timeline: [{ at: ts, by, event: 'created' }],
   };
+}
+
+/** Fills fields that incidents stored by older versions lack. */
+export function upgradeStored(inc: Incident): Incident {
+  if (inc.timeline !== undefined) return inc;
+  return { ...inc, dedup_key: inc.dedup_key ?? null, evidence: inc.evidence ?? [], timeline: [] };
 }

@@ -1,6 +1,7 @@
 // The incident store's contract. Small on purpose, so a PostgreSQL store can stand beside
 // the file store and one contract test suite runs against both.
-import type { Incident, NewIncident, Severity, Status } from './model.js';
+import type { IncidentUpdate, UpdateResult } from './lifecycle.js';
+import type { Incident, IncidentSummary, NewIncident, Severity, Status } from './model.js';
 
 export interface StoreHealth {
   ok: boolean;
@@ -34,18 +35,49 @@ export interface ListQuery {
 }
 
 export interface ListPage {
-  incidents: Incident[];
+  /** without timeline and evidence bodies */
+  incidents: IncidentSummary[];
   /** incidents matching the filter, whatever the page */
   total: number;
   /** pass as cursor to get the next page; null on the last page */
   nextCursor: string | null;
 }
 
+export interface CreateResult {
+  incident: Incident;
+  /** true when an active incident with the same dedup_key was returned instead of a new one */
+  deduplicated: boolean;
+}
+
+export interface ImportResult {
+  added: number;
+  /** already present (same id), or an active incident already holds its dedup_key */
+  skipped: number;
+}
+
 export interface IncidentStore {
-  /** Validated input in, stored incident out; durable before it resolves. */
-  create(input: NewIncident): Promise<Incident>;
+  /**
+   * Validated input in, stored incident out; durable before it resolves. With a dedup_key
+   * held by an active incident, returns that one instead (atomically, across processes).
+   * `by` names who created it (the MCP client).
+   */
+  create(input: NewIncident, by: string): Promise<CreateResult>;
   get(id: string): Promise<Incident | null>;
+  /**
+   * Applies an update atomically (see lifecycle.ts for the rules); NotFoundError when the
+   * incident does not exist, ConflictError for a transition that is not allowed.
+   */
+  update(id: string, patch: IncidentUpdate, by: string): Promise<UpdateResult>;
   list(query: ListQuery): Promise<ListPage>;
+  /**
+   * Removes resolved and cancelled incidents closed (resolved_at, else updated_at) before
+   * `cutoffMs`; active ones never. Returns how many went, by status.
+   */
+  purgeClosed(cutoffMs: number): Promise<{ resolved: number; cancelled: number }>;
+  /** Every incident, oldest first, in batches (for export). */
+  exportAll(): AsyncIterable<Incident[]>;
+  /** Adds incidents whose id is not stored yet, keeping their ids and timestamps. */
+  importMany(incidents: readonly Incident[]): Promise<ImportResult>;
   count(): Promise<number>;
   /** incident counts by status, for the server's /metrics */
   stats(): Promise<StoreStats>;

@@ -28,6 +28,8 @@ function compact(node: unknown, io: 'input' | 'output', depth: number): unknown 
   for (const [k, v] of Object.entries(src)) {
     if (io === 'output' ? !OUTPUT_KEEP.has(k) : INPUT_DROP.has(k)) continue;
     if (io === 'input' && k === 'minLength' && v === 1) continue;
+    // a limit no model would reach says nothing useful; the server still enforces it
+    if (io === 'input' && (k === 'maxLength' || k === 'maximum') && typeof v === 'number' && v >= 1000) continue;
     if (io === 'input' && k === 'additionalProperties' && v === false && depth > 0) continue;
     if (io === 'output' && depth >= 1 && k === 'properties') continue;
     if (io === 'output' && depth >= 1 && k === 'items') {
@@ -59,14 +61,17 @@ const listings = new WeakMap<readonly ToolDef[], Tool[]>();
 export function toolListing(tools: readonly ToolDef[]): Tool[] {
   let out = listings.get(tools);
   if (!out) {
-    out = tools.map((t) => ({
-      name: t.name,
-      title: t.annotations.title,
-      description: t.description,
-      inputSchema: jsonSchemaOf(t.input, 'input'),
-      outputSchema: jsonSchemaOf(t.output, 'output') as Tool['outputSchema'],
-      annotations: t.annotations,
-    }));
+    out = tools.map((t) => {
+      const { title, ...hints } = t.annotations;
+      return {
+        name: t.name,
+        title,
+        description: t.description,
+        inputSchema: jsonSchemaOf(t.input, 'input'),
+        outputSchema: jsonSchemaOf(t.output, 'output') as Tool['outputSchema'],
+        annotations: hints,
+      };
+    });
     listings.set(tools, out);
   }
   return out;

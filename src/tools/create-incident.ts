@@ -1,15 +1,14 @@
 import { z } from 'zod';
-import { Incident, NewIncident } from '../incidents/model.js';
+import { IncidentSummary, NewIncident, summarize } from '../incidents/model.js';
 import { defineTool } from '../mcp/tool.js';
 
 export const createIncident = defineTool({
   name: 'create_incident',
   description:
-    'Record a new incident (status active) when you find or are told of a problem worth tracking. Call list_incidents first to avoid a duplicate. ' +
-    'Example: {"title":"High CPU in production","description":"payment-service CPU >80% for 30m","severity":"high","target":"production"}. ' +
-    'Returns the incident with its id.',
+    'Record a problem to track (status active). Given the dedup_key of an active incident, returns that one instead. ' +
+    'Example: {"title":"High CPU","description":"api >80% 30m","severity":"high","target":"prod","dedup_key":"cpu/prod"}.',
   input: NewIncident,
-  output: z.object({ incident: Incident }),
+  output: z.object({ incident: IncidentSummary, deduplicated: z.boolean() }),
   annotations: {
     title: 'Create incident',
     readOnlyHint: false,
@@ -17,11 +16,12 @@ export const createIncident = defineTool({
     idempotentHint: false,
     openWorldHint: false,
   },
-  async handler(args, { app }) {
-    const incident = await app.store.create(args);
+  async handler(args, { app, clientName }) {
+    const { incident, deduplicated } = await app.store.create(args, clientName ?? 'unknown');
+    const what = `${incident.id} (${incident.severity}, ${incident.status}) for ${incident.target}: ${incident.title}`;
     return {
-      structured: { incident },
-      text: `Created ${incident.id} (${incident.severity}, active) for ${incident.target}: ${incident.title}`,
+      structured: { incident: summarize(incident), deduplicated },
+      text: deduplicated ? `Already recorded as ${what} (same dedup_key); nothing new was created.` : `Created ${what}`,
     };
   },
 });

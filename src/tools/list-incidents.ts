@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { listView, renderListView } from '../incidents/listing.js';
-import { Incident, LIMITS, Namespace, SEVERITIES, STATUSES } from '../incidents/model.js';
+import { IncidentSummary, LIMITS, Namespace, SEVERITIES, STATUSES } from '../incidents/model.js';
 import { defineTool } from '../mcp/tool.js';
 import { TimeInput } from '../schemas.js';
 
@@ -33,7 +33,7 @@ const output = z.object({
     until: z.string().nullable(),
     labels: z.record(z.string(), z.string()).nullable(),
   }),
-  incidents: z.array(Incident.extend({ description_truncated: z.boolean() })),
+  incidents: z.array(IncidentSummary.extend({ description_truncated: z.boolean() })),
 });
 
 export const listIncidents = defineTool({

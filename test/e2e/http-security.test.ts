@@ -184,11 +184,16 @@ describe('read-only mode', () => {
     const c = await connectHttp(srv.url);
     cleanups.push(() => c.close());
     const { tools } = await c.client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['list_incidents']);
+    const names = tools.map((t) => t.name);
+    expect(names).toContain('list_incidents');
+    expect(names).not.toContain('create_incident');
+    expect(names).not.toContain('update_incident');
     expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
     const r = await call(c.client, 'create_incident', { title: 'no', description: 'd', severity: 'low', target: 'ro' });
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/create_incident is disabled: this server is read-only \(MCP_READ_ONLY\)/);
+    const u = await call(c.client, 'update_incident', { id: 'inc-0000000000000000', status: 'resolved' });
+    expect(text(u)).toMatch(/update_incident is disabled: this server is read-only/);
     const list = (await call(c.client, 'list_incidents', { target: 'ro' })).structuredContent as Structured;
     expect(list.incidents.map((i: Structured) => i.title)).toEqual(['seen']);
     expect(srv.stderr()).toMatch(/"audit":true.*"outcome":"refused"/);

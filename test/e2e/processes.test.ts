@@ -1,19 +1,12 @@
 // Start-up behaviour, two servers sharing DATA_DIR, and kill -9 of a server mid-write.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { call, connectHttp, connectStdio, runServer, startHttpServer, tempDir, type HttpServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useCleanups } from '../helpers/cleanups.js';
+import { call, connectHttp, connectStdio, runServer, startHttpServer, type HttpServer } from '../helpers/server.js';
 
 type Structured = Record<string, any>;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-function dirFor() {
-  const d = tempDir();
-  cleanups.push(() => d.cleanup());
-  return d.path;
-}
+const { cleanups, dirFor } = useCleanups();
 
 describe('start-up', () => {
   it('stops with exit code 2 and one line naming the variable and the rule', async () => {

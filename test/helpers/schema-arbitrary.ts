@@ -74,18 +74,27 @@ function typesOf(node: Schema): string[] {
   return [];
 }
 
+/** Values that often make sense, so that calls get past validation into the tools' real work. */
+const PLAUSIBLE = ['5m', '1h', '30s', '24h', 'now', 'now-1h', 'up', 'sum(rate(container_cpu_usage_seconds_total[5m])) by (namespace)', 'production', 'deployment/api'];
+
+/** Quoted examples in a field's description ('e.g. "6h"') are the schema's own hints at good values. */
+function examplesIn(description: unknown): string[] {
+  return typeof description === 'string' ? [...description.matchAll(/"([^"]+)"/g)].map((m) => m[1]!) : [];
+}
+
 function stringArb(node: Schema): fc.Arbitrary<string> {
   if (Array.isArray(node.enum)) return fc.constantFrom(...(node.enum as string[]));
   const max = Math.min(node.maxLength ?? 300, 300);
   const min = Math.min(node.minLength ?? 0, max);
-  if (typeof node.pattern === 'string') {
-    return fc.stringMatching(new RegExp(node.pattern)).filter((s) => s.length >= min && s.length <= (node.maxLength ?? Infinity));
-  }
+  const fits = (s: string) => s.length >= min && s.length <= (node.maxLength ?? Infinity);
+  if (typeof node.pattern === 'string') return fc.stringMatching(new RegExp(node.pattern)).filter(fits);
   if (node.format === 'date-time') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString());
+  const likely = [...examplesIn(node.description), ...PLAUSIBLE].filter(fits);
   return fc.oneof(
-    { weight: 3, arbitrary: fc.string({ minLength: Math.max(min, 1), maxLength: max, unit: 'grapheme' }) },
+    { weight: 2, arbitrary: fc.string({ minLength: Math.max(min, 1), maxLength: max, unit: 'grapheme' }) },
     { weight: 1, arbitrary: fc.string({ minLength: min, maxLength: max, unit: 'binary' }) },
-    { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_STRINGS).filter((s) => s.length >= min && s.length <= (node.maxLength ?? Infinity)) },
+    { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_STRINGS).filter(fits) },
+    { weight: 3, arbitrary: likely.length > 0 ? fc.constantFrom(...likely) : fc.string({ minLength: Math.max(min, 1), maxLength: max }) },
   );
 }
 
@@ -125,7 +134,11 @@ function objectArb(node: Schema, depth: number): fc.Arbitrary<Record<string, unk
   const props = (node.properties ?? {}) as Record<string, Schema>;
   const required = new Set((node.required ?? []) as string[]);
   const fields = Object.fromEntries(
-    Object.entries(props).map(([k, s]) => [k, required.has(k) ? shaped(s, depth + 1) : fc.option(shaped(s, depth + 1), { nil: undefined, freq: 2 })]),
+    // optional fields mostly absent, so that calls with every field valid come up often enough
+    Object.entries(props).map(([k, s]) => [
+      k,
+      required.has(k) ? shaped(s, depth + 1) : fc.oneof({ weight: 7, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: shaped(s, depth + 1) }),
+    ]),
   );
   const base = fc.record(fields).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
   const extra = node.additionalProperties;
@@ -148,8 +161,10 @@ function wrongType(node: Schema): fc.Arbitrary<unknown> | null {
     ['array', fc.oneof(fc.array(junk, { maxLength: 4 }), deep)],
     ['object', fc.oneof(fc.dictionary(fc.constantFrom(...HOSTILE_KEYS), junk, { minKeys: 1, maxKeys: 3 }), deep)],
   ];
-  // integers are numbers too, and a whole number satisfies "number"
-  const options = byType.filter(([t]) => !allowed.has(t) && !(t === 'integer' && allowed.has('number')));
+  // integers are numbers too, and a whole number satisfies "number"; a number where a string
+  // is declared may be read leniently (durations in seconds), so it is not "certainly invalid"
+  const lenient = (t: string) => allowed.has('string') && (t === 'integer' || t === 'number');
+  const options = byType.filter(([t]) => !allowed.has(t) && !(t === 'integer' && allowed.has('number')) && !lenient(t));
   return options.length === 0 ? null : fc.oneof(...options.map(([, a]) => a));
 }
 

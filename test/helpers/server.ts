@@ -2,7 +2,6 @@
 // to it, over stdio or streamable HTTP, exactly as an agent would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort } from '../../tools/test-prometheus.js';
+
+export { freePort };
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN = join(ROOT, 'dist/main.js');
@@ -62,18 +65,6 @@ export interface HttpServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** A port that was free a moment ago (the server under test binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Spawns the server with --transport http on a free port and waits until it listens. */
 export async function startHttpServer(env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Promise<HttpServer> {
   const port = String(await freePort());
@@ -123,6 +114,22 @@ export async function connectHttp(url: string, headers: Record<string, string> =
     close: async () => {
       await transport.terminateSession().catch(() => undefined);
       await client.close();
+    },
+  };
+}
+
+/** A client connected over the given transport to a fresh server with `env`; close() stops both. */
+export async function connectVia(transport: Transport, env: Record<string, string>): Promise<Connected> {
+  if (transport === 'stdio') return connectStdio(env);
+  const http = await startHttpServer(env);
+  const conn = await connectHttp(http.url);
+  return {
+    client: conn.client,
+    pid: http.proc.pid ?? -1,
+    stderr: () => http.stderr(),
+    close: async () => {
+      await conn.close();
+      await http.stop();
     },
   };
 }
@@ -193,3 +200,29 @@ export const INITIALIZE = JSON.stringify({
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
+
+export interface ToolCall {
+  r: CallToolResult;
+  s: Record<string, any>;
+  t: string;
+}
+
+/**
+ * For a describe block: a server over `transport` with `env` and its own DATA_DIR, started
+ * before the block's tests and stopped after; returns a tool caller.
+ */
+export function serverForSuite(transport: Transport, env: Record<string, string>): (tool: string, args: Record<string, unknown>) => Promise<ToolCall> {
+  const dir = tempDir();
+  let conn: Connected | undefined;
+  beforeAll(async () => {
+    conn = await connectVia(transport, { DATA_DIR: dir.path, ...env });
+  });
+  afterAll(async () => {
+    await conn?.close();
+    dir.cleanup();
+  });
+  return async (tool, args) => {
+    const r = await call(conn!.client, tool, args);
+    return { r, s: r.structuredContent as Record<string, unknown>, t: text(r) };
+  };
+}

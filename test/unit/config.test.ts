@@ -65,9 +65,14 @@ describe('config', () => {
   });
 
   it('never echoes a token in an error', () => {
-    expect(() => run([], { MCP_AUTH_TOKEN: 'short-secret' })).toThrow(
-      'MCP_AUTH_TOKEN must be tokens of at least 16 visible ASCII characters, separated by commas or newlines, got a value of 12 characters',
-    );
+    let message = '';
+    try {
+      run([], { MCP_AUTH_TOKEN: 'short-secret' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^MCP_AUTH_TOKEN must be tokens of at least 16 visible ASCII characters/);
+    expect(message).not.toContain('short-secret');
     expect(() => run([], { MCP_READ_ONLY: 'maybe' })).toThrow('MCP_READ_ONLY must be true or false, got "maybe"');
     expect(() => run([], { MCP_ALLOWED_ORIGINS: 'evil.com/path' })).toThrow(/MCP_ALLOWED_ORIGINS must be comma-separated origins/);
   });

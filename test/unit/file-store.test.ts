@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { recordLine } from '../../src/incidents/journal-format.js';
-import type { NewIncident } from '../../src/incidents/model.js';
+import { buildIncident, type Incident, type NewIncident } from '../../src/incidents/model.js';
 import { createLogger } from '../../src/log.js';
 import { ROOT, tempDir } from '../helpers/server.js';
 
@@ -36,7 +36,7 @@ describe('FileIncidentStore', () => {
   it('creates incidents and loads them back after a restart', async () => {
     const a = await open();
     const created = [];
-    for (let i = 0; i < 25; i++) created.push(await a.create(input(i, { labels: { n: String(i) } })));
+    for (let i = 0; i < 25; i++) created.push((await a.create(input(i, { labels: { n: String(i) } }), 'test')).incident);
     await a.close();
     const b = await open();
     expect(await b.count()).toBe(25);
@@ -49,8 +49,8 @@ describe('FileIncidentStore', () => {
 
   it('reports counts by status and its health', async () => {
     const s = await open();
-    await s.create(input(1));
-    await s.create(input(2));
+    await s.create(input(1), 'test');
+    await s.create(input(2), 'test');
     expect(await s.stats()).toEqual({ total: 2, byStatus: { active: 2, resolved: 0, cancelled: 0 } });
     expect(await s.health()).toEqual({ ok: true, backend: 'file' });
     await s.close();
@@ -59,21 +59,21 @@ describe('FileIncidentStore', () => {
 
   it('gives each incident a unique inc-<hex> id, status active and timestamps', async () => {
     const s = await open();
-    const x = await s.create(input(1, { target: 'payments' }));
+    const x = (await s.create(input(1, { target: 'payments' }), 'test')).incident;
     expect(x.id).toMatch(/^inc-[0-9a-f]{16}$/);
     expect(x.status).toBe('active');
     expect(x.namespace).toBe('payments');
     expect(x.created_at).toBe(x.updated_at);
     expect(x.resolved_at).toBeNull();
-    const y = await s.create(input(2, { target: 'deployment/payment-service' }));
+    const y = (await s.create(input(2, { target: 'deployment/payment-service' }), 'test')).incident;
     expect(y.namespace).toBeNull();
     expect(y.id).not.toBe(x.id);
     await s.close();
   });
 
-  it('commits concurrent creates together: one write and fsync for many, each still distinct and ordered', async () => {
+  it('commits concurrent writes together: one write and fsync for many, each still distinct and ordered', async () => {
     const a = await open();
-    const made = await Promise.all(Array.from({ length: 200 }, (_, i) => a.create(input(i))));
+    const made = (await Promise.all(Array.from({ length: 200 }, (_, i) => a.create(input(i), 'test')))).map((r) => r.incident);
     expect(a.commits).toBeLessThanOrEqual(2);
     expect(new Set(made.map((m) => m.id)).size).toBe(200);
     const times = made.map((m) => Date.parse(m.created_at));
@@ -81,19 +81,26 @@ describe('FileIncidentStore', () => {
     await a.close();
     const b = await open();
     expect((await b.list({ limit: 500 })).total).toBe(200);
+    // updates in one batch see each other: the second sees the first's note
+    const id = made[0]!.id;
+    await Promise.all([b.update(id, { note: 'first' }, 'test'), b.update(id, { note: 'second' }, 'test')]);
+    expect(b.commits).toBe(1);
+    const timeline = JSON.stringify((await b.get(id))!.timeline);
+    expect(timeline).toContain('first');
+    expect(timeline).toContain('second');
     await b.close();
   });
 
   it('ignores a torn last record, then truncates it on the next write', async () => {
     const a = await open();
-    const kept = await a.create(input(1));
+    const kept = (await a.create(input(1), 'test')).incident;
     await a.close();
     const journal = join(dir.path, 'incidents.journal');
     const torn = recordLine({ op: 'put', incident: { ...kept, id: 'inc-ffffffffffffffff' } }).slice(0, 40);
     appendFileSync(journal, torn);
     const b = await open();
     expect(await b.count()).toBe(1);
-    const after = await b.create(input(2));
+    const after = (await b.create(input(2), 'test')).incident;
     await b.close();
     const c = await open();
     expect((await c.list({ limit: 10 })).incidents.map((x) => x.id)).toEqual([after.id, kept.id]);
@@ -103,12 +110,12 @@ describe('FileIncidentStore', () => {
 
   it('treats NUL bytes at the end (a crash after the size grew) as a torn write', async () => {
     const a = await open();
-    await a.create(input(1));
+    await a.create(input(1), 'test');
     await a.close();
     appendFileSync(join(dir.path, 'incidents.journal'), Buffer.alloc(300));
     const b = await open();
     expect(await b.count()).toBe(1);
-    await b.create(input(2));
+    await b.create(input(2), 'test');
     await b.close();
     const c = await open();
     expect(await c.count()).toBe(2);
@@ -117,7 +124,7 @@ describe('FileIncidentStore', () => {
 
   it('refuses to start on damage in the middle and leaves the file untouched', async () => {
     const a = await open();
-    for (let i = 0; i < 3; i++) await a.create(input(i));
+    for (let i = 0; i < 3; i++) await a.create(input(i), 'test');
     await a.close();
     const journal = join(dir.path, 'incidents.journal');
     const lines = readFileSync(journal, 'utf8').split('\n');
@@ -141,12 +148,12 @@ describe('FileIncidentStore', () => {
   it('compacts the journal into a snapshot and loads from both', async () => {
     const s = await open({ compactAfter: 10 });
     const ids = [];
-    for (let i = 0; i < 40; i++) ids.push((await s.create(input(i))).id);
+    for (let i = 0; i < 40; i++) ids.push((await s.create(input(i), 'test')).incident.id);
     await s.compact();
     expect(existsSync(join(dir.path, 'incidents.snapshot'))).toBe(true);
     const journalLines = readFileSync(join(dir.path, 'incidents.journal'), 'utf8').trim().split('\n');
     expect(journalLines).toHaveLength(1); // header only
-    ids.push((await s.create(input(40))).id);
+    ids.push((await s.create(input(40), 'test')).incident.id);
     await s.close();
     const t = await open();
     expect(await t.count()).toBe(41);
@@ -156,9 +163,9 @@ describe('FileIncidentStore', () => {
 
   it('recovers when a compaction stopped between the snapshot and the new journal', async () => {
     const s = await open();
-    for (let i = 0; i < 5; i++) await s.create(input(i));
+    for (let i = 0; i < 5; i++) await s.create(input(i), 'test');
     await s.compact();
-    await s.create(input(5));
+    await s.create(input(5), 'test');
     await s.close();
     // Rebuild the crash state: snapshot of generation 2 holding all 6, journal still generation 1.
     const journal = join(dir.path, 'incidents.journal');
@@ -171,23 +178,85 @@ describe('FileIncidentStore', () => {
     expect(readFileSync(snapshot, 'utf8').split('\n')[0]).toContain('"generation":2');
     const t = await open();
     expect(await t.count()).toBe(6);
-    await t.create(input(6));
+    await t.create(input(6), 'test');
     await t.close();
     const u = await open();
     expect(await u.count()).toBe(7);
     await u.close();
   });
 
+  it('replays the records a stopped compaction wrote after its snapshot point', async () => {
+    const a = await open();
+    await a.create(input(1), 'test');
+    await a.create(input(2), 'test');
+    await a.close();
+    const journal = join(dir.path, 'incidents.journal');
+    const covered = readFileSync(journal);
+    const b = await open();
+    await b.compact(); // snapshot generation 1 holds both; its header says up to byte covered.length
+    await b.close();
+    // The crash state: the old journal (generation 0) with one more record appended while the
+    // snapshot was being written, and the new journal never installed.
+    const late = buildIncident(input(3), 'inc-00000000000000c3', new Date(), 'test');
+    writeFileSync(journal, Buffer.concat([covered, Buffer.from(recordLine({ op: 'put', incident: late }))]));
+    const c = await open();
+    expect(await c.count()).toBe(3);
+    expect(await c.get(late.id)).toEqual(late);
+    await c.create(input(4), 'test'); // a writer replaces the stale journal, carrying the late record
+    await c.close();
+    expect(readFileSync(journal, 'utf8').split('\n')[0]).toContain('"generation":1');
+    const d = await open();
+    expect(await d.count()).toBe(4);
+    expect(await d.get(late.id)).toEqual(late);
+    await d.close();
+  });
+
+  it('lets writers go on while a compaction writes its snapshot, and keeps their writes', async () => {
+    const s = await open();
+    for (let i = 0; i < 200; i++) await s.create(input(i), 'test');
+    const compaction = s.compact();
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => s.create(input(1000 + i), 'test')));
+    await compaction;
+    await s.close();
+    const t = await open();
+    expect(await t.count()).toBe(220);
+    for (const x of during) expect(await t.get(x.incident.id)).toEqual(x.incident);
+    await t.close();
+  });
+
+  it('reads incidents written by the first version (no timeline, evidence or dedup_key)', async () => {
+    const v1 = { ...buildIncident(input(1), 'inc-00000000000000a1', new Date(), 'x') } as Partial<Incident>;
+    delete v1.timeline;
+    delete v1.evidence;
+    delete v1.dedup_key;
+    writeFileSync(
+      join(dir.path, 'incidents.journal'),
+      `{"format":"prom-incident-mcp/journal","version":1,"generation":0}\n${recordLine({ op: 'put', incident: v1 })}`,
+    );
+    const s = await open();
+    expect(await s.get('inc-00000000000000a1')).toMatchObject({ timeline: [], evidence: [], dedup_key: null, title: 'incident 1' });
+    // a version 1 journal is appended to in its own form (whole JSON records), until compaction
+    await s.create(input(2), 'test');
+    const lines = readFileSync(join(dir.path, 'incidents.journal'), 'utf8').trim().split('\n');
+    for (const l of lines.slice(1)) expect(() => JSON.parse(l.slice(9)), l).not.toThrow();
+    await s.compact();
+    expect(readFileSync(join(dir.path, 'incidents.journal'), 'utf8')).toMatch(/^\{"format":"prom-incident-mcp\/journal","version":2,/);
+    await s.close();
+    const t = await open();
+    expect(await t.get('inc-00000000000000a1')).toMatchObject({ timeline: [], evidence: [], dedup_key: null });
+    await t.close();
+  });
+
   it('sees incidents another process wrote, without a restart', async () => {
     const a = await open();
     const b = await open();
-    const x = await a.create(input(1));
+    const x = (await a.create(input(1), 'test')).incident;
     expect(await b.get(x.id)).toEqual(x);
-    const y = await b.create(input(2));
+    const y = (await b.create(input(2), 'test')).incident;
     expect((await a.list({ limit: 10 })).incidents.map((i) => i.id)).toEqual([y.id, x.id]);
     // after a compaction by one, the other reloads
     await a.compact();
-    const z = await a.create(input(3));
+    const z = (await a.create(input(3), 'test')).incident;
     expect(await b.count()).toBe(3);
     expect(await b.get(z.id)).toEqual(z);
     await a.close();
@@ -237,7 +306,7 @@ describe('FileIncidentStore', () => {
     for (const id of acked) expect(await s.get(id), id).not.toBeNull();
     // at most the writes in flight when it died are extra
     expect(await s.count()).toBeLessThanOrEqual(acked.length + 4);
-    await s.create(input(1)); // and the store is writable again
+    await s.create(input(1), 'test'); // and the store is writable again
     await s.close();
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, MemoryIndex } from '../../src/incidents/memory-index.js';
+import { decodeCursor, entryFromBytes, entryOf, indexKeyOf, MemoryIndex } from '../../src/incidents/memory-index.js';
 import type { Incident, Severity, Status } from '../../src/incidents/model.js';
 
 const BASE = Date.parse('2026-01-01T00:00:00Z');
@@ -20,6 +20,9 @@ function inc(i: number, over: Partial<Incident> = {}): Incident {
     updated_at: t,
     resolved_at: null,
     workflow_id: null,
+    dedup_key: null,
+    evidence: [],
+    timeline: [],
     ...over,
   };
 }
@@ -98,5 +101,51 @@ describe('MemoryIndex', () => {
 
   it('rejects a cursor it did not make', () => {
     expect(() => decodeCursor('not-a-cursor')).toThrow(/cursor/);
+  });
+});
+
+describe('MemoryIndex bulk load and dedup keys', () => {
+  it('load() builds the same indexes as one put() at a time', () => {
+    const all = Array.from({ length: 200 }, (_, i) => inc(i));
+    const shuffled = [...all].sort((a, b) => (a.title.length * 7 + a.id.charCodeAt(11)) % 13 - (b.title.length * 7 + b.id.charCodeAt(11)) % 13);
+    const bulk = new MemoryIndex();
+    // half as parsed incidents, half as JSON bytes (as a loaded snapshot holds them)
+    const asBytes = (x: Incident) => {
+      const buf = Buffer.from(`xx${JSON.stringify(x)}yy`);
+      return entryFromBytes(indexKeyOf(x), buf, 2, buf.length - 2);
+    };
+    bulk.load(new Map(shuffled.map((x, i) => [x.id, i % 2 ? entryOf(x) : asBytes(x)])));
+    const { idx } = filled(200);
+    for (const q of [{ limit: 500 }, { limit: 500, status: 'resolved' as const, severity: 'low' as const }, { limit: 7, target: 'staging', offset: 3 }]) {
+      expect(bulk.list(q)).toEqual(idx.list(q));
+    }
+    expect(bulk.size).toBe(200);
+  });
+
+  it('tracks which active incident holds a dedup key as incidents change', () => {
+    const idx = new MemoryIndex();
+    const a = inc(1, { status: 'active', dedup_key: 'k' });
+    idx.put(a);
+    expect(idx.activeWithDedupKey('k')).toBe(a.id);
+    idx.put({ ...a, status: 'resolved' });
+    expect(idx.activeWithDedupKey('k')).toBeUndefined();
+    const b = inc(2, { status: 'active', dedup_key: 'k' });
+    idx.put(b);
+    expect(idx.activeWithDedupKey('k')).toBe(b.id);
+    idx.delete(b.id);
+    expect(idx.activeWithDedupKey('k')).toBeUndefined();
+    idx.load(new Map([a, b].map((x) => [x.id, entryOf(x)])));
+    expect(idx.activeWithDedupKey('k')).toBe(b.id);
+  });
+
+  it('an update keeps the entry in place and moves it between status indexes', () => {
+    const { idx } = filled(50);
+    const x = idx.get('inc-00000004')!; // status resolved (4 % 3 = 1)
+    idx.put({ ...x, status: 'active', title: 'changed' });
+    const active = idx.list({ limit: 500, status: 'active' }).incidents.map((i) => i.id);
+    expect(active).toContain(x.id);
+    expect(idx.list({ limit: 500, status: 'resolved' }).incidents.map((i) => i.id)).not.toContain(x.id);
+    expect(idx.list({ limit: 500 }).incidents.map((i) => i.id)).toHaveLength(50);
+    expect(idx.get(x.id)!.title).toBe('changed');
   });
 });

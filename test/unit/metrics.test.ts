@@ -66,8 +66,8 @@ describe('/metrics', () => {
     metrics.toolCall('create_incident', 'ok', 0.02);
     metrics.rejected('rate_limited');
     metrics.countSessions(() => 3);
-    await store.create({ title: 't', description: 'd', severity: 'low', target: 'x' });
-    await store.create({ title: 't2', description: 'd', severity: 'high', target: 'x' });
+    await store.create({ title: 't', description: 'd', severity: 'low', target: 'x' }, 'test');
+    await store.create({ title: 't2', description: 'd', severity: 'high', target: 'x' }, 'test');
 
     const { body, contentType } = await metrics.scrape();
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);

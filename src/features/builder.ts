@@ -1,0 +1,282 @@
+// Builds the feature vector: the catalog's batches run concurrently (bounded) through the
+// shared client and its cache; derived features are computed here; every feature is a
+// number, a category or null with a reason. Nothing is invented: a feature without data
+// is null, and the result says how many are real.
+import { messageOf } from '../errors.js';
+import type { PrometheusApi } from '../prometheus/api.js';
+import {
+  BATCHES,
+  DEPLOYMENT_METHODS,
+  FEATURES,
+  FEATURE_NAMES,
+  GROUPS,
+  ISSUE_TYPES,
+  LAYERS,
+  PLATFORM_NAMESPACES,
+  batchQuery,
+  packBatches,
+  type Group,
+} from './catalog.js';
+import { ScopeSelectors, type Scope } from './scope.js';
+
+export type IssueType = keyof typeof ISSUE_TYPES;
+export type Value = number | string | null;
+
+export interface BuildOptions {
+  /** epoch ms the vector describes; default now */
+  time?: number | undefined;
+  timezone: string;
+  /** business hours [start, end) in local hours, Monday to Friday */
+  businessHours: [number, number];
+  issueType?: IssueType | undefined;
+  signal?: AbortSignal | undefined;
+  /** how many PromQL requests the vector is split into (default 3) */
+  parallel?: number;
+}
+
+export interface FeatureResult {
+  scope: Scope;
+  time: string;
+  timezone: string;
+  degraded: boolean;
+  real: number;
+  total: number;
+  features: Record<Group, Record<string, Value>>;
+  /** why each null feature is null: no_data, not_applicable or "error: see errors[i]" */
+  nulls: Record<string, string>;
+  units: Record<string, string>;
+  names: string[];
+  vector: (number | null)[];
+  /** upstream failures, once each */
+  errors: string[];
+  warnings: string[];
+}
+
+type R = { v: number } | { why: string };
+const ok = (v: number): R => (Number.isFinite(v) ? { v } : { why: 'no_data' });
+const why = (r: R): string | null => ('why' in r ? r.why : null);
+
+function div(a: R, b: R): R {
+  if ('why' in a) return a;
+  if ('why' in b) return b;
+  if (b.v === 0) return { why: 'no_data' };
+  return ok(a.v / b.v);
+}
+const change = (now: R, then: R): R => ('why' in now ? now : div({ v: now.v - ('v' in then ? then.v : 0) }, then));
+
+/** A stable hash of a string in [0, 1) (FNV-1a, 32 bits), for categorical values with no fixed list. */
+export function hash01(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
+}
+
+export function layerOf(namespace: string): keyof typeof LAYERS {
+  if (PLATFORM_NAMESPACES.includes(namespace)) return 'Platform';
+  if (/^(kube-|openshift)/.test(namespace)) return 'Infrastructure';
+  return 'Application';
+}
+
+/** Hour of day (fractional), weekday (Monday = 0) at `ms` in an IANA time zone. */
+export function localTime(ms: number, timezone: string): { hour: number; weekday: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    hourCycle: 'h23',
+    weekday: 'short',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(ms));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '0';
+  const hour = Number(get('hour')) + Number(get('minute')) / 60 + Number(get('second')) / 3600;
+  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday'));
+  return { hour: Math.round(hour * 100) / 100, weekday };
+}
+
+function deploymentMethod(raw: Map<string, R>): R | { s: string } {
+  const total = raw.get('_deploys');
+  if (!total) return { why: 'not_applicable' };
+  if ('why' in total) return total;
+  const counts = (['ArgoCD', 'Operator', 'Helm'] as const).map((m) => {
+    const r = raw.get(`_deploys_${m.toLowerCase()}`);
+    return { m, n: r && 'v' in r ? r.v : 0 };
+  });
+  // ArgoCD rendering a Helm chart carries both labels: the earlier method in this list wins ties
+  const best = counts.reduce((a, b) => (b.n > a.n ? b : a));
+  if (best.n > 0) return { s: best.m };
+  return total.v > 0 ? { s: 'Manual' } : { why: 'no_data' };
+}
+
+function inferIssue(v: (n: string) => number | null): IssueType | null {
+  const known = ['oom_kill_count', 'container_restarts', 'restarts_24h', 'image_pull_failures', 'cpu_utilization', 'memory_utilization'].filter(
+    (n) => v(n) !== null,
+  );
+  if (known.length === 0) return null;
+  const gt = (n: string, x: number) => (v(n) ?? Number.NEGATIVE_INFINITY) > x;
+  if (gt('oom_kill_count', 0)) return 'oom';
+  if (gt('container_restarts', 0) || gt('restarts_24h', 2)) return 'crashloop';
+  if (gt('image_pull_failures', 0)) return 'image_pull';
+  if (gt('node_memory_pressure', 0) || gt('node_disk_pressure', 0) || gt('node_pid_pressure', 0)) return 'node_pressure';
+  if (gt('cpu_utilization', 0.9 - 1e-9)) return 'cpu_saturation';
+  if (gt('memory_utilization', 0.9 - 1e-9)) return 'memory_saturation';
+  const sh = v('services_healthy');
+  if (gt('operators_not_ready', 0) || gt('pods_not_running', 0) || (sh !== null && sh < 1)) return 'degraded_platform';
+  return 'none';
+}
+
+export interface Plan {
+  exprs: Record<string, string | null>;
+  /** a range query over the 24h before the vector's time, at 5m steps */
+  range: boolean;
+}
+
+export const HISTORY_MS = 86_400_000;
+export const HISTORY_STEP_MS = 300_000;
+
+/**
+ * The PromQL requests a vector needs: the range batch on its own, the instant batches packed
+ * into the remaining `parallel - 1` requests.
+ */
+export function featurePlans(scope: Scope, parallel: number): Plan[] {
+  const sel = new ScopeSelectors(scope);
+  const merge = (group: readonly (typeof BATCHES)[number][], range: boolean): Plan => ({
+    exprs: Object.assign({}, ...group.map((b) => b.exprs(sel))) as Record<string, string | null>,
+    range,
+  });
+  const ranged = BATCHES.filter((b) => b.range);
+  const instant = BATCHES.filter((b) => !b.range);
+  return [...(ranged.length ? [merge(ranged, true)] : []), ...packBatches(instant, Math.max(1, parallel - 1)).map((g) => merge(g, false))];
+}
+
+/** Mean and max of a reduced 24h series, or the reason there are none. */
+function reduceSeries(values: number[] | undefined): { avg: R; max: R } {
+  const vs = (values ?? []).filter(Number.isFinite);
+  if (vs.length === 0) return { avg: { why: 'no_data' }, max: { why: 'no_data' } };
+  return { avg: ok(vs.reduce((a, b) => a + b, 0) / vs.length), max: ok(Math.max(...vs)) };
+}
+
+export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: BuildOptions): Promise<FeatureResult> {
+  const raw = new Map<string, R>();
+  const series = new Map<string, number[]>();
+  const errors: string[] = [];
+  const times: number[] = [];
+  const plans = featurePlans(scope, opts.parallel ?? 3);
+  await Promise.all(
+    plans.map((p) => async () => {
+      const names = Object.keys(p.exprs);
+      for (const n of names) if (p.exprs[n] === null) raw.set(n, { why: 'not_applicable' });
+      const query = batchQuery(p.exprs);
+      const signal = opts.signal ? { signal: opts.signal } : {};
+      try {
+        if (p.range) {
+          const end = opts.time ?? Date.now();
+          const r = await client.queryRange(query, { start: end - HISTORY_MS, end, step: HISTORY_STEP_MS }, signal);
+          for (const s of r.series) if (s.labels.feature) series.set(s.labels.feature, s.values);
+        } else {
+          const r = await client.query(query, { ...(opts.time !== undefined ? { time: opts.time } : {}), ...signal });
+          times.push(r.time);
+          for (const s of r.samples) if (s.labels.feature) raw.set(s.labels.feature, ok(s.v));
+        }
+        for (const n of names) if (!raw.has(n) && !series.has(n)) raw.set(n, { why: 'no_data' });
+      } catch (err) {
+        const msg = messageOf(err);
+        if (!errors.includes(msg)) errors.push(msg);
+        // the message itself is in errors, once
+        for (const n of names) if (!raw.has(n)) raw.set(n, { why: `error: see errors[${errors.indexOf(msg)}]` });
+      }
+    }).map((run) => run()),
+  );
+
+  const at = opts.time ?? (times.length ? Math.min(...times) : Date.now());
+  const get = (n: string): R => raw.get(n) ?? { why: 'no_data' };
+  const r = new Map<string, R | { s: string }>();
+  for (const [n, v] of raw) if (!n.startsWith('_')) r.set(n, v);
+
+  for (const [feature, name] of [['cpu', '_cpu_ratio'], ['memory', '_mem_ratio']] as const) {
+    const failed = raw.get(name);
+    const h = failed ? { avg: failed, max: failed } : reduceSeries(series.get(name));
+    r.set(`${feature}_24h_avg`, h.avg);
+    r.set(`${feature}_24h_max`, h.max);
+  }
+  r.set('cpu_utilization', div(get('_cpu'), get('_cpu_cap')));
+  r.set('memory_utilization', div(get('_mem'), get('_mem_cap')));
+  r.set('cpu_trend_5m', change(get('_cpu'), get('_cpu_5m')));
+  r.set('cpu_trend_1h', change(get('_cpu'), get('_cpu_1h')));
+  r.set('memory_trend_5m', change(get('_mem'), get('_mem_5m')));
+  r.set('memory_trend_1h', change(get('_mem'), get('_mem_1h')));
+  r.set('cpu_daily_change', change(get('_cpu'), get('_cpu_1d')));
+  r.set('memory_daily_change', change(get('_mem'), get('_mem_1d')));
+  const pods = get('pod_count');
+  r.set('avg_pod_memory_request', div(get('_mem_req'), pods));
+  r.set('avg_pod_cpu_request', div(get('_cpu_req'), pods));
+  r.set('avg_pod_memory_limit', div(get('_mem_lim'), pods));
+  r.set('avg_pod_cpu_limit', div(get('_cpu_lim'), pods));
+  const ratios = [div(get('_cpu_req'), get('_cpu_lim')), div(get('_mem_req'), get('_mem_lim'))].filter((x): x is { v: number } => 'v' in x);
+  r.set('request_to_limit_ratio', ratios.length ? ok(ratios.reduce((a, x) => a + x.v, 0) / ratios.length) : div(get('_cpu_req'), get('_cpu_lim')));
+
+  r.set('namespace', scope.namespace === null ? { why: 'not_applicable' } : { s: scope.namespace });
+  r.set('layer', scope.namespace === null ? { why: 'not_applicable' } : { s: layerOf(scope.namespace) });
+  r.set('deployment_method', deploymentMethod(raw));
+  const num = (n: string): number | null => {
+    const x = r.get(n);
+    return x && 'v' in x ? x.v : null;
+  };
+  const issue = opts.issueType ?? inferIssue(num);
+  r.set('issue_type', issue === null ? { why: 'no_data' } : { s: issue });
+  const local = localTime(at, opts.timezone);
+  r.set('time_of_day', { v: local.hour });
+  r.set('day_of_week', { v: local.weekday });
+  const [from, to] = opts.businessHours;
+  r.set('is_business_hours', { v: local.weekday < 5 && local.hour >= from && local.hour < to ? 1 : 0 });
+
+  const features = Object.fromEntries(GROUPS.map((g) => [g, {} as Record<string, Value>])) as Record<Group, Record<string, Value>>;
+  const nulls: Record<string, string> = {};
+  const units: Record<string, string> = {};
+  const vector: (number | null)[] = [];
+  for (const f of FEATURES) {
+    const x = r.get(f.name) ?? { why: 'no_data' };
+    units[f.name] = f.unit;
+    if ('why' in x) {
+      features[f.group][f.name] = null;
+      nulls[f.name] = x.why;
+      vector.push(null);
+    } else if ('s' in x) {
+      features[f.group][f.name] = x.s;
+      vector.push(f.codes ? (f.codes[x.s] ?? null) : hash01(x.s));
+    } else {
+      // float dust from subtracting equal values is not a trend
+      const a = Math.abs(x.v);
+      const v = a < 1e-9 ? 0 : a >= 1e5 ? Math.round(x.v) : Number(x.v.toPrecision(6));
+      features[f.group][f.name] = v;
+      vector.push(v);
+    }
+  }
+  const real = FEATURES.length - Object.keys(nulls).length;
+  const warnings: string[] = [];
+  if (why(get('pod_count')) === 'no_data' && scope.kind !== 'cluster') {
+    warnings.push(
+      `no pods found for ${scope.kind} ${scope.name ?? scope.namespace}${scope.kind !== 'namespace' ? ` in namespace ${scope.namespace}` : ''}; check the name (query_metrics {"discover":"label_values","label":"${scope.kind === 'namespace' ? 'namespace' : 'pod'}"})`,
+    );
+  }
+  return {
+    scope,
+    time: new Date(at).toISOString(),
+    timezone: opts.timezone,
+    degraded: real < FEATURES.length,
+    real,
+    total: FEATURES.length,
+    features,
+    nulls,
+    units,
+    names: [...FEATURE_NAMES],
+    vector,
+    errors,
+    warnings,
+  };
+}
+
+/** The PromQL behind the scope's CPU or memory use, for a follow-up call. */
+export function usageQuery(scope: Scope, what: 'cpu' | 'memory'): string {
+  const sel = new ScopeSelectors(scope).pod('container!=""', 'container!="POD"');
+  return what === 'cpu' ? `sum(rate(container_cpu_usage_seconds_total{${sel}}[5m]))` : `sum(container_memory_working_set_bytes{${sel}})`;
+}

@@ -1,0 +1,299 @@
+// The feature catalog (ADR-014's FeatureVector), as data: one entry per feature with its
+// group, unit and meaning, and the PromQL that measures it. The builder, the README's
+// generated reference and the tests all read this list; its order is the vector's order.
+//
+// Queries are grouped into batches: every expression in a batch yields one unlabelled sample,
+// tagged with label_replace and joined with `or`, so one HTTP request answers many features.
+// Counts that are zero when nothing matches use `X or (0 * count(PRESENCE))`: zero only when
+// the metric family exists, so a missing exporter gives null, never an invented 0.
+import type { ScopeSelectors } from './scope.js';
+
+export const GROUPS = ['resource_utilization', 'trends', 'history', 'platform_health', 'workload', 'metadata'] as const;
+export type Group = (typeof GROUPS)[number];
+
+export interface Feature {
+  name: string;
+  group: Group;
+  unit: string;
+  description: string;
+  /** numeric codes of a categorical feature, in the vector */
+  codes?: Record<string, number>;
+}
+
+const f = (group: Group, name: string, unit: string, description: string, codes?: Record<string, number>): Feature =>
+  codes ? { name, group, unit, description, codes } : { name, group, unit, description };
+
+/** How derived features are computed from the batches' intermediate values (names with "_"). */
+export const DERIVATIONS: Record<string, string> = {
+  cpu_utilization: '_cpu / _cpu_cap',
+  memory_utilization: '_mem / _mem_cap',
+  cpu_trend_5m: '(_cpu - _cpu_5m) / _cpu_5m',
+  cpu_trend_1h: '(_cpu - _cpu_1h) / _cpu_1h',
+  memory_trend_5m: '(_mem - _mem_5m) / _mem_5m',
+  memory_trend_1h: '(_mem - _mem_1h) / _mem_1h',
+  cpu_daily_change: '(_cpu - _cpu_1d) / _cpu_1d',
+  memory_daily_change: '(_mem - _mem_1d) / _mem_1d',
+  cpu_24h_avg: 'mean of _cpu_ratio over the 24h range query',
+  cpu_24h_max: 'max of _cpu_ratio over the 24h range query',
+  memory_24h_avg: 'mean of _mem_ratio over the 24h range query',
+  memory_24h_max: 'max of _mem_ratio over the 24h range query',
+  avg_pod_memory_request: '_mem_req / pod_count',
+  avg_pod_cpu_request: '_cpu_req / pod_count',
+  avg_pod_memory_limit: '_mem_lim / pod_count',
+  avg_pod_cpu_limit: '_cpu_lim / pod_count',
+  request_to_limit_ratio: 'mean of _cpu_req / _cpu_lim and _mem_req / _mem_lim',
+  namespace: 'the scope; vector: FNV-1a hash / 2^32',
+  deployment_method: 'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match',
+  layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
+  issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
+  time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument)',
+  day_of_week: 'vector time in the time zone',
+  is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17)',
+};
+
+export const DEPLOYMENT_METHODS = { Manual: 0, Helm: 1, ArgoCD: 2, Operator: 3 };
+export const LAYERS = { Application: 0, Platform: 1, Infrastructure: 2 };
+export const ISSUE_TYPES = {
+  none: 0,
+  oom: 1,
+  crashloop: 2,
+  image_pull: 3,
+  node_pressure: 4,
+  cpu_saturation: 5,
+  memory_saturation: 6,
+  degraded_platform: 7,
+};
+
+export const FEATURES: readonly Feature[] = [
+  f('resource_utilization', 'cpu_utilization', 'ratio 0-1', 'CPU used (5m rate) / CPU limits of running pods; cluster: / allocatable CPU'),
+  f('resource_utilization', 'memory_utilization', 'ratio 0-1', 'memory working set (5m mean) / memory limits of running pods; cluster: / allocatable memory'),
+  f('resource_utilization', 'disk_utilization', 'ratio 0-1', 'fullest root filesystem among the nodes running the scope'),
+  f('resource_utilization', 'network_bytes_in', 'bytes/s', 'received, 5m rate'),
+  f('resource_utilization', 'network_bytes_out', 'bytes/s', 'transmitted, 5m rate'),
+  f('resource_utilization', 'container_restarts', 'count', 'container restarts in the last 5 minutes'),
+  f('resource_utilization', 'pod_count', 'count', 'pods that exist (any phase)'),
+  f('resource_utilization', 'node_count', 'count', 'nodes running the scope\'s pods; cluster: all nodes'),
+  f('resource_utilization', 'pvc_utilization', 'ratio 0-1', 'fullest persistent volume claim the scope uses'),
+  f('trends', 'cpu_trend_5m', 'fraction', 'CPU use now vs 5 minutes ago: (now - then) / then'),
+  f('trends', 'cpu_trend_1h', 'fraction', 'CPU use now vs 1 hour ago'),
+  f('trends', 'memory_trend_5m', 'fraction', 'memory use now vs 5 minutes ago'),
+  f('trends', 'memory_trend_1h', 'fraction', 'memory use now vs 1 hour ago'),
+  f('trends', 'cpu_daily_change', 'fraction', 'CPU use now vs 24 hours ago'),
+  f('trends', 'memory_daily_change', 'fraction', 'memory use now vs 24 hours ago'),
+  f('history', 'cpu_24h_avg', 'ratio 0-1', 'mean of cpu_utilization over 24h (every 5m)'),
+  f('history', 'cpu_24h_max', 'ratio 0-1', 'max of cpu_utilization over 24h (every 5m)'),
+  f('history', 'memory_24h_avg', 'ratio 0-1', 'mean of memory_utilization over 24h (every 5m)'),
+  f('history', 'memory_24h_max', 'ratio 0-1', 'max of memory_utilization over 24h (every 5m)'),
+  f('history', 'restarts_24h', 'count', 'container restarts in 24h'),
+  f('history', 'restarts_7d', 'count', 'container restarts in 7 days'),
+  f('platform_health', 'node_memory_pressure', 'count', 'nodes (running the scope) with MemoryPressure'),
+  f('platform_health', 'node_disk_pressure', 'count', 'nodes (running the scope) with DiskPressure'),
+  f('platform_health', 'node_pid_pressure', 'count', 'nodes (running the scope) with PIDPressure'),
+  f('platform_health', 'operators_not_ready', 'count', 'OpenShift ClusterOperators degraded or unavailable (cluster-wide)'),
+  f('platform_health', 'pods_not_running', 'count', 'pods Pending, Failed or Unknown'),
+  f('platform_health', 'pvcs_bound', 'ratio 0-1', 'share of the scope\'s persistent volume claims that are Bound'),
+  f('platform_health', 'services_healthy', 'ratio 0-1', 'share of the namespace\'s services with a ready endpoint'),
+  f('platform_health', 'ingress_healthy', 'ratio 0-1', 'share of the namespace\'s OpenShift routes whose backend is up'),
+  f('workload', 'avg_pod_memory_request', 'bytes', 'memory requests per pod'),
+  f('workload', 'avg_pod_cpu_request', 'cores', 'CPU requests per pod'),
+  f('workload', 'avg_pod_memory_limit', 'bytes', 'memory limits per pod'),
+  f('workload', 'avg_pod_cpu_limit', 'cores', 'CPU limits per pod'),
+  f('workload', 'request_to_limit_ratio', 'ratio', 'requests / limits, mean of CPU and memory'),
+  f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h (cAdvisor OOM events, else restarts of OOMKilled containers)'),
+  f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff or ErrImagePull'),
+  f('workload', 'hpa_scaling_events', 'count', 'changes of the HorizontalPodAutoscaler\'s desired replicas in 24h'),
+  f('metadata', 'namespace', 'category', 'the scope\'s namespace; in the vector a stable hash in [0, 1)'),
+  f('metadata', 'deployment_method', 'category', 'from deployment labels: Helm, ArgoCD, Operator or Manual (most common in a namespace)', DEPLOYMENT_METHODS),
+  f('metadata', 'layer', 'category', 'from the namespace: Infrastructure (kube-*, openshift-*), Platform (monitoring, logging, ...), Application', LAYERS),
+  f('metadata', 'issue_type', 'category', 'given by the caller, or the most pressing problem the other features show', ISSUE_TYPES),
+  f('metadata', 'time_since_last_restart', 'seconds', 'since the most recent container start in the scope'),
+  f('metadata', 'time_of_day', 'hours 0-23.99', 'at the vector\'s time, in the configured time zone'),
+  f('metadata', 'day_of_week', '0-6', 'Monday = 0'),
+  f('metadata', 'is_business_hours', '0 or 1', 'Monday-Friday within business hours'),
+];
+
+export const FEATURE_NAMES = FEATURES.map((x) => x.name);
+
+/** Namespaces of the platform layer; kube-* and openshift-* (others) are infrastructure. */
+export const PLATFORM_NAMESPACES = [
+  'openshift-monitoring',
+  'openshift-user-workload-monitoring',
+  'openshift-logging',
+  'openshift-gitops',
+  'openshift-operators',
+  'monitoring',
+  'logging',
+  'istio-system',
+  'cert-manager',
+  'ingress-nginx',
+  'argocd',
+  'tekton-pipelines',
+  'knative-serving',
+];
+
+// ---- the queries ---------------------------------------------------------------------
+
+type Exprs = Record<string, string | null>;
+export interface Batch {
+  id: string;
+  /** relative evaluation cost, to balance batches across parallel requests */
+  cost: number;
+  /** evaluated as a range query over the last 24h at 5m steps; the builder reduces each series */
+  range?: true;
+  /** feature or intermediate name (intermediates start with "_") to a PromQL expression; null = not applicable */
+  exprs(s: ScopeSelectors): Exprs;
+}
+
+const RUNNING = 'and on(namespace, pod) (kube_pod_status_phase{phase="Running"} == 1)';
+const CONTAINERS = ['container!=""', 'container!="POD"'];
+
+function cpuUse(s: ScopeSelectors, offset = ''): string {
+  return `sum(rate(container_cpu_usage_seconds_total{${s.pod(...CONTAINERS)}}[5m]${offset}))`;
+}
+function memUse(s: ScopeSelectors, offset = ''): string {
+  return `sum(avg_over_time(container_memory_working_set_bytes{${s.pod(...CONTAINERS)}}[5m]${offset}))`;
+}
+function capacity(s: ScopeSelectors, resource: 'cpu' | 'memory'): string {
+  if (s.scope.kind === 'cluster') return `sum(kube_node_status_allocatable{resource="${resource}"})`;
+  return `sum(kube_pod_container_resource_limits{${s.pod(`resource="${resource}"`)}} ${RUNNING})`;
+}
+/** X, or 0 when PRESENCE has series (so an absent metric family stays absent). */
+const zeroIf = (x: string, presence: string) => `((${x}) or (0 * count(${presence})))`;
+const pressure = (s: ScopeSelectors, condition: string) => {
+  const series = `kube_node_status_condition{condition="${condition}",status="true"}`;
+  return zeroIf(`count((${series} == 1)${s.onNodes('node')})`, `${series}${s.onNodes('node')}`);
+};
+const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment('deployment', ...extra);
+
+export const BATCHES: readonly Batch[] = [
+  {
+    id: 'usage',
+    cost: 3,
+    exprs: (s) => ({
+      _cpu: cpuUse(s),
+      _cpu_5m: cpuUse(s, ' offset 5m'),
+      _cpu_1h: cpuUse(s, ' offset 1h'),
+      _cpu_1d: cpuUse(s, ' offset 1d'),
+      _cpu_cap: capacity(s, 'cpu'),
+      _mem: memUse(s),
+      _mem_5m: memUse(s, ' offset 5m'),
+      _mem_1h: memUse(s, ' offset 1h'),
+      _mem_1d: memUse(s, ' offset 1d'),
+      _mem_cap: capacity(s, 'memory'),
+      network_bytes_in: `sum(rate(container_network_receive_bytes_total{${s.pod()}}[5m]))`,
+      network_bytes_out: `sum(rate(container_network_transmit_bytes_total{${s.pod()}}[5m]))`,
+    }),
+  },
+  {
+    id: 'inventory',
+    cost: 2,
+    exprs: (s) => {
+      const fs = (m: string) => `${m}{mountpoint="/",fstype!~"tmpfs|overlay|squashfs"}`;
+      const vol = (m: string) => `${m}{${s.namespace()}}`;
+      return {
+        disk_utilization: `max((1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')})${s.onNodes('instance')})`,
+        container_restarts: `round(sum(increase(kube_pod_container_status_restarts_total{${s.pod()}}[5m])))`,
+        pod_count: `count(kube_pod_info{${s.pod()}})`,
+        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (kube_pod_info{${s.pod()}}))`,
+        pvc_utilization: `max(${vol('kubelet_volume_stats_used_bytes')} / ${vol('kubelet_volume_stats_capacity_bytes')}${s.onClaims()})`,
+        pods_not_running: `sum(kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}})`,
+        image_pull_failures: zeroIf(
+          `count(kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1)`,
+          `kube_pod_info{${s.pod()}}`,
+        ),
+        time_since_last_restart: `time() - max(kube_pod_container_state_started{${s.pod()}})`,
+        _cpu_req: `sum(kube_pod_container_resource_requests{${s.pod('resource="cpu"')}})`,
+        _cpu_lim: `sum(kube_pod_container_resource_limits{${s.pod('resource="cpu"')}})`,
+        _mem_req: `sum(kube_pod_container_resource_requests{${s.pod('resource="memory"')}})`,
+        _mem_lim: `sum(kube_pod_container_resource_limits{${s.pod('resource="memory"')}})`,
+      };
+    },
+  },
+  {
+    // One range query gives both 24h series; avg and max come from the same evaluation,
+    // where avg_over_time and max_over_time subqueries would each evaluate it again.
+    id: 'history',
+    cost: 6,
+    range: true,
+    exprs: (s) => ({
+      _cpu_ratio: `${cpuUse(s)} / ${capacity(s, 'cpu')}`,
+      _mem_ratio: `${memUse(s)} / ${capacity(s, 'memory')}`,
+    }),
+  },
+  {
+    id: 'events',
+    cost: 3,
+    exprs: (s) => {
+      const restarts = `kube_pod_container_status_restarts_total{${s.pod()}}`;
+      const hpa = s.deployment('horizontalpodautoscaler');
+      const oomFromRestarts =
+        `round(sum(increase(${restarts}[24h]) * on(namespace, pod, container) group_left() ` +
+        `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)))`;
+      return {
+        restarts_24h: `round(sum(increase(${restarts}[24h])))`,
+        restarts_7d: `round(sum(increase(${restarts}[7d])))`,
+        oom_kill_count: zeroIf(`round(sum(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))) or ${oomFromRestarts}`, restarts),
+        hpa_scaling_events:
+          hpa === null
+            ? null
+            : zeroIf(`sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${hpa}}[24h]))`, `kube_pod_info{${s.pod()}}`),
+      };
+    },
+  },
+  {
+    id: 'platform',
+    cost: 2,
+    exprs: (s) => {
+      const claims = `kube_persistentvolumeclaim_status_phase{${s.namespace('phase="Bound"')}}${s.onClaims()}`;
+      const ep = `kube_endpoint_address_available{${s.namespace()}}`;
+      const epNew = (extra: string) => `count(count by (namespace, endpoint) (kube_endpoint_address{${s.namespace(extra)}}))`;
+      const deps = (...extra: string[]) => `kube_deployment_labels{${dep(s, ...extra)}}`;
+      const method = (...extra: string[]) => zeroIf(`count(${deps(...extra)})`, deps());
+      const base: Exprs = {
+        node_memory_pressure: pressure(s, 'MemoryPressure'),
+        node_disk_pressure: pressure(s, 'DiskPressure'),
+        node_pid_pressure: pressure(s, 'PIDPressure'),
+        operators_not_ready: zeroIf(
+          'count(count by (name) (cluster_operator_conditions{condition="Degraded"} == 1 or cluster_operator_conditions{condition="Available"} == 0))',
+          'count by (name) (cluster_operator_conditions)',
+        ),
+        pvcs_bound: `sum(${claims}) / count(${claims})`,
+        services_healthy:
+          `(${zeroIf(`count(${ep} > 0)`, ep)}) / count(${ep})` +
+          ` or (${epNew('ready="true"')} / ${epNew('')})`,
+        ingress_healthy: `avg(haproxy_backend_up{${s.namespace()}})`,
+      };
+      if (dep(s) === null) return base;
+      return {
+        ...base,
+        _deploys: `count(${deps()})`,
+        _deploys_helm: method('label_app_kubernetes_io_managed_by=~"(?i)helm"'),
+        _deploys_argocd: `${method('label_argocd_argoproj_io_instance!=""')} + ${method('label_app_kubernetes_io_managed_by=~"(?i)argo.*"')}`,
+        _deploys_operator: method('label_app_kubernetes_io_managed_by=~"(?i).*(operator|olm).*"'),
+      };
+    },
+  },
+];
+
+/**
+ * Packs batches into at most `parallel` groups of about equal cost (largest first, each to
+ * the lightest group). On a CPU-bound Prometheus a few balanced requests beat many small
+ * ones; a larger server gains from more.
+ */
+export function packBatches<T extends { cost: number }>(batches: readonly T[], parallel: number): T[][] {
+  const groups: { cost: number; items: T[] }[] = Array.from({ length: Math.max(1, Math.min(parallel, batches.length)) }, () => ({ cost: 0, items: [] }));
+  for (const b of [...batches].sort((x, y) => y.cost - x.cost)) {
+    const g = groups.reduce((a, x) => (x.cost < a.cost ? x : a));
+    g.items.push(b);
+    g.cost += b.cost;
+  }
+  return groups.map((g) => g.items);
+}
+
+/** One PromQL expression answering a whole batch, each result tagged with label feature="<name>". */
+export function batchQuery(exprs: Exprs): string {
+  return Object.entries(exprs)
+    .filter((e): e is [string, string] => e[1] !== null)
+    .map(([name, expr]) => `label_replace(${expr}, "feature", "${name}", "", "")`)
+    .join(' or ');
+}

@@ -1,0 +1,83 @@
+// Export and import of incidents as JSON lines (one incident per line, oldest first), for
+// backups and moving between stores. Import validates every line before anything is written.
+import { z } from 'zod';
+import { describeIssue } from '../mcp/tool-errors.js';
+import {
+  AffectedResources,
+  Evidence,
+  Incident,
+  LIMITS,
+  Labels,
+  Namespace,
+  TimelineEntry,
+  text,
+} from './model.js';
+
+/** RFC 3339 in, the stores' own form out (UTC, milliseconds), so ordering and cursors agree. */
+const Instant = Incident.shape.created_at.transform((s) => new Date(s).toISOString());
+
+/** One exported line: the incident model with the limits create_incident enforces. */
+export const ImportedIncident = z.strictObject({
+  ...Incident.shape,
+  title: text(LIMITS.title),
+  description: text(LIMITS.description),
+  target: text(LIMITS.target),
+  namespace: Namespace.nullable(),
+  affected_resources: AffectedResources,
+  labels: Labels,
+  created_at: Instant,
+  updated_at: Instant,
+  resolved_at: Instant.nullable(),
+  workflow_id: text(LIMITS.workflowId).nullable(),
+  // absent in exports of the first version
+  dedup_key: text(LIMITS.dedupKey).nullable().default(null),
+  evidence: Evidence.default([]),
+  timeline: z.array(TimelineEntry.extend({ at: Instant })).max(LIMITS.timeline).default([]),
+});
+
+export interface ParsedImport {
+  incidents: Incident[];
+  /** "line N: problem", in line order */
+  errors: string[];
+}
+
+/** Parses and validates JSON lines; blank lines are ignored. */
+export function parseImport(content: string): ParsedImport {
+  const incidents: Incident[] = [];
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  const lines = content.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    const n = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      errors.push(`line ${n}: not JSON (${(err as Error).message})`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      errors.push(`line ${n}: not a JSON object`);
+      continue;
+    }
+    const parsed = ImportedIncident.safeParse(value, { reportInput: true });
+    if (!parsed.success) {
+      errors.push(`line ${n}: ${parsed.error.issues.slice(0, 3).map(describeIssue).join('; ')}`);
+      continue;
+    }
+    const first = seen.get(parsed.data.id);
+    if (first !== undefined) {
+      errors.push(`line ${n}: id ${parsed.data.id} already appears on line ${first}`);
+      continue;
+    }
+    seen.set(parsed.data.id, n);
+    incidents.push(parsed.data);
+  }
+  return { incidents, errors };
+}
+
+export function exportLine(inc: Incident): string {
+  return `${JSON.stringify(inc)}\n`;
+}

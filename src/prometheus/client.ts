@@ -1,0 +1,509 @@
+// The one Prometheus/Thanos client of the process: a pooled undici dispatcher, credentials,
+// a TTL cache with shared in-flight requests, retries with backoff for network errors and
+// 5xx within one deadline, a circuit breaker per upstream, and routing of long ranges to
+// Thanos when THANOS_URL is set (falling back to the other tier when one is down).
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent, request } from 'undici';
+import { UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatDuration } from '../time.js';
+import type {
+  BreakerState,
+  CallOptions,
+  ClientObserver,
+  Health,
+  InstantResult,
+  InstantSample,
+  Labels,
+  MetricMetadata,
+  PrometheusApi,
+  Range,
+  RangeResult,
+  RangeSeries,
+  RequestEvent,
+  Tier,
+} from './api.js';
+import { Credentials, type AuthSettings } from './auth.js';
+import { CircuitBreaker } from './breaker.js';
+import { ResultCache } from './cache.js';
+import { lookbackMs } from './promql.js';
+
+export interface ClientSettings {
+  url: string;
+  thanosUrl: string | null;
+  routingThresholdMs: number;
+  timeoutMs: number;
+  cacheTtlMs: number;
+  cacheMaxBytes: number;
+  auth: AuthSettings;
+  caFile: string | null;
+  insecureSkipVerify: boolean;
+  thanos: { dedup: boolean | null; partialResponse: boolean | null; maxSourceResolution: string | null };
+  /** retries after the first attempt, for network errors and 5xx */
+  retries?: number;
+  breakerThreshold?: number;
+  breakerOpenMs?: number;
+  maxResponseBytes?: number;
+}
+
+interface Upstream {
+  tier: Tier;
+  base: string;
+  /** base URL without credentials, for messages and logs */
+  shown: string;
+  breaker: CircuitBreaker;
+}
+
+type Params = [string, string][];
+
+/** Why one attempt failed, and what that says about retrying and about the upstream. */
+class AttemptError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'network' | 'server' | 'timeout' | 'garbage' | 'rejected' | 'auth' | 'breaker' | 'too_large',
+    readonly errorType?: string,
+  ) {
+    super(message);
+  }
+  get retryable(): boolean {
+    return this.kind === 'network' || this.kind === 'server';
+  }
+  get upstreamFault(): boolean {
+    return this.kind === 'network' || this.kind === 'server' || this.kind === 'timeout';
+  }
+}
+
+const NAME: Record<Tier, string> = { prometheus: 'Prometheus', thanos: 'Thanos' };
+
+/** The URL without user:password, for anything a person or agent will read. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function parseValue(v: string): number {
+  if (v === '+Inf' || v === 'Inf') return Number.POSITIVE_INFINITY;
+  if (v === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(v);
+}
+
+interface ApiBody {
+  status?: string;
+  data?: unknown;
+  errorType?: string;
+  error?: string;
+  warnings?: string[];
+}
+
+interface ApiSample {
+  metric?: Labels;
+  value?: [number, string];
+  values?: [number, string][];
+}
+
+function toSeries(r: ApiSample): RangeSeries {
+  const values = r.values ?? [];
+  return {
+    labels: r.metric ?? {},
+    timestamps: values.map((p) => Math.round(p[0] * 1000)),
+    values: values.map((p) => parseValue(p[1])),
+  };
+}
+
+export class PrometheusClient implements PrometheusApi {
+  readonly url: string;
+  private readonly upstreams: Upstream[];
+  private readonly dispatcher: Agent;
+  private readonly creds: Credentials;
+  private readonly cache: ResultCache<object>;
+  private readonly observers: ClientObserver[] = [];
+  private readonly retries: number;
+  private readonly maxResponseBytes: number;
+
+  constructor(
+    private readonly s: ClientSettings,
+    private readonly log: Logger,
+  ) {
+    const breaker = () => new CircuitBreaker(s.breakerThreshold ?? 5, s.breakerOpenMs ?? 30_000);
+    this.upstreams = [{ tier: 'prometheus', base: s.url.replace(/\/+$/, ''), shown: redactUrl(s.url), breaker: breaker() }];
+    if (s.thanosUrl) {
+      this.upstreams.push({ tier: 'thanos', base: s.thanosUrl.replace(/\/+$/, ''), shown: redactUrl(s.thanosUrl), breaker: breaker() });
+    }
+    this.url = this.upstreams[0]!.shown;
+    this.creds = new Credentials(s.auth);
+    this.retries = s.retries ?? 2;
+    this.maxResponseBytes = s.maxResponseBytes ?? 64 * 1024 * 1024;
+    if (s.insecureSkipVerify) {
+      log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
+    }
+    const ca = s.caFile ? [...rootCertificates, readFileSync(s.caFile, 'utf8')] : undefined;
+    this.dispatcher = new Agent({
+      connections: 64,
+      keepAliveTimeout: 30_000,
+      connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !s.insecureSkipVerify },
+    });
+    this.cache = new ResultCache({ ttlMs: s.cacheTtlMs, maxEntries: 5000, maxBytes: s.cacheMaxBytes });
+  }
+
+  addObserver(o: ClientObserver): void {
+    this.observers.push(o);
+  }
+
+  breakerState(): BreakerState {
+    // the worst state of any upstream
+    const states = this.upstreams.map((u) => u.breaker.state());
+    return states.includes('open') ? 'open' : states.includes('half_open') ? 'half_open' : 'closed';
+  }
+
+  private emit(e: RequestEvent): void {
+    for (const o of this.observers) o.request?.(e);
+  }
+
+  /** Which upstream should answer a request reaching `spanMs` back from its end. */
+  private route(spanMs: number): Upstream[] {
+    const [prom, thanos] = this.upstreams;
+    if (!thanos) return [prom!];
+    return spanMs > this.s.routingThresholdMs ? [thanos, prom!] : [prom!, thanos];
+  }
+
+  private thanosParams(): Params {
+    const t = this.s.thanos;
+    const p: Params = [];
+    if (t.dedup !== null) p.push(['dedup', String(t.dedup)]);
+    if (t.partialResponse !== null) p.push(['partial_response', String(t.partialResponse)]);
+    if (t.maxSourceResolution !== null) p.push(['max_source_resolution', t.maxSourceResolution]);
+    return p;
+  }
+
+  // ---- one HTTP attempt ------------------------------------------------------------------
+
+  private async attempt(u: Upstream, path: string, params: Params, deadline: number, retriedAuth = false): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new AttemptError(`did not answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
+    if (!u.breaker.allow()) {
+      throw new AttemptError(
+        `is unavailable: ${u.breaker.consecutiveFailures} requests in a row failed (last: ${u.breaker.lastFailure}); next try in ${formatDuration(u.breaker.retryInMs())}`,
+        'breaker',
+      );
+    }
+    const qs = new URLSearchParams(params).toString();
+    // GET keeps kube-rbac-proxy's verb mapping happy (cluster-monitoring-view grants get);
+    // very long queries go as a form POST, which Prometheus and Thanos both accept.
+    const usePost = qs.length > 6000;
+    const url = usePost ? `${u.base}${path}` : `${u.base}${path}?${qs}`;
+    const headers: Record<string, string> = { accept: 'application/json', ...this.creds.headers() };
+    if (usePost) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const started = performance.now();
+    const endpoint = path.replace(/\/label\/[^/]+\/values$/, '/label/:name/values');
+    let outcome: RequestEvent['outcome'] = 'error';
+    try {
+      let res;
+      try {
+        res = await request(url, {
+          method: usePost ? 'POST' : 'GET',
+          headers,
+          body: usePost ? qs : null,
+          dispatcher: this.dispatcher,
+          signal: AbortSignal.timeout(remaining),
+          headersTimeout: remaining,
+          bodyTimeout: remaining,
+        });
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'TimeoutError' || name === 'AbortError' || /Timeout/.test(name)) {
+          outcome = 'timeout';
+          throw new AttemptError(`did not answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
+        }
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new AttemptError(`is unreachable: ${cause?.code ?? ''} ${cause?.message ?? messageOf(err)}`.replace(/\s+/g, ' ').trim(), 'network');
+      }
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      try {
+        for await (const chunk of res.body) {
+          bytes += (chunk as Buffer).length;
+          if (bytes > this.maxResponseBytes) {
+            res.body.destroy();
+            throw new AttemptError(
+              `sent more than ${Math.round(this.maxResponseBytes / 1048576)} MiB; narrow the query (fewer series, a larger step or a shorter range)`,
+              'too_large',
+            );
+          }
+          chunks.push(chunk as Buffer);
+        }
+      } catch (err) {
+        if (err instanceof AttemptError) throw err;
+        outcome = 'timeout';
+        throw new AttemptError(`did not finish its answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = res.statusCode;
+      let body: ApiBody | null = null;
+      try {
+        body = JSON.parse(text) as ApiBody;
+      } catch {
+        body = null;
+      }
+      if ((status === 401 || status === 403) && body?.status !== 'error') {
+        if (!retriedAuth && this.s.auth.tokenFile) {
+          // the ServiceAccount token may have just rotated
+          this.creds.refresh();
+          return await this.attempt(u, path, params, deadline, true);
+        }
+        outcome = 'rejected';
+        throw new AttemptError(
+          `refused the request (HTTP ${status}): check PROMETHEUS_TOKEN / PROMETHEUS_TOKEN_FILE; in-cluster the ServiceAccount needs the cluster-monitoring-view role`,
+          'auth',
+        );
+      }
+      if (body && typeof body === 'object' && body.status === 'success') {
+        outcome = 'ok';
+        return { data: body.data, warnings: body.warnings ?? [], bytes };
+      }
+      if (body && typeof body === 'object' && body.status === 'error') {
+        const what = `${body.errorType ?? 'error'}: ${body.error ?? 'no detail'}`;
+        if (status >= 500 && body.errorType !== 'timeout' && body.errorType !== 'execution') {
+          throw new AttemptError(`failed (HTTP ${status}, ${what})`, 'server');
+        }
+        outcome = 'rejected';
+        throw new AttemptError(what, 'rejected', body.errorType);
+      }
+      if (status >= 500) throw new AttemptError(`failed (HTTP ${status})`, 'server');
+      if (status === 404) {
+        outcome = 'rejected';
+        throw new AttemptError(
+          `answered HTTP 404 for ${path}: the URL should be the server's base, e.g. http://prometheus:9090 or https://thanos-querier.openshift-monitoring.svc:9091`,
+          'rejected',
+        );
+      }
+      const type = res.headers['content-type'] ?? 'no content type';
+      throw new AttemptError(
+        `answered HTTP ${status} with ${String(type).split(';')[0]}, not the Prometheus API's JSON (is the URL the API's base, and is a login proxy in front of it?)`,
+        'garbage',
+      );
+    } catch (err) {
+      if (err instanceof AttemptError) {
+        // a refusal or a rejected query still proves the upstream is up
+        if (err.upstreamFault) u.breaker.failure(err.message);
+        else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large') u.breaker.success();
+        else if (err.kind !== 'breaker') u.breaker.release();
+        if (err.kind === 'timeout') outcome = 'timeout';
+        else if (err.kind === 'breaker') outcome = 'breaker_open';
+      }
+      throw err;
+    } finally {
+      if (outcome === 'ok') u.breaker.success();
+      if (outcome !== 'breaker_open') this.emit({ endpoint, tier: u.tier, ms: performance.now() - started, outcome });
+      else this.emit({ endpoint, tier: u.tier, ms: 0, outcome });
+    }
+  }
+
+  /** Retries network errors and 5xx with backoff, all within the deadline. */
+  private async withRetries(u: Upstream, path: string, params: Params, deadline: number) {
+    for (let n = 0; ; n++) {
+      try {
+        return await this.attempt(u, path, params, deadline);
+      } catch (err) {
+        if (!(err instanceof AttemptError) || !err.retryable || n >= this.retries) {
+          if (err instanceof AttemptError && err.retryable && n > 0) err.message += ` (after ${n + 1} attempts)`;
+          throw err;
+        }
+        const backoff = 100 * 3 ** n * (0.5 + Math.random());
+        if (Date.now() + backoff >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  /** The request on its preferred upstream, then on the other one if the first is down. */
+  private async fetch(order: Upstream[], path: string, params: Params): Promise<{ data: unknown; warnings: string[]; tier: Tier; bytes: number }> {
+    const deadline = Date.now() + this.s.timeoutMs;
+    const full: Params = [...params, ...this.thanosParams()];
+    let first: AttemptError | null = null;
+    for (const u of order) {
+      try {
+        const r = await this.withRetries(u, path, full, deadline);
+        const warnings = first
+          ? [`${NAME[order[0]!.tier]} ${first.message}; answered by ${NAME[u.tier]} instead, whose history may differ`, ...r.warnings]
+          : r.warnings;
+        return { ...r, warnings, tier: u.tier };
+      } catch (err) {
+        if (!(err instanceof AttemptError)) throw err;
+        if (err.kind === 'rejected' || err.kind === 'too_large') {
+          throw new UpstreamRejectedError(`${NAME[u.tier]} rejected the request: ${err.message}`, err.errorType);
+        }
+        if (err.kind === 'auth') throw new UpstreamRejectedError(`${NAME[u.tier]} at ${u.shown} ${err.message}`);
+        first ??= err;
+        if (u === order[order.length - 1]) {
+          const also = first !== err ? `; ${NAME[order[0]!.tier]} at ${order[0]!.shown} ${first.message}` : '';
+          throw new UpstreamUnavailableError(`${NAME[u.tier]} at ${u.shown} ${err.message}${also}`);
+        }
+      }
+    }
+    throw new Error('unreachable');
+  }
+
+  /** Cached fetch; a caller's abort stops its wait without cancelling the shared request. */
+  private async cached<T extends object>(
+    order: Upstream[],
+    path: string,
+    params: Params,
+    shape: (data: unknown, warnings: string[], tier: Tier) => T,
+    opts: CallOptions = {},
+  ): Promise<T> {
+    const key = `${order[0]!.tier}|${path}|${params.map(([k, v]) => `${k}=${v}`).join('&')}`;
+    const load = async () => {
+      const r = await this.fetch(order, path, params);
+      return { value: shape(r.data, r.warnings, r.tier), size: r.bytes };
+    };
+    const p = this.cache.get(key, load);
+    const res = opts.signal ? await raceAbort(p, opts.signal) : await p;
+    for (const o of this.observers) o.cache?.({ hit: res.source === 'hit', shared: res.source === 'shared' });
+    return res.value as T;
+  }
+
+  // ---- the API ---------------------------------------------------------------------------
+
+  async query(query: string, opts: CallOptions & { time?: number } = {}): Promise<InstantResult> {
+    // "now" is one cache entry per query for the TTL, as ADR-014's rolling-mean cache;
+    // results carry their evaluation time so the age is visible.
+    const time = opts.time;
+    const params: Params = [['query', query]];
+    if (time !== undefined) params.push(['time', (time / 1000).toFixed(3)]);
+    return this.cached(
+      this.route(lookbackMs(query)),
+      '/api/v1/query',
+      params,
+      (data, warnings, tier) => {
+        const d = data as { resultType: InstantResult['resultType']; result: unknown };
+        const out: InstantResult = { resultType: d.resultType, samples: [], series: [], warnings, tier, time: time ?? Date.now() };
+        if (d.resultType === 'vector') {
+          out.samples = (d.result as ApiSample[]).filter((r) => r.value).map((r): InstantSample => ({
+            labels: r.metric ?? {},
+            t: Math.round(r.value![0] * 1000),
+            v: parseValue(r.value![1]),
+          }));
+          if (out.samples[0]) out.time = out.samples[0].t;
+        } else if (d.resultType === 'scalar' || d.resultType === 'string') {
+          const [t, v] = d.result as [number, string];
+          out.time = Math.round(t * 1000);
+          out.samples = [{ labels: d.resultType === 'string' ? { value: v } : {}, t: out.time, v: d.resultType === 'string' ? Number.NaN : parseValue(v) }];
+        } else if (d.resultType === 'matrix') {
+          out.series = (d.result as ApiSample[]).map(toSeries);
+        }
+        return out;
+      },
+      opts,
+    );
+  }
+
+  async queryRange(query: string, range: Range, opts: CallOptions = {}): Promise<RangeResult> {
+    // Aligning to the step puts repeated "last hour" queries on the same grid, so they hit
+    // the cache and agree with each other.
+    const step = Math.max(1, Math.round(range.step / 1000)) * 1000;
+    const end = Math.floor(range.end / step) * step;
+    const start = Math.min(end, Math.floor(range.start / step) * step);
+    const params: Params = [
+      ['query', query],
+      ['start', String(start / 1000)],
+      ['end', String(end / 1000)],
+      ['step', String(step / 1000)],
+    ];
+    return this.cached(
+      this.route(end - start + lookbackMs(query)),
+      '/api/v1/query_range',
+      params,
+      (data, warnings, tier) => ({
+        series: ((data as { result: ApiSample[] }).result ?? []).map(toSeries),
+        warnings,
+        tier,
+        start,
+        end,
+        step,
+      }),
+      opts,
+    );
+  }
+
+  private windowParams(opts: { match?: string[]; start?: number; end?: number }): Params {
+    const p: Params = (opts.match ?? []).map((m) => ['match[]', m]);
+    if (opts.start !== undefined) p.push(['start', String(Math.floor(opts.start / 1000))]);
+    if (opts.end !== undefined) p.push(['end', String(Math.ceil(opts.end / 1000))]);
+    return p;
+  }
+
+  private discoveryOrder(opts: { start?: number; end?: number }): Upstream[] {
+    const span = opts.start === undefined ? Number.POSITIVE_INFINITY : (opts.end ?? Date.now()) - opts.start;
+    return this.route(span);
+  }
+
+  async labelNames(opts: CallOptions & { match?: string[]; start?: number; end?: number } = {}): Promise<string[]> {
+    const r = await this.cached(this.discoveryOrder(opts), '/api/v1/labels', this.windowParams(opts), (d) => ({ v: d as string[] }), opts);
+    return r.v;
+  }
+
+  async labelValues(label: string, opts: CallOptions & { match?: string[]; start?: number; end?: number } = {}): Promise<string[]> {
+    const path = `/api/v1/label/${encodeURIComponent(label)}/values`;
+    const r = await this.cached(this.discoveryOrder(opts), path, this.windowParams(opts), (d) => ({ v: d as string[] }), opts);
+    return r.v;
+  }
+
+  async series(match: string[], opts: CallOptions & { start?: number; end?: number; limit?: number } = {}): Promise<Labels[]> {
+    const params = this.windowParams({ ...opts, match });
+    if (opts.limit !== undefined) params.push(['limit', String(opts.limit)]);
+    const r = await this.cached(this.discoveryOrder(opts), '/api/v1/series', params, (d) => ({ v: d as Labels[] }), opts);
+    return r.v;
+  }
+
+  async metadata(opts: CallOptions & { metric?: string; limit?: number } = {}): Promise<Record<string, MetricMetadata[]>> {
+    const params: Params = [];
+    if (opts.metric) params.push(['metric', opts.metric]);
+    if (opts.limit !== undefined) params.push(['limit', String(opts.limit)]);
+    const r = await this.cached([this.upstreams[0]!], '/api/v1/metadata', params, (d) => ({ v: d as Record<string, MetricMetadata[]> }), opts);
+    return r.v;
+  }
+
+  async health(): Promise<Health[]> {
+    return Promise.all(
+      this.upstreams.map(async (u): Promise<Health> => {
+        const started = performance.now();
+        try {
+          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000));
+          return { ok: true, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started) };
+        } catch (err) {
+          return { ok: false, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started), error: messageOf(err) };
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+    await this.dispatcher.close();
+  }
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

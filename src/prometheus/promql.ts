@@ -1,0 +1,38 @@
+// Small PromQL helpers: safe label matchers for values that come from agents, and how far
+// back a query reaches (for routing between Prometheus and Thanos).
+import { parseDuration } from '../time.js';
+
+/** Escapes a string for use inside a double-quoted PromQL label value. */
+export function quote(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** `name="value"` with the value escaped; the name must be a valid label name. */
+export function matcher(name: string, value: string, op: '=' | '!=' | '=~' | '!~' = '='): string {
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new Error(`invalid label name ${JSON.stringify(name)}`);
+  return `${name}${op}${quote(value)}`;
+}
+
+/** Escapes regex metacharacters so a literal string can sit inside =~. */
+export function escapeRegex(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const RANGE_RE = /\[\s*([0-9smhdwy.]+)\s*(?::\s*([0-9smhdwy.]*)\s*)?\]/g;
+const OFFSET_RE = /\boffset\s+(-?[0-9smhdwy.]+)/g;
+
+/**
+ * The furthest a query reaches back from its evaluation time, in ms: its longest range
+ * selector or subquery plus its largest offset. Text inside string literals is ignored.
+ */
+export function lookbackMs(query: string): number {
+  const code = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  let range = 0;
+  for (const m of code.matchAll(RANGE_RE)) range = Math.max(range, parseDuration(m[1]!) ?? 0);
+  let offset = 0;
+  for (const m of code.matchAll(OFFSET_RE)) {
+    const d = parseDuration(m[1]!.replace(/^-/, ''));
+    if (d !== null && !m[1]!.startsWith('-')) offset = Math.max(offset, d);
+  }
+  return range + offset;
+}

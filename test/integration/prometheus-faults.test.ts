@@ -1,0 +1,213 @@
+// Faults a real Prometheus cannot produce on demand (hangs, 5xx, garbage, refusals),
+// from a small local fake server; every one must end in a clear error within the timeout.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UpstreamRejectedError, UpstreamUnavailableError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { PrometheusClient, type ClientSettings } from '../../src/prometheus/client.js';
+import { plainSettings } from '../../src/prometheus/settings.js';
+import { freePort } from '../helpers/server.js';
+
+const OK = JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { a: 'b' }, value: [1700000000, '1'] }] } });
+
+interface Fake {
+  url: string;
+  requests: IncomingMessage[];
+  close(): Promise<void>;
+}
+
+const open: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of open.splice(0)) await c();
+});
+
+async function fake(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<Fake> {
+  const requests: IncomingMessage[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(req);
+    handler(req, res, requests.length);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  const f = {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+  open.push(f.close);
+  return f;
+}
+
+function client(url: string, over: Partial<ClientSettings> = {}): PrometheusClient {
+  const c = new PrometheusClient(plainSettings(url, { timeoutMs: 1000, cacheTtlMs: 0, ...over }), createLogger('silent'));
+  open.push(() => c.close());
+  return c;
+}
+
+async function failure(p: Promise<unknown>): Promise<{ err: Error; ms: number }> {
+  const started = Date.now();
+  const err = await p.then(
+    () => new Error('expected a failure'),
+    (e: unknown) => e as Error,
+  );
+  return { err, ms: Date.now() - started };
+}
+
+describe('Prometheus client faults', () => {
+  it('gives up on a server that never answers, within the timeout', async () => {
+    const f = await fake(() => {
+      /* never answer */
+    });
+    const { err, ms } = await failure(client(f.url).query('up'));
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err.message).toBe(`Prometheus at ${f.url} did not answer within 1s (PROMETHEUS_TIMEOUT)`);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('retries 5xx with backoff and succeeds when the server recovers', async () => {
+    const f = await fake((_req, res, n) => {
+      if (n < 3) {
+        res.writeHead(503).end('overloaded');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(OK);
+    });
+    const r = await client(f.url, { timeoutMs: 5000 }).query('up');
+    expect(r.samples[0]!.v).toBe(1);
+    expect(f.requests).toHaveLength(3);
+  });
+
+  it('reports a persistent 5xx after its retries', async () => {
+    const f = await fake((_req, res) => res.writeHead(502).end('bad gateway'));
+    const { err } = await failure(client(f.url, { timeoutMs: 5000 }).query('up'));
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err.message).toBe(`Prometheus at ${f.url} failed (HTTP 502) (after 3 attempts)`);
+    expect(f.requests).toHaveLength(3);
+  });
+
+  it('explains a body that is not the API\'s JSON, without retrying', async () => {
+    const f = await fake((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Log in</html>'));
+    const { err } = await failure(client(f.url).query('up'));
+    expect(err.message).toMatch(/answered HTTP 200 with text\/html, not the Prometheus API's JSON/);
+    expect(f.requests).toHaveLength(1);
+    const g = await fake((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"succ'));
+    expect((await failure(client(g.url).query('up'))).err.message).toMatch(/not the Prometheus API's JSON/);
+  });
+
+  it('says a closed port is unreachable', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const { err } = await failure(client(url, { retries: 0 }).query('up'));
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err.message).toMatch(new RegExp(`^Prometheus at ${url} is unreachable: connect ECONNREFUSED`));
+  });
+
+  it('opens the circuit after repeated failures, fails fast, then probes again', async () => {
+    let healthy = false;
+    const f = await fake((_req, res) => (healthy ? res.writeHead(200, { 'content-type': 'application/json' }).end(OK) : res.writeHead(500).end()));
+    const c = client(f.url, { retries: 0, breakerThreshold: 3, breakerOpenMs: 300 });
+    for (let i = 0; i < 3; i++) await failure(c.query(`up${i}`));
+    expect(c.breakerState()).toBe('open');
+    const { err, ms } = await failure(c.query('up'));
+    expect(err.message).toMatch(/is unavailable: 3 requests in a row failed \(last: failed \(HTTP 500\)\); next try in/);
+    expect(ms).toBeLessThan(100);
+    expect(f.requests).toHaveLength(3); // the fast failure never reached the server
+    healthy = true;
+    await new Promise((r) => setTimeout(r, 350));
+    expect(c.breakerState()).toBe('half_open');
+    expect((await c.query('up')).samples).toHaveLength(1);
+    expect(c.breakerState()).toBe('closed');
+  });
+
+  it('passes Prometheus\'s own error for a bad query, and does not count it against the upstream', async () => {
+    const f = await fake((_req, res) =>
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 4' })),
+    );
+    const c = client(f.url, { breakerThreshold: 1 });
+    const { err } = await failure(c.query('sum('));
+    expect(err).toBeInstanceOf(UpstreamRejectedError);
+    expect(err.message).toBe('Prometheus rejected the request: bad_data: parse error at char 4');
+    expect(c.breakerState()).toBe('closed');
+    expect(f.requests).toHaveLength(1);
+  });
+
+  it('re-reads a rotated token after a 401, sends credentials, and never shows them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pim-tok-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'old-secret-token');
+    const seen: string[] = [];
+    const f = await fake((req, res) => {
+      seen.push(String(req.headers.authorization));
+      if (req.headers.authorization === 'Bearer new-secret-token') res.writeHead(200, { 'content-type': 'application/json' }).end(OK);
+      else res.writeHead(401).end('Unauthorized');
+    });
+    const c = client(f.url.replace('http://', 'http://user:hunter2@'), {
+      auth: { token: null, tokenFile, username: null, password: null, headers: { 'X-Scope-OrgID': 'tenant-a' } },
+    });
+    const { err } = await failure(c.query('up'));
+    expect(err.message).toMatch(/refused the request \(HTTP 401\): check PROMETHEUS_TOKEN/);
+    for (const secret of ['old-secret-token', 'hunter2']) expect(err.message).not.toContain(secret);
+    expect(seen).toEqual(['Bearer old-secret-token', 'Bearer old-secret-token']);
+    expect(f.requests[0]!.headers['x-scope-orgid']).toBe('tenant-a');
+    writeFileSync(tokenFile, 'new-secret-token');
+    expect((await c.query('up')).samples).toHaveLength(1);
+  });
+
+  it('refuses an answer larger than its bound', async () => {
+    const f = await fake((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"status":"success","data":"${'x'.repeat(5000)}"}`));
+    const { err } = await failure(client(f.url, { maxResponseBytes: 1000 }).query('up'));
+    expect(err.message).toMatch(/sent more than .* MiB; narrow the query/);
+  });
+
+  it('sends long queries as a form POST and short ones as GET', async () => {
+    const f = await fake((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(OK));
+    const c = client(f.url);
+    await c.query('up');
+    await c.query(`up{a=~"${'x|'.repeat(4000)}x"}`);
+    expect(f.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+  });
+
+  it('stops a caller waiting when its signal aborts', async () => {
+    const f = await fake(() => {
+      /* hang */
+    });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('cancelled by the client')), 50);
+    const { err, ms } = await failure(client(f.url, { timeoutMs: 5000 }).query('up', { signal: ac.signal }));
+    expect(err.message).toBe('cancelled by the client');
+    expect(ms).toBeLessThan(1000);
+  });
+});
+
+describe('TLS', () => {
+  it('trusts a configured CA file, refuses an unknown certificate, and skips verification only when asked', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    const https = await import('node:https');
+    const dir = mkdtempSync(join(tmpdir(), 'pim-tls-'));
+    const sh = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    // a CA, and a server certificate for 127.0.0.1 signed by it (as OpenShift's service CA signs services)
+    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
+    sh(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'srv.key', '-out', 'srv.csr']);
+    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+    sh(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'srv.crt']);
+    const server = https.createServer({ key: readFileSync(join(dir, 'srv.key')), cert: readFileSync(join(dir, 'srv.crt')) }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(OK),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    open.push(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    expect((await client(url, { caFile: join(dir, 'ca.crt') }).query('up')).samples).toHaveLength(1);
+    const { err } = await failure(client(url, { retries: 0 }).query('up'));
+    expect(err).toBeInstanceOf(UpstreamUnavailableError);
+    expect(err.message).toMatch(/is unreachable: .*(certificate|UNABLE_TO_VERIFY|SELF_SIGNED)/i);
+    expect((await client(url, { insecureSkipVerify: true }).query('up')).samples).toHaveLength(1);
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { defaultStep, planQuery, type QueryArgs } from '../../src/prometheus/explore.js';
+
+const NOW = Date.parse('2026-01-25T12:00:00Z');
+const H = 3_600_000;
+const base: QueryArgs = { limit: 50, max_points: 60 };
+const plan = (a: Partial<QueryArgs>) => planQuery({ ...base, ...a }, NOW);
+const fails = (a: Partial<QueryArgs>, field: string, rule: RegExp) => {
+  let err: unknown;
+  try {
+    plan(a);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(InputError);
+  expect((err as InputError).field).toBe(field);
+  expect((err as InputError).rule).toMatch(rule);
+};
+
+describe('planQuery', () => {
+  it('plans instant, range and discovery requests', () => {
+    expect(plan({ query: 'up' })).toEqual({ kind: 'instant', query: 'up', time: undefined });
+    expect(plan({ query: 'up', range: 6 * H })).toEqual({ kind: 'range', query: 'up', start: NOW - 6 * H, end: NOW, step: 120_000 });
+    expect(plan({ query: 'up', start: NOW - H, end: NOW - H / 2, step: 15_000 })).toMatchObject({ kind: 'range', step: 15_000 });
+    const d = plan({ discover: 'metrics', filter: 'MEM' });
+    expect(d).toMatchObject({ kind: 'metrics', start: NOW - H, end: NOW });
+    expect((d as { filter: (s: string) => boolean }).filter('container_memory_working_set_bytes')).toBe(true);
+    const rx = plan({ discover: 'metrics', filter: '/^kube_pod_/' }) as { filter: (s: string) => boolean };
+    expect(rx.filter('kube_pod_info')).toBe(true);
+    expect(rx.filter('x_kube_pod_info')).toBe(false);
+  });
+
+  it('chooses about 250 points by default, rounded to a familiar step', () => {
+    expect(defaultStep(H)).toBe(15_000);
+    expect(defaultStep(24 * H)).toBe(600_000);
+    expect(defaultStep(7 * 24 * H)).toBe(3_600_000);
+  });
+
+  it('rejects contradictory or impossible requests before any upstream call', () => {
+    fails({}, 'query', /either query .* or discover/);
+    fails({ query: 'up', discover: 'metrics' }, 'query', /not both/);
+    fails({ query: 'up', step: 60_000 }, 'step', /needs a range query/);
+    fails({ query: 'up', range: H, time: NOW }, 'time', /instant queries/);
+    fails({ query: 'up', range: H, start: NOW - H }, 'range', /range or start, not both/);
+    fails({ query: 'up', end: NOW - H }, 'start', /is required with end/);
+    fails({ query: 'up', start: NOW, end: NOW - H }, 'start', /must be before end/);
+    fails({ query: 'up', range: 7 * 24 * H, step: 1000 }, 'step', /604801 points per series; Prometheus allows 11000: use a step of at least 55s/);
+    fails({ query: 'up', filter: 'x' }, 'filter', /is for discover/);
+    fails({ discover: 'label_values' }, 'label', /required/);
+    fails({ discover: 'label_values', label: '0bad' }, 'label', /must be a label name/);
+    fails({ discover: 'series' }, 'match', /required/);
+    fails({ discover: 'metrics', filter: '/([/' }, 'filter', /not a valid regular expression/);
+    fails({ discover: 'labels', step: 1000 }, 'step', /not for discover/);
+  });
+});

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { InputError, UpstreamUnavailableError } from '../../src/errors.js';
+import { buildFeatures, featurePlans, hash01, layerOf, localTime } from '../../src/features/builder.js';
+import { readFileSync } from 'node:fs';
+import { BATCHES, DERIVATIONS, FEATURES, FEATURE_NAMES, GROUPS, batchQuery } from '../../src/features/catalog.js';
+import { featuresDoc } from '../../tools/features-doc.js';
+import { ScopeSelectors, checkScope, deploymentOfPod } from '../../src/features/scope.js';
+import type { InstantResult, PrometheusApi } from '../../src/prometheus/api.js';
+
+describe('scope', () => {
+  it('requires what each scope needs and refuses what it does not use', () => {
+    const bad = (kind: Parameters<typeof checkScope>[0], ns?: string, name?: string) => {
+      try {
+        checkScope(kind, ns, name);
+      } catch (e) {
+        return `${(e as InputError).field}: ${(e as InputError).rule}`;
+      }
+      return 'ok';
+    };
+    expect(bad('namespace')).toBe('namespace: is required with scope "namespace"');
+    expect(bad('pod', 'web')).toBe('name: is required with scope "pod" (the pod name)');
+    expect(bad('cluster', 'web')).toBe('namespace: is not used with scope "cluster"');
+    expect(bad('namespace', 'web', 'x')).toBe('name: is not used with scope "namespace"');
+    expect(bad('namespace', 'prod"} or vector(1) #')).toMatch(/^namespace: must be a Kubernetes namespace name/);
+    expect(bad('deployment', 'web', 'api"}[5m]) or vector(1)')).toMatch(/^name: must be a Kubernetes deployment name/);
+    expect(bad('pod', 'web', 'api-gateway-84b6c5d7f-x7k2p')).toBe('ok');
+  });
+
+  it('builds matchers for each metric family', () => {
+    const dep = new ScopeSelectors(checkScope('deployment', 'web', 'api.v2'));
+    expect(dep.pod('container!=""')).toBe('namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",container!=""');
+    expect(dep.deployment('deployment')).toBe('namespace="web",deployment="api.v2"');
+    expect(dep.onNodes('node')).toBe(' and on(node) kube_pod_info{namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}"}');
+    const pod = new ScopeSelectors(checkScope('pod', 'web', 'api-gateway-84b6c5d7f-x7k2p'));
+    expect(pod.deployment('horizontalpodautoscaler')).toBe('namespace="web",horizontalpodautoscaler="api-gateway"');
+    expect(new ScopeSelectors(checkScope('pod', 'web', 'standalone')).deployment('deployment')).toBeNull();
+    const cluster = new ScopeSelectors(checkScope('cluster', undefined, undefined));
+    expect(cluster.pod('container!=""')).toBe('container!=""');
+    expect(cluster.onNodes('instance')).toBe('');
+    expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).onClaims()).toBe('');
+  });
+
+  it('recognises ReplicaSet pod names', () => {
+    expect(deploymentOfPod('payment-service-7d9f8c6b5-x7k2p')).toBe('payment-service');
+    expect(deploymentOfPod('etcd-0')).toBeNull();
+  });
+});
+
+describe('catalog', () => {
+  it('has the 45 features of ADR-014 in six groups, unique and in a fixed order', () => {
+    expect(FEATURES).toHaveLength(45);
+    expect(new Set(FEATURE_NAMES).size).toBe(45);
+    const counts = GROUPS.map((g) => FEATURES.filter((f) => f.group === g).length);
+    expect(counts).toEqual([9, 6, 6, 8, 8, 8]);
+    expect(FEATURE_NAMES.slice(0, 3)).toEqual(['cpu_utilization', 'memory_utilization', 'disk_utilization']);
+  });
+
+  it('computes every feature by a query of its name or a documented derivation, and nothing else', () => {
+    const scope = new ScopeSelectors(checkScope('namespace', 'web', undefined));
+    const queried = new Set(BATCHES.flatMap((b) => Object.keys(b.exprs(scope))));
+    for (const name of FEATURE_NAMES) expect(queried.has(name) || name in DERIVATIONS, name).toBe(true);
+    for (const name of Object.keys(DERIVATIONS)) expect(FEATURE_NAMES, name).toContain(name);
+    for (const name of queried) expect(name.startsWith('_') || FEATURE_NAMES.includes(name), name).toBe(true);
+  });
+
+  it('has an up-to-date generated reference in docs/features.md', () => {
+    expect(readFileSync(new URL('../../docs/features.md', import.meta.url), 'utf8')).toBe(featuresDoc());
+  });
+
+  it('tags every expression of a batch and leaves out the ones that do not apply', () => {
+    const q = batchQuery({ a: 'sum(x)', b: null, c: '(y) or (0 * count(z))' });
+    expect(q).toBe('label_replace(sum(x), "feature", "a", "", "") or label_replace((y) or (0 * count(z)), "feature", "c", "", "")');
+  });
+
+  it('packs batches into balanced requests, with the range batch on its own', () => {
+    const scope = checkScope('namespace', 'web', undefined);
+    for (const parallel of [1, 2, 3, 8]) {
+      const plans = featurePlans(scope, parallel);
+      expect(plans.filter((p) => p.range)).toHaveLength(1);
+      expect(plans.length).toBe(Math.min(Math.max(2, parallel), BATCHES.length));
+      const names = plans.flatMap((p) => Object.keys(p.exprs));
+      expect(new Set(names).size).toBe(names.length);
+    }
+  });
+
+  it('builds every batch for every scope', () => {
+    for (const scope of [checkScope('cluster', undefined, undefined), checkScope('namespace', 'web', undefined), checkScope('pod', 'web', 'x')]) {
+      for (const b of BATCHES) expect(batchQuery(b.exprs(new ScopeSelectors(scope)))).not.toBe('');
+    }
+  });
+});
+
+/** Answers each batch with the values given by feature name (derivation tests only). */
+function answering(values: Record<string, number>, failing: string[] = [], history: Record<string, number[]> = {}): PrometheusApi {
+  return {
+    url: 'http://fake',
+    async queryRange(query: string) {
+      const names = [...query.matchAll(/"feature", "([^"]+)"/g)].map((m) => m[1]!);
+      const series = names.filter((n) => n in history).map((n) => ({ labels: { feature: n }, timestamps: history[n]!.map((_, i) => i), values: history[n]! }));
+      return { series, warnings: [], tier: 'prometheus', start: 0, end: 0, step: 300_000 };
+    },
+    async query(query: string): Promise<InstantResult> {
+      const names = [...query.matchAll(/"feature", "([^"]+)"/g)].map((m) => m[1]!);
+      if (names.some((n) => failing.includes(n))) throw new UpstreamUnavailableError('Prometheus at http://fake is unreachable');
+      return {
+        resultType: 'vector',
+        samples: names.filter((n) => n in values).map((n) => ({ labels: { feature: n }, t: Date.parse('2026-01-26T10:30:00Z'), v: values[n]! })),
+        series: [],
+        warnings: [],
+        tier: 'prometheus',
+        time: Date.parse('2026-01-26T10:30:00Z'),
+      };
+    },
+  } as unknown as PrometheusApi;
+}
+
+describe('buildFeatures derivations', () => {
+  const opts = { timezone: 'UTC', businessHours: [9, 17] as [number, number] };
+  const ns = checkScope('namespace', 'payments', undefined);
+
+  it('derives utilization, trends, per-pod means and request/limit ratios', async () => {
+    const r = await buildFeatures(
+      answering(
+        { _cpu: 2, _cpu_cap: 4, _cpu_5m: 1.6, _cpu_1h: 2.5, _cpu_1d: 1, _mem: 300, _mem_cap: 1000, _mem_5m: 300, pod_count: 4, _cpu_req: 1, _cpu_lim: 4, _mem_req: 200, _mem_lim: 800 },
+        [],
+        { _cpu_ratio: [0.2, 0.4, Number.NaN, 0.9] },
+      ),
+      ns,
+      opts,
+    );
+    expect(r.features.history).toMatchObject({ cpu_24h_avg: 0.5, cpu_24h_max: 0.9, memory_24h_avg: null });
+    expect(r.features.resource_utilization.cpu_utilization).toBe(0.5);
+    expect(r.features.resource_utilization.memory_utilization).toBe(0.3);
+    expect(r.features.trends).toMatchObject({ cpu_trend_5m: 0.25, cpu_trend_1h: -0.2, cpu_daily_change: 1, memory_trend_5m: 0 });
+    expect(r.features.trends.memory_trend_1h).toBeNull();
+    expect(r.nulls.memory_trend_1h).toBe('no_data');
+    expect(r.features.workload).toMatchObject({ avg_pod_cpu_request: 0.25, avg_pod_memory_limit: 200, request_to_limit_ratio: 0.25 });
+  });
+
+  it('encodes categories and time, and infers the most pressing issue', async () => {
+    const r = await buildFeatures(answering({ oom_kill_count: 1, container_restarts: 3, _cpu: 1, _cpu_cap: 1, _deploys: 2, _deploys_helm: 2 }), ns, opts);
+    const m = r.features.metadata;
+    expect(m).toMatchObject({ namespace: 'payments', layer: 'Application', deployment_method: 'Helm', issue_type: 'oom', time_of_day: 10.5, day_of_week: 0, is_business_hours: 1 });
+    const v = (name: string) => r.vector[r.names.indexOf(name)];
+    expect(v('namespace')).toBe(hash01('payments'));
+    expect(v('deployment_method')).toBe(1);
+    expect(v('issue_type')).toBe(1);
+    expect(v('cpu_utilization')).toBe(1);
+    expect(r.names).toEqual(FEATURE_NAMES);
+    const given = await buildFeatures(answering({ oom_kill_count: 1 }), ns, { ...opts, issueType: 'image_pull' });
+    expect(given.features.metadata.issue_type).toBe('image_pull');
+    const calm = await buildFeatures(answering({ oom_kill_count: 0, container_restarts: 0, restarts_24h: 0, image_pull_failures: 0, _cpu: 1, _cpu_cap: 4, operators_not_ready: 0 }), ns, opts);
+    expect(calm.features.metadata.issue_type).toBe('none');
+  });
+
+  it('marks what failed as errors, counts the real features, and never invents values', async () => {
+    const r = await buildFeatures(answering({ pod_count: 3, restarts_24h: 2 }, ['_cpu']), ns, opts);
+    expect(r.errors).toEqual(['Prometheus at http://fake is unreachable']);
+    expect(r.nulls.cpu_utilization).toBe('error: see errors[0]');
+    // what shares the failed request is an error; what came from the other requests is not
+    const failed = featurePlans(ns, 3).find((p) => '_cpu' in p.exprs)!;
+    for (const name of Object.keys(failed.exprs).filter((n) => !n.startsWith('_'))) expect(r.nulls[name]).toBe('error: see errors[0]');
+    expect(r.features.history.restarts_24h).toBe('restarts_24h' in failed.exprs ? null : 2);
+    expect(r.nulls.memory_24h_avg).toBe('no_data');
+    expect(r.degraded).toBe(true);
+    expect(r.real).toBe(45 - Object.keys(r.nulls).length);
+    expect(r.vector.filter((x) => x !== null)).toHaveLength(r.real);
+  });
+
+  it('knows layers and local time', () => {
+    expect(layerOf('openshift-monitoring')).toBe('Platform');
+    expect(layerOf('openshift-etcd')).toBe('Infrastructure');
+    expect(layerOf('kube-system')).toBe('Infrastructure');
+    expect(layerOf('payments')).toBe('Application');
+    expect(localTime(Date.parse('2026-01-25T23:30:00Z'), 'Europe/Berlin')).toEqual({ hour: 0.5, weekday: 0 });
+    expect(hash01('payments')).toBe(hash01('payments'));
+    expect(hash01('payments')).not.toBe(hash01('web'));
+  });
+});

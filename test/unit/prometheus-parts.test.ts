@@ -1,0 +1,158 @@
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { Credentials } from '../../src/prometheus/auth.js';
+import { CircuitBreaker } from '../../src/prometheus/breaker.js';
+import { ResultCache } from '../../src/prometheus/cache.js';
+import { redactUrl } from '../../src/prometheus/client.js';
+import { escapeRegex, lookbackMs, matcher, quote } from '../../src/prometheus/promql.js';
+import { SERVICE_CA_FILES, clientSettings } from '../../src/prometheus/settings.js';
+import { SERVICE_ACCOUNT_TOKEN } from '../../src/prometheus/auth.js';
+
+describe('promql helpers', () => {
+  it('escapes label values so they cannot end the string', () => {
+    expect(quote('prod"} or vector(1) #')).toBe('"prod\\"} or vector(1) #"');
+    expect(quote('a\\b\nc')).toBe('"a\\\\b\\nc"');
+    expect(matcher('namespace', 'x"y')).toBe('namespace="x\\"y"');
+    expect(() => matcher('bad-name', 'x')).toThrow(/invalid label name/);
+    expect(escapeRegex('a.b*c')).toBe('a\\.b\\*c');
+  });
+
+  it('measures how far back a query reaches', () => {
+    expect(lookbackMs('up')).toBe(0);
+    expect(lookbackMs('rate(x[5m])')).toBe(300_000);
+    expect(lookbackMs('max_over_time(x[1h]) + avg_over_time(y[7d])')).toBe(7 * 86_400_000);
+    expect(lookbackMs('rate(x[5m] offset 1d)')).toBe(300_000 + 86_400_000);
+    expect(lookbackMs('max_over_time(rate(x[5m])[6h:1m])')).toBe(6 * 3_600_000);
+    expect(lookbackMs('x{path="/a[30d]"}')).toBe(0); // inside a string: not a range
+  });
+});
+
+describe('CircuitBreaker', () => {
+  it('opens after the threshold, fails fast, lets one probe through, and closes on success', () => {
+    let now = 0;
+    const b = new CircuitBreaker(3, 1000, () => now);
+    for (let i = 0; i < 2; i++) b.failure('boom');
+    expect(b.state()).toBe('closed');
+    b.failure('boom');
+    expect(b.state()).toBe('open');
+    expect(b.allow()).toBe(false);
+    now = 1000;
+    expect(b.state()).toBe('half_open');
+    expect(b.allow()).toBe(true); // the probe
+    expect(b.allow()).toBe(false); // others wait for it
+    b.failure('still down');
+    expect(b.state()).toBe('open');
+    now = 2000;
+    expect(b.allow()).toBe(true);
+    b.success();
+    expect(b.state()).toBe('closed');
+    expect(b.allow()).toBe(true);
+  });
+});
+
+describe('ResultCache', () => {
+  it('shares one load between concurrent callers and serves hits until the TTL', async () => {
+    const cache = new ResultCache<{ n: number }>({ ttlMs: 50, maxEntries: 10, maxBytes: 1000 });
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 20));
+      return { value: { n: loads }, size: 10 };
+    };
+    const all = await Promise.all([cache.get('k', load), cache.get('k', load), cache.get('k', load)]);
+    expect(loads).toBe(1);
+    expect(all.map((r) => r.source).sort()).toEqual(['miss', 'shared', 'shared']);
+    expect((await cache.get('k', load)).source).toBe('hit');
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await cache.get('k', load)).source).toBe('miss');
+    expect(loads).toBe(2);
+  });
+
+  it('does not cache failures, and caches nothing with a TTL of 0', async () => {
+    const cache = new ResultCache<{ n: number }>({ ttlMs: 1000, maxEntries: 10, maxBytes: 1000 });
+    await expect(cache.get('k', () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect((await cache.get('k', async () => ({ value: { n: 1 }, size: 1 }))).source).toBe('miss');
+    const off = new ResultCache<{ n: number }>({ ttlMs: 0, maxEntries: 10, maxBytes: 1000 });
+    await off.get('k', async () => ({ value: { n: 1 }, size: 1 }));
+    expect((await off.get('k', async () => ({ value: { n: 2 }, size: 1 }))).value.n).toBe(2);
+  });
+
+  it('stays within its byte bound', async () => {
+    const cache = new ResultCache<{ n: number }>({ ttlMs: 10_000, maxEntries: 100, maxBytes: 100 });
+    for (let i = 0; i < 20; i++) await cache.get(`k${i}`, async () => ({ value: { n: i }, size: 10 }));
+    expect(cache.size).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('Credentials', () => {
+  it('reads a token file and picks up a rotated token', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pim-token-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'first\n');
+    let now = 0;
+    const c = new Credentials({ token: null, tokenFile: file, username: null, password: null, headers: { 'X-Scope-OrgID': 't1' } }, () => now);
+    expect(c.headers()).toEqual({ 'X-Scope-OrgID': 't1', authorization: 'Bearer first' });
+    writeFileSync(file, 'second\n');
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    now = 20_000; // past the re-check interval
+    expect(c.headers().authorization).toBe('Bearer second');
+  });
+
+  it('uses basic auth when no token is set, and fails clearly on a missing token file', () => {
+    const c = new Credentials({ token: null, tokenFile: null, username: 'u', password: 'p', headers: {} });
+    expect(c.headers().authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    expect(() => new Credentials({ token: null, tokenFile: '/nonexistent/token', username: null, password: null, headers: {} })).toThrow(
+      /cannot read the token file \/nonexistent\/token: ENOENT/,
+    );
+  });
+});
+
+describe('Prometheus configuration', () => {
+  const cfg = (env: Record<string, string>) => {
+    const a = loadConfig([], { HOME: '/h', ...env });
+    if (a.kind !== 'run') throw new Error('no config');
+    return a.config;
+  };
+
+  it('reads the settings with their defaults', () => {
+    const c = cfg({ PROMETHEUS_URL: 'https://thanos-querier.openshift-monitoring.svc:9091' });
+    expect(c).toMatchObject({ prometheusTimeoutMs: 10_000, prometheusCacheTtlMs: 300_000, queryRoutingThresholdMs: 900_000, thanosUrl: null });
+    expect(cfg({ PROMETHEUS_HEADERS: 'X-Scope-OrgID=tenant-a, X-Extra = 1' }).prometheusHeaders).toEqual({ 'X-Scope-OrgID': 'tenant-a', 'X-Extra': '1' });
+    expect(cfg({ PROMETHEUS_HEADERS: '{"X-Scope-OrgID":"t"}' }).prometheusHeaders).toEqual({ 'X-Scope-OrgID': 't' });
+    expect(cfg({ PROMETHEUS_CACHE_TTL: '0' }).prometheusCacheTtlMs).toBe(0);
+  });
+
+  it('names the variable and the rule, and never echoes a secret', () => {
+    expect(() => cfg({ PROMETHEUS_URL: 'localhost:9090' })).toThrow(/^PROMETHEUS_URL must be an http\(s\) URL such as https:\/\/thanos-querier/);
+    expect(() => cfg({ PROMETHEUS_TIMEOUT: '10 seconds' })).toThrow('PROMETHEUS_TIMEOUT must be a duration from 1s to 5m, such as 10s, got "10 seconds"');
+    expect(() => cfg({ THANOS_DEDUP: 'maybe' })).toThrow('THANOS_DEDUP must be true or false, got "maybe"');
+    let msg = '';
+    try {
+      cfg({ PROMETHEUS_HEADERS: 'Authorization: Bearer s3cret' });
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).toMatch(/^PROMETHEUS_HEADERS must be/);
+    expect(msg).not.toContain('s3cret');
+  });
+
+  it('uses the ServiceAccount token and service CA only for https URLs', () => {
+    const present = (p: string) => p === SERVICE_ACCOUNT_TOKEN || p === SERVICE_CA_FILES[0];
+    const tls = clientSettings(cfg({ PROMETHEUS_URL: 'https://thanos-querier.openshift-monitoring.svc:9091' }), present)!;
+    expect(tls.auth.tokenFile).toBe(SERVICE_ACCOUNT_TOKEN);
+    expect(tls.caFile).toBe(SERVICE_CA_FILES[0]);
+    const plain = clientSettings(cfg({ PROMETHEUS_URL: 'http://prometheus:9090' }), present)!;
+    expect(plain.auth.tokenFile).toBeNull();
+    expect(plain.caFile).toBeNull();
+    const explicit = clientSettings(cfg({ PROMETHEUS_URL: 'https://p:9091', PROMETHEUS_TOKEN: 't' }), present)!;
+    expect(explicit.auth.tokenFile).toBeNull();
+    expect(clientSettings(cfg({}), present)).toBeNull();
+  });
+
+  it('redacts credentials in URLs', () => {
+    expect(redactUrl('https://user:pw@prom.example:9090/')).toBe('https://prom.example:9090');
+  });
+});

@@ -1,0 +1,65 @@
+// Every tool's input schema stays inside what the common tool-calling dialects accept:
+// Anthropic (JSON Schema with a top-level object), OpenAI-compatible function calling and
+// Ollama, whose tool structs take one "type" string per property and know no anyOf/oneOf/$ref.
+import { describe, expect, it } from 'vitest';
+import { toolListing } from '../../src/mcp/dispatcher.js';
+import { TOOLS } from '../../src/tools/index.js';
+import { toOpenAiTools } from '../../examples/granite-agent/openai-tools.js';
+
+const TOP = new Set(['type', 'properties', 'required', 'additionalProperties', 'description']);
+const PROPERTY = new Set([
+  'type',
+  'description',
+  'enum',
+  'default',
+  'items',
+  'properties',
+  'required',
+  'additionalProperties',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'pattern',
+]);
+const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array']);
+
+function problems(schema: Record<string, unknown>, path: string, top = false): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(schema)) if (!(top ? TOP : PROPERTY).has(k)) out.push(`${path}: keyword ${k}`);
+  if (typeof schema.type !== 'string' || !TYPES.has(schema.type)) out.push(`${path}: type must be one of ${[...TYPES].join('/')}, got ${JSON.stringify(schema.type)}`);
+  if (schema.enum && !(schema.enum as unknown[]).every((v) => typeof v === 'string')) out.push(`${path}: enum values must be strings`);
+  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  for (const r of (schema.required ?? []) as string[]) if (!(r in props)) out.push(`${path}: required ${r} is not a property`);
+  for (const [k, v] of Object.entries(props)) out.push(...problems(v, `${path}.${k}`));
+  if (schema.items) out.push(...problems(schema.items as Record<string, unknown>, `${path}[]`));
+  if (typeof schema.additionalProperties === 'object') out.push(...problems(schema.additionalProperties as Record<string, unknown>, `${path}{}`));
+  return out;
+}
+
+describe('tool input schemas', () => {
+  const tools = toolListing(TOOLS);
+
+  it('use only keywords every tool-calling dialect accepts', () => {
+    for (const t of tools) {
+      expect(t.inputSchema.type, t.name).toBe('object');
+      expect(problems(t.inputSchema as Record<string, unknown>, t.name, true)).toEqual([]);
+    }
+  });
+
+  it('are passed to OpenAI-style function tools unchanged', () => {
+    const converted = toOpenAiTools(tools);
+    expect(converted.map((c) => c.function.name)).toEqual(tools.map((t) => t.name));
+    converted.forEach((c, i) => expect(c.function.parameters).toEqual(tools[i]!.inputSchema));
+  });
+
+  it('catches what would break a dialect', () => {
+    expect(problems({ type: 'object', properties: { a: { type: ['string', 'number'] }, b: { anyOf: [] } } }, 't', true)).toEqual([
+      't.a: type must be one of string/number/integer/boolean/object/array, got ["string","number"]',
+      't.b: keyword anyOf',
+      't.b: type must be one of string/number/integer/boolean/object/array, got undefined',
+    ]);
+  });
+});

@@ -1,0 +1,49 @@
+// Writes docs/features.md, the reference of every feature and the PromQL behind it, from
+// the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
+import { writeFileSync } from 'node:fs';
+import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, FEATURES, ISSUE_TYPES, LAYERS } from '../src/features/catalog.js';
+import { ScopeSelectors, checkScope } from '../src/features/scope.js';
+
+export function featuresDoc(): string {
+  const lines = [
+    '# build_features reference',
+    '',
+    'Generated from `src/features/catalog.ts` by `npx tsx tools/features-doc.ts`; do not edit by hand.',
+    '',
+    'The vector holds these 45 features in this order (`names` in every result). Categories are encoded as codes;',
+    `deployment_method ${JSON.stringify(DEPLOYMENT_METHODS)}, layer ${JSON.stringify(LAYERS)}, issue_type ${JSON.stringify(ISSUE_TYPES)};`,
+    'namespace as a stable hash in [0, 1). A feature without data is null with a reason (`no_data`, `not_applicable`,',
+    '`error: see errors[i]`) in `nulls`; nothing is filled in.',
+    '',
+    '| # | feature | group | unit | meaning | computed as |',
+    '|---|---|---|---|---|---|',
+    ...FEATURES.map((f, i) => `| ${i} | \`${f.name}\` | ${f.group} | ${f.unit} | ${f.description} | ${DERIVATIONS[f.name] ?? 'query of the same name'} |`),
+    '',
+    '## The queries',
+    '',
+    'Each batch is one PromQL expression: every part below is tagged with `label_replace(..., "feature", "<name>", "", "")`',
+    'and the parts are joined with `or`. Instant batches are packed into `FEATURE_QUERY_PARALLELISM - 1` requests; the',
+    'history batch is a range query over the 24 hours before the vector\'s time at 5-minute steps. Shown for',
+    '`{"scope":"namespace","namespace":"payments"}`; a pod scope adds `pod="<name>"`, a deployment scope',
+    '`pod=~"<name>-[a-z0-9]{4,10}-[a-z0-9]{5}"` (its ReplicaSet pods), node and claim features keep to the nodes',
+    'and claims those pods use, and the cluster scope drops the namespace and measures against node allocatable.',
+    '',
+  ];
+  const ns = new ScopeSelectors(checkScope('namespace', 'payments', undefined));
+  const cluster = new ScopeSelectors(checkScope('cluster', undefined, undefined));
+  for (const b of BATCHES) {
+    lines.push(`### ${b.id}${b.range ? ' (range query, 24h at 5m)' : ''}`, '');
+    const c = b.exprs(cluster);
+    for (const [name, expr] of Object.entries(b.exprs(ns))) {
+      lines.push(`- \`${name}\`: \`${expr ?? 'not applicable'}\``);
+      if (c[name] && c[name] !== expr?.replace(/namespace="payments",?/g, '')) lines.push(`  - cluster: \`${c[name]}\``);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  writeFileSync(new URL('../docs/features.md', import.meta.url), featuresDoc());
+  console.log('wrote docs/features.md');
+}
