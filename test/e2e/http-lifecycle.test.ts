@@ -3,8 +3,8 @@
 // kept in flight on purpose.
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { afterEach, describe, expect, it } from 'vitest';
-import { call, connectHttp, connectStdio, rawRequest, startHttpServer, tempDir, text, type Connected, type HttpServer } from '../helpers/server.js';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { call, connectHttp, connectStdio, freePort, rawRequest, startHttpServer, tempDir, text, type Connected, type HttpServer } from '../helpers/server.js';
 
 type Structured = Record<string, any>;
 const TOKEN = 'lifecycle-token-0123456789';
@@ -134,4 +134,37 @@ describe('per-call time limit, audit and metrics', () => {
     expect(m).toContain('prom_incident_mcp_http_sessions 1');
     expect(m).toMatch(/prom_incident_mcp_tool_call_duration_seconds_bucket\{le="\+Inf",tool="create_incident"\} 2/);
   }, 60_000);
+});
+
+describe('with the real Prometheus client', () => {
+  it('reports Prometheus in /readyz, and its requests, cache and breaker in /metrics', async () => {
+    const srv = await startHttpServer({ DATA_DIR: dirFor(), PROMETHEUS_URL: inject('prometheusUrl') });
+    cleanups.push(() => srv.stop());
+    const base = srv.url.replace(/\/mcp$/, '');
+    const ready = await rawRequest(`${base}/readyz`, { method: 'GET' });
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ dependencies: { prometheus: 'connected' }, prometheus_tiers: [{ ok: true }] });
+    const c = await connectHttp(srv.url);
+    cleanups.push(() => c.close());
+    for (let i = 0; i < 2; i++) {
+      const r = await call(c.client, 'query_metrics', { query: 'up' });
+      expect(r.isError, text(r)).toBeFalsy();
+    }
+    const bad = await call(c.client, 'query_metrics', { query: 'sum(' });
+    expect(bad.isError).toBe(true);
+    const m = (await rawRequest(`${base}/metrics`, { method: 'GET' })).body;
+    expect(m).toMatch(/prom_incident_mcp_upstream_request_duration_seconds_count\{endpoint="[^"]+",tier="prometheus",outcome="ok"\} [1-9]/);
+    expect(m).toMatch(/prom_incident_mcp_upstream_request_errors_total\{endpoint="[^"]+",tier="prometheus",outcome="rejected"\} 1/);
+    expect(m).toMatch(/prom_incident_mcp_query_cache_lookups_total\{result="hit",shared="false"\} [1-9]/);
+    expect(m).toContain('prom_incident_mcp_upstream_breaker_state{state="closed"} 1');
+    expect(m).toContain('prom_incident_mcp_tool_calls_total{tool="query_metrics",outcome="ok"} 2');
+  });
+
+  it('is not ready while Prometheus does not answer', async () => {
+    const srv = await startHttpServer({ DATA_DIR: dirFor(), PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}` });
+    cleanups.push(() => srv.stop());
+    const ready = await rawRequest(srv.url.replace(/\/mcp$/, '/readyz'), { method: 'GET' });
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'not ready', dependencies: { store: expect.stringMatching(/writable/), prometheus: 'unreachable' } });
+  });
 });
