@@ -1,0 +1,342 @@
+// The `auto` pipeline: grid → cycle (if the data has one) → running-median level → robust
+// noise scale → every detector → one list of non-overlapping anomalies with scores.
+// Each step is linear or n·log n in the series length.
+import { counterRate, toGrid, type Grid } from './grid.js';
+import { changePoints, SHIFT_SIGMA, type ChangePoint } from './level-shift.js';
+import { pointAnomalies, POINT_Z } from './points.js';
+import { seasonalBreaks } from './seasonal-break.js';
+import { DAY, deseasonalize, detectSeason, type Season } from './seasonal.js';
+import { blockMedians, median, robustScale, rollingMedian } from './stats.js';
+import { findDrift, trendSummary } from './trend.js';
+import type { Candidate, Direction, Kind } from './types.js';
+import { blockBounds, blockScaleSeries, referenceScales, varianceChanges } from './variance.js';
+
+export const METHODS = ['auto', 'robust', 'seasonal', 'level_shift', 'trend', 'variance'] as const;
+export type Method = (typeof METHODS)[number];
+export type Sensitivity = 'low' | 'medium' | 'high' | number;
+
+/** Points per block for local noise scales: enough for a MAD to within ~25%, short enough to see a volatile hour. */
+const SCALE_BLOCK = 20;
+
+/** Points a verdict needs. */
+export const MIN_POINTS = 30;
+
+/** Minimum score reported at each sensitivity; a number is taken as the minimum score itself. */
+export const MIN_SCORE = { low: 0.65, medium: 0.5, high: 0.35 } as const;
+
+export interface DetectOptions {
+  sensitivity?: Sensitivity;
+  method?: Method;
+  /** the values are a cumulative counter: analyse its per-second rate */
+  counter?: boolean;
+}
+
+export interface Anomaly {
+  kind: Kind;
+  direction: Direction;
+  /** epoch ms: a spike's peak, a shift's or drift's onset */
+  at: number;
+  from: number;
+  to: number;
+  /** observed value at `at` (for shifts and drifts: the new level) */
+  value: number;
+  expected: number;
+  /** what counted as normal there */
+  band: [number, number];
+  /** 0-1 */
+  score: number;
+}
+
+export interface Analysis {
+  status: 'ok' | 'insufficient_data' | 'flat';
+  /** points with a value */
+  points: number;
+  /** grid slots without a value */
+  missing: number;
+  /** ms between points */
+  step: number;
+  start: number;
+  end: number;
+  /** true when the values were a counter and its per-second rate was analysed */
+  rate: boolean;
+  season: { periodMs: number; acf: number; cycles: number } | null;
+  /** Theil–Sen change over the whole range and its Mann–Kendall p-value */
+  trend: { change: number; p: number } | null;
+  /** robust σ of the residuals (point noise), in value units */
+  noise: number;
+  /** the detectors that ran */
+  detectors: string[];
+  /** running-median window, points */
+  window: number;
+  anomalies: Anomaly[];
+  /** max anomaly score, 0 when none */
+  score: number;
+  /** 0-1: how much history backs the verdict */
+  confidence: number;
+  /** the value, for a flat series */
+  flatValue?: number;
+}
+
+/** Minimum strength (1 = the medium threshold) for a sensitivity, from score = u²/(u²+1). */
+export function minStrength(s: Sensitivity = 'medium'): number {
+  const score = typeof s === 'number' ? s : MIN_SCORE[s];
+  return Math.sqrt(score / (1 - score));
+}
+
+export function scoreOf(strength: number): number {
+  const u2 = strength * strength;
+  return Math.round((u2 / (u2 + 1)) * 1000) / 1000;
+}
+
+function oddClamp(v: number, lo: number, hi: number): number {
+  const c = Math.max(lo, Math.min(hi, Math.round(v)));
+  return c % 2 === 1 ? c : c + 1;
+}
+
+/** Running-median window for n points: ~1/50 of the series, 11-61 points. */
+export function windowFor(n: number): number {
+  return oddClamp(n / 50, 11, 61);
+}
+
+/**
+ * Per-point noise scale: the larger of the recent scale (median of 5 neighbouring blocks,
+ * so one odd block does not count) and the typical scale at that phase of the cycle (busy
+ * hours are noisier), or 0.7 × the global σ when there is no cycle to learn it from.
+ */
+function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Array, phaseAware: boolean, sigma: number): Float64Array {
+  const out = new Float64Array(bounds[bounds.length - 1]!);
+  for (let b = 0; b + 1 < bounds.length; b++) {
+    const near: number[] = [];
+    for (let k = Math.max(0, b - 2); k <= Math.min(blockScale.length - 1, b + 2); k++) near.push(blockScale[k]!);
+    const recent = median(near);
+    const typical = phaseAware && ref[b]! > 0 ? ref[b]! : 0.7 * sigma;
+    const s = Math.max(Number.isNaN(recent) ? sigma : recent, typical, 0.3 * sigma);
+    out.fill(s, bounds[b]!, bounds[b + 1]!);
+  }
+  return out;
+}
+
+export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>, opts: DetectOptions = {}): Analysis {
+  let g: Grid = toGrid(timestamps, values);
+  if (opts.counter) g = counterRate(g);
+  return analyzeGrid(g, opts);
+}
+
+export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
+  const method = opts.method ?? 'auto';
+  const uMin = minStrength(opts.sensitivity);
+  const n = g.x.length;
+  const base: Analysis = {
+    status: 'ok',
+    points: g.present,
+    missing: n - g.present,
+    step: g.step,
+    start: n > 0 ? g.t[0]! : NaN,
+    end: n > 0 ? g.t[n - 1]! : NaN,
+    rate: opts.counter === true,
+    season: null,
+    trend: null,
+    noise: 0,
+    detectors: [],
+    window: 0,
+    anomalies: [],
+    score: 0,
+    confidence: 0,
+  };
+  if (g.present < MIN_POINTS) return { ...base, status: 'insufficient_data' };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of g.x) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === hi) return { ...base, status: 'flat', flatValue: lo, confidence: confidenceOf(g, null) };
+
+  const x = g.x;
+  const run = (m: Method) => method === 'auto' || method === m;
+  const season: Season | null = (run('seasonal') || method === 'auto') && g.regular ? detectSeason(x, g.step) : null;
+  const S = season ? season.profile : null;
+  const seasonal = (i: number) => (S ? S[i % S.length]! : 0);
+  const y = season ? deseasonalize(x, season) : x;
+
+  const W = windowFor(n);
+  const h = (W - 1) / 2;
+  const level = rollingMedian(y, h, h);
+  const r = new Float64Array(n);
+  for (let i = 0; i < n; i++) r[i] = y[i]! - level[i]!;
+  const sigma = Math.max(robustScale(r, 0), 1e-12 * (Math.abs(median(x)) + 1));
+  const { bounds, perCycle } = blockBounds(n, SCALE_BLOCK, season?.period ?? 0);
+  const blockScale = blockScaleSeries(r, bounds);
+  const phaseAware = season !== null && season.cycles >= 2;
+  const scale = localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
+
+  const detectors: string[] = [];
+  let cands: Candidate[] = [];
+  if (season) detectors.push('seasonal');
+  if (run('robust') || run('seasonal')) {
+    detectors.push('hampel');
+    cands.push(...pointAnomalies(y, level, scale, uMin));
+  }
+  let shifts: ChangePoint[] = [];
+  if (run('level_shift')) {
+    detectors.push('mosum_cusum');
+    shifts = changePoints(y, W, sigma, uMin);
+    cands.push(...shiftEvents(shifts, n, W));
+  }
+  // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
+  const corrected = Float64Array.from(y);
+  for (const c of cands) if (c.kind === 'spike' || c.kind === 'dip') corrected.fill(NaN, c.from, c.to + 1);
+  for (const s of shifts) if (s.abrupt) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
+  const blockSize = Math.max(1, Math.ceil(n / 200));
+  const blocks = blockMedians(corrected, blockSize, Math.max(1, Math.floor(blockSize / 3)));
+  const ts = trendSummary(blocks);
+  const trend = { change: ts.slope * (blocks.length - 1), p: ts.p };
+  if (run('trend')) {
+    detectors.push('trend');
+    const short = !season && n * g.step < 2 * DAY;
+    const d = findDrift(corrected, blockSize, sigma, uMin, short);
+    if (d) {
+      // Shifts undone in `corrected` are added back so the levels are the series' own.
+      const back = shiftedBy(shifts, d.end);
+      cands.push({
+        kind: 'trend',
+        direction: d.departure > 0 ? 'up' : 'down',
+        at: d.onset,
+        from: d.onset,
+        to: d.end,
+        strength: d.strength,
+        level: { value: d.expectedEnd + d.departure + back, expected: d.expectedEnd + back },
+      });
+    }
+  }
+  if (run('variance')) {
+    detectors.push('variance');
+    cands.push(...varianceChanges(blockScale, referenceScales(blockScale, perCycle, 3), bounds, uMin));
+  }
+  if (season && (method === 'auto' || method === 'seasonal')) {
+    detectors.push('seasonal_break');
+    cands.push(...seasonalBreaks(y, season, sigma, uMin));
+  }
+
+  cands = resolveOverlaps(
+    cands.filter((c) => c.strength >= uMin),
+    W,
+  );
+  const anomalies = cands.map((c): Anomaly => {
+    const vi = c.level ? lastPresent(c, x) : c.at;
+    const s = seasonal(vi);
+    const value = c.level ? c.level.value + s : x[vi]!;
+    const expected = c.level ? c.level.expected + s : level[vi]! + s;
+    const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
+    return {
+      kind: c.kind,
+      direction: c.direction,
+      at: g.t[c.at]!,
+      from: g.t[c.from]!,
+      to: g.t[c.to]!,
+      value,
+      expected,
+      band: [expected - half, expected + half],
+      score: scoreOf(c.strength),
+    };
+  });
+  anomalies.sort((a, b) => b.score - a.score || a.at - b.at);
+  return {
+    ...base,
+    season: season ? { periodMs: season.periodMs, acf: season.acf, cycles: season.cycles } : null,
+    trend,
+    noise: sigma,
+    detectors,
+    window: W,
+    anomalies,
+    score: anomalies.length > 0 ? anomalies[0]!.score : 0,
+    confidence: confidenceOf(g, season),
+  };
+}
+
+/** Total of the abrupt shifts before point `at`, removed from the trend's input. */
+function shiftedBy(shifts: ChangePoint[], at: number): number {
+  let s = 0;
+  for (const p of shifts) if (p.abrupt && p.at <= at) s += p.delta;
+  return s;
+}
+
+function lastPresent(c: Candidate, x: Float64Array): number {
+  for (let i = c.to; i >= c.from; i--) if (!Number.isNaN(x[i]!)) return i;
+  return c.at;
+}
+
+/**
+ * Change points become level shifts; a gradual one becomes a trend; an up-shift followed
+ * by a down-shift of similar size (or the reverse) within a few windows is one long spike/dip.
+ */
+function shiftEvents(shifts: ChangePoint[], n: number, W: number): Candidate[] {
+  const out: Candidate[] = [];
+  const maxPlateau = Math.max(3 * W, Math.floor(n / 20));
+  for (let k = 0; k < shifts.length; k++) {
+    const a = shifts[k]!;
+    const b = shifts[k + 1];
+    const ratio = b ? -b.delta / a.delta : 0;
+    if (b && ratio > 1 / 3 && ratio < 3 && b.at - a.at <= maxPlateau) {
+      out.push({
+        kind: a.delta > 0 ? 'spike' : 'dip',
+        direction: a.delta > 0 ? 'up' : 'down',
+        at: a.at,
+        from: a.at,
+        to: b.at - 1,
+        strength: Math.max(a.strength, b.strength),
+      });
+      k++;
+      continue;
+    }
+    out.push({
+      kind: a.abrupt ? 'level_shift' : 'trend',
+      direction: a.delta > 0 ? 'up' : 'down',
+      at: a.at,
+      from: a.at,
+      to: b ? b.at - 1 : n - 1,
+      strength: a.strength,
+      level: { value: a.after, expected: a.before },
+    });
+  }
+  return out;
+}
+
+/** Larger structures explain the smaller events inside them. */
+const PRIORITY: Record<Kind, number> = {
+  seasonal_break: 0,
+  variance_change: 1,
+  level_shift: 2,
+  trend: 3,
+  spike: 4,
+  dip: 4,
+};
+
+function resolveOverlaps(cands: Candidate[], W: number): Candidate[] {
+  const sorted = [...cands].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind] || b.strength - a.strength).slice(0, 2000);
+  const kept: Candidate[] = [];
+  for (const c of sorted) {
+    const clash = kept.some((k) =>
+      // A shift or drift explains events near its onset, not everything after it.
+      (k.kind === 'level_shift' || k.kind === 'trend') && c.kind !== k.kind ? Math.abs(c.at - k.at) <= W : overlaps(c, k),
+    );
+    if (!clash) kept.push(c);
+  }
+  return kept;
+}
+
+function overlaps(a: Candidate, b: Candidate): boolean {
+  return a.from <= b.to && b.from <= a.to;
+}
+
+/** How much history backs the verdict: points (full at 500), share missing, cycles seen. */
+function confidenceOf(g: Grid, season: Season | null): number {
+  const pts = Math.min(1, Math.max(0, Math.log(g.present / MIN_POINTS) / Math.log(500 / MIN_POINTS)));
+  const missing = g.x.length > 0 ? 1 - g.present / g.x.length : 0;
+  let c = 0.3 + 0.7 * pts;
+  c *= 1 - 0.5 * missing;
+  if (season && season.cycles < 3) c *= 0.85;
+  const span = g.x.length * g.step;
+  if (!season && span < 2 * 86_400_000) c *= 0.85;
+  return Math.round(Math.max(0.05, Math.min(1, c)) * 100) / 100;
+}

@@ -1,0 +1,276 @@
+// Slow drift and trend, on block medians (so the cost is fixed however long the series):
+// Theil–Sen slope (Theil, 1950; Sen, 1968) and the Mann–Kendall test (Mann, 1945; Kendall,
+// 1975) describe the trend over the whole range; a drift that starts inside the range is
+// found as the best continuous piecewise-linear (broken-stick) fit: a background line plus a
+// ramp between two hinges, accepted when the ramp moves the level by much more than the
+// blocks' own scatter and the point noise, and the ramp is monotonic by Mann–Kendall.
+import { blockMedians, MAD_TO_SIGMA, median, normalTail } from './stats.js';
+
+/** Departure at the end / block scatter, at medium sensitivity. */
+export const DRIFT_Z = 6;
+/** t-statistic of the ramp coefficient, at medium sensitivity. */
+export const DRIFT_T = 8;
+/** Smallest departure in units of the point noise σ, at medium sensitivity. */
+export const DRIFT_SIGMA = 4;
+/** Mann–Kendall z the post-hinge part must reach. */
+const MK_Z = 3;
+/** Blocks needed before the ramp and from its start to the end. */
+const MIN_BEFORE = 3;
+const MIN_AFTER = 4;
+
+export interface TrendSummary {
+  /** Theil–Sen slope in value units per block */
+  slope: number;
+  /** Mann–Kendall z and two-sided p-value */
+  z: number;
+  p: number;
+}
+
+export interface Drift {
+  /** point index where the drift starts */
+  onset: number;
+  /** point index where it stops (the last point when it lasts to the end) */
+  end: number;
+  /** level at `end` minus the pre-drift line extrapolated there */
+  departure: number;
+  /** pre-drift line at `end` */
+  expectedEnd: number;
+  strength: number;
+}
+
+/** Theil–Sen slope over present (index, value) pairs: O(B²), B being at most a few hundred blocks. */
+export function theilSen(v: Float64Array): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    if (Number.isNaN(v[i]!)) continue;
+    for (let j = i + 1; j < v.length; j++) if (!Number.isNaN(v[j]!)) slopes.push((v[j]! - v[i]!) / (j - i));
+  }
+  return slopes.length === 0 ? 0 : median(slopes);
+}
+
+/** Mann–Kendall S statistic's normal approximation (with continuity correction; ties ignored in the variance). */
+export function mannKendall(v: Float64Array, from = 0, to = v.length): { s: number; z: number; p: number } {
+  let s = 0;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    if (Number.isNaN(v[i]!)) continue;
+    n++;
+    for (let j = i + 1; j < to; j++) {
+      const b = v[j]!;
+      if (Number.isNaN(b)) continue;
+      s += Math.sign(b - v[i]!);
+    }
+  }
+  if (n < 3) return { s, z: 0, p: 1 };
+  const variance = (n * (n - 1) * (2 * n + 5)) / 18;
+  const z = s === 0 ? 0 : (s - Math.sign(s)) / Math.sqrt(variance);
+  return { s, z, p: Math.min(1, 2 * normalTail(Math.abs(z))) };
+}
+
+export function trendSummary(blocks: Float64Array): TrendSummary {
+  const mk = mannKendall(blocks);
+  return { slope: theilSen(blocks), z: mk.z, p: mk.p };
+}
+
+/** Solves A·x = b by Gaussian elimination with partial pivoting; null if singular. */
+function solve(a: number[][], b: number[]): number[] | null {
+  const k = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < k; c++) {
+    let p = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    const scale = Math.max(1, Math.abs(m[c]![c]!));
+    if (Math.abs(m[p]![c]!) < 1e-12 * scale) return null;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < k; r++) {
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let q = c; q <= k; q++) m[r]![q]! -= f * m[c]![q]!;
+    }
+  }
+  const x = new Array<number>(k).fill(0);
+  for (let r = k - 1; r >= 0; r--) {
+    let v = m[r]![k]!;
+    for (let q = r + 1; q < k; q++) v -= m[r]![q]! * x[q]!;
+    x[r] = v / m[r]![r]!;
+  }
+  return x;
+}
+
+/** Prefix sums over present points of 1, t, t², y, t·y: each piecewise-linear fit then costs O(1). */
+class Sums {
+  readonly c: Float64Array;
+  readonly t: Float64Array;
+  readonly tt: Float64Array;
+  readonly y: Float64Array;
+  readonly ty: Float64Array;
+  readonly yy: number;
+  readonly n: number;
+  constructor(v: Float64Array) {
+    const n = v.length;
+    this.n = n;
+    this.c = new Float64Array(n + 1);
+    this.t = new Float64Array(n + 1);
+    this.tt = new Float64Array(n + 1);
+    this.y = new Float64Array(n + 1);
+    this.ty = new Float64Array(n + 1);
+    let yy = 0;
+    for (let i = 0; i < n; i++) {
+      const y = v[i]!;
+      const ok = Number.isNaN(y) ? 0 : 1;
+      this.c[i + 1] = this.c[i]! + ok;
+      this.t[i + 1] = this.t[i]! + ok * i;
+      this.tt[i + 1] = this.tt[i]! + ok * i * i;
+      this.y[i + 1] = this.y[i]! + (ok ? y : 0);
+      this.ty[i + 1] = this.ty[i]! + (ok ? i * y : 0);
+      if (ok) yy += y * y;
+    }
+    this.yy = yy;
+  }
+  /** sums over t > h of 1, t, t², y, t·y */
+  after(h: number): [number, number, number, number, number] {
+    const lo = Math.max(0, Math.floor(h) + 1);
+    const n = this.n;
+    return [this.c[n]! - this.c[lo]!, this.t[n]! - this.t[lo]!, this.tt[n]! - this.tt[lo]!, this.y[n]! - this.y[lo]!, this.ty[n]! - this.ty[lo]!];
+  }
+}
+
+interface Fit {
+  coef: number[];
+  rss: number;
+  /** variance factor of the departure at `end`: its standard error is scatter × √var */
+  varDep: number;
+  /** departure at `end` from the pre-drift line */
+  departure: number;
+}
+
+/**
+ * Least squares of y = a + b·t + c1·(t-h1)₊ + c2·(t-h2)₊: a line until h1, another slope
+ * until h2, a third after (h2 = the last point leaves out c2). The departure at `end` is
+ * how far the fit is from the first line extended, with its standard error.
+ */
+function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: boolean): Fit | null {
+  const [n, st, stt, sy, sty] = s.after(-1);
+  const [a1, t1, tt1, y1, ty1] = s.after(h1);
+  const withC2 = h2 < end;
+  const [a2, t2, tt2, y2, ty2] = withC2 ? s.after(h2) : [0, 0, 0, 0, 0];
+  // Sums of u1 = (t-h1)₊ and u2 = (t-h2)₊ against the basis and y.
+  const u1 = t1 - h1 * a1;
+  const u1u1 = tt1 - 2 * h1 * t1 + h1 * h1 * a1;
+  const tu1 = tt1 - h1 * t1;
+  const u1y = ty1 - h1 * y1;
+  const u2 = t2 - h2 * a2;
+  const u2u2 = tt2 - 2 * h2 * t2 + h2 * h2 * a2;
+  const tu2 = tt2 - h2 * t2;
+  const u2y = ty2 - h2 * y2;
+  const u1u2 = tt2 - (h1 + h2) * t2 + h1 * h2 * a2; // u1·u2 is nonzero only for t > h2
+  const A = withC2
+    ? [
+        [n, st, u1, u2],
+        [st, stt, tu1, tu2],
+        [u1, tu1, u1u1, u1u2],
+        [u2, tu2, u1u2, u2u2],
+      ]
+    : [
+        [n, st, u1],
+        [st, stt, tu1],
+        [u1, tu1, u1u1],
+      ];
+  const rhs = withC2 ? [sy, sty, u1y, u2y] : [sy, sty, u1y];
+  const g = withC2 ? [0, 0, end - h1, end - h2] : [0, 0, end - h1];
+  if (flatBefore) {
+    // No slope before the drift: drop the t column (row and column 1).
+    A.splice(1, 1);
+    for (const row of A) row.splice(1, 1);
+    rhs.splice(1, 1);
+    g.splice(1, 1);
+  }
+  let coef = solve(A, rhs);
+  const z = solve(A, g);
+  if (!coef || !z) return null;
+  let rss = s.yy;
+  let varDep = 0;
+  let departure = 0;
+  for (let k = 0; k < coef.length; k++) {
+    rss -= coef[k]! * rhs[k]!;
+    varDep += g[k]! * z[k]!;
+    departure += g[k]! * coef[k]!;
+  }
+  if (flatBefore) coef = [coef[0]!, 0, ...coef.slice(1)];
+  return { coef, rss, varDep, departure };
+}
+
+/**
+ * The strongest drift that starts inside the series, or null. Its start and end are
+ * searched on block medians (O(B²) fits of O(1) each), then the start is refined on the
+ * points themselves. The departure is measured from the line the series followed before
+ * the drift. `sigma` is the point noise. With `mustLeaveRange` (a short series whose daily
+ * cycle could not be learnt) the drift must also take the level beyond everything seen
+ * before it and keep it there, since a ramp that stays within that range, or comes back,
+ * may just be the time of day; and the level before it is taken as flat, since within a day
+ * any slope may be the cycle.
+ */
+export function findDrift(points: Float64Array, blockSize: number, sigma: number, uMin: number, mustLeaveRange = false): Drift | null {
+  const blocks = blockMedians(points, blockSize, Math.max(1, Math.floor(blockSize / 3)));
+  const B = blocks.length;
+  if (B < MIN_BEFORE + MIN_AFTER + 1) return null;
+  const sums = new Sums(blocks);
+  const last = B - 1;
+  let best: (Fit & { h1: number; h2: number }) | null = null;
+  for (let h1 = MIN_BEFORE; h1 <= last - MIN_AFTER; h1++) {
+    for (let h2 = h1 + 2; h2 <= last; h2++) {
+      const f = piecewiseFit(sums, h1, h2, last, mustLeaveRange);
+      if (f && (!best || f.rss < best.rss)) best = { ...f, h1, h2 };
+    }
+  }
+  if (!best) return null;
+  const { h1, h2, coef } = best;
+  const line = (t: number) => coef[0]! + coef[1]! * t;
+  const fitted = (t: number) =>
+    line(t) + coef[2]! * Math.max(0, t - h1) + (coef.length > 3 ? coef[3]! * Math.max(0, t - h2) : 0);
+  const resid: number[] = [];
+  for (let t = 0; t < B; t++) if (!Number.isNaN(blocks[t]!)) resid.push(Math.abs(blocks[t]! - fitted(t)));
+  const scatter = Math.max(MAD_TO_SIGMA * median(resid), 1e-12);
+  const departure = best.departure;
+  // The t-statistic guards against fits whose pre-drift line rests on a few blocks.
+  const t = Math.abs(departure) / (scatter * Math.sqrt(Math.max(best.varDep, 1e-12)));
+  const strength = Math.min(Math.abs(departure) / scatter / DRIFT_Z, t / DRIFT_T, Math.abs(departure) / sigma / DRIFT_SIGMA);
+  if (!(strength >= uMin)) return null;
+  if (h2 - h1 >= 6) {
+    const mk = mannKendall(blocks, h1, h2 + 1);
+    if (Math.sign(mk.z) !== Math.sign(departure) || Math.abs(mk.z) < MK_Z) return null;
+  }
+  if (mustLeaveRange) {
+    // Relative to the pre-drift line: the drift must end beyond the range seen before it,
+    // and stay there (a cycle's ramp comes back).
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let k = 0; k <= h1; k++) {
+      const v = blocks[k]! - line(k);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const beyond = (v: number) => (departure > 0 ? v >= hi + sigma : v <= lo - sigma);
+    for (let k = h2; k < B; k++) if (!Number.isNaN(blocks[k]!) && !beyond(blocks[k]! - line(k))) return null;
+  }
+  // Refine the start on the points: same model, start within a block of the coarse one.
+  const center = (k: number) => Math.round(k * blockSize + (blockSize - 1) / 2);
+  const pLast = points.length - 1;
+  const p2 = h2 === last ? pLast : Math.min(pLast, center(h2));
+  const psums = new Sums(points);
+  let onset = center(h1);
+  let bestRss = Infinity;
+  for (let p1 = Math.max(1, center(h1 - 1)); p1 <= Math.min(p2 - 2, center(h1 + 1)); p1++) {
+    const f = piecewiseFit(psums, p1, p2, pLast, mustLeaveRange);
+    if (f && f.rss < bestRss) {
+      bestRss = f.rss;
+      onset = p1;
+    }
+  }
+  return {
+    onset,
+    end: h2 === last ? pLast : p2,
+    departure,
+    expectedEnd: line(last),
+    strength,
+  };
+}
