@@ -260,7 +260,8 @@ function makeSeries(r: Rand, id: number, injectP: number): EvalSeries {
     let mag = Math.max(r.uniform(8, 20) * sd(s), r.uniform(0.15, 0.4) * level[s]!);
     if (sign < 0) mag = Math.min(mag, level[s]! * 0.8);
     for (let i = s; i < n; i++) level[i] = level[i]! + sign * mag * Math.min(1, (i - s) / len);
-    label(kind, s - Math.round(len * 0.1), s + len);
+    // A slow drift's first hour is within the noise: its onset can only be placed to ~len/10.
+    label(kind, s - Math.round(len * 0.2), s + len);
   } else if (kind === 'variance_change') {
     const len = Math.min(Math.floor(n * 0.3), Math.round(r.uniform(2, 12) * (HOUR / step)));
     const s = place(Math.max(len, 60))!;

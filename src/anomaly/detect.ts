@@ -5,7 +5,7 @@ import { counterRate, toGrid, type Grid } from './grid.js';
 import { changePoints, SHIFT_SIGMA, type ChangePoint } from './level-shift.js';
 import { pointAnomalies, POINT_Z } from './points.js';
 import { seasonalBreaks } from './seasonal-break.js';
-import { DAY, deseasonalize, detectSeason, type Season } from './seasonal.js';
+import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from './seasonal.js';
 import { blockMedians, median, robustScale, rollingMedian } from './stats.js';
 import { findDrift, trendSummary } from './trend.js';
 import type { Candidate, Direction, Kind } from './types.js';
@@ -116,6 +116,30 @@ function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Ar
   return out;
 }
 
+/**
+ * The first pass's shifts minus their echoes: a shift leaves a smaller, opposite shift at the
+ * same phase of another cycle (through the profile), which must not be taken out as well.
+ */
+function withoutEchoes(shifts: ChangePoint[], period: number, W: number): ChangePoint[] {
+  const kept: ChangePoint[] = [];
+  for (const c of [...shifts].sort((a, b) => b.strength - a.strength)) {
+    const echo = kept.some((k) => {
+      const d = Math.abs(k.at - c.at) % period;
+      return Math.min(d, period - d) <= W && Math.sign(k.delta) !== Math.sign(c.delta);
+    });
+    if (!echo) kept.push(c);
+  }
+  return kept;
+}
+
+/** Running-median level of y, the residuals from it and their robust σ (never 0). */
+function residuals(y: Float64Array, h: number, x: Float64Array): { level: Float64Array; r: Float64Array; sigma: number } {
+  const level = rollingMedian(y, h, h);
+  const r = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) r[i] = y[i]! - level[i]!;
+  return { level, r, sigma: Math.max(robustScale(r, 0), 1e-12 * (Math.abs(median(x)) + 1)) };
+}
+
 export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>, opts: DetectOptions = {}): Analysis {
   let g: Grid = toGrid(timestamps, values);
   if (opts.counter) g = counterRate(g);
@@ -154,20 +178,32 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
 
   const x = g.x;
   const run = (m: Method) => method === 'auto' || method === m;
-  const season: Season | null = (run('seasonal') || method === 'auto') && g.regular ? detectSeason(x, g.step) : null;
-  const S = season ? season.profile : null;
-  const seasonal = (i: number) => (S ? S[i % S.length]! : 0);
-  const y = season ? deseasonalize(x, season) : x;
-
   const W = windowFor(n);
   const h = (W - 1) / 2;
-  const level = rollingMedian(y, h, h);
-  const r = new Float64Array(n);
-  for (let i = 0; i < n; i++) r[i] = y[i]! - level[i]!;
-  const sigma = Math.max(robustScale(r, 0), 1e-12 * (Math.abs(median(x)) + 1));
-  const { bounds, perCycle } = blockBounds(n, SCALE_BLOCK, season?.period ?? 0);
+  let season: Season | null = (run('seasonal') || method === 'auto') && g.regular ? detectSeason(x, g.step) : null;
+  let y = season ? deseasonalize(x, season) : x;
+  let { level, r, sigma } = residuals(y, h, x);
+  if (season) {
+    // Second pass: learn the cycle again with clear level shifts taken out (see refitSeason).
+    const steps = withoutEchoes(
+      changePoints(y, W, sigma, Math.max(uMin, 1)).filter((c) => c.abrupt),
+      season.period,
+      W,
+    );
+    if (steps.length > 0) {
+      season = refitSeason(x, season, steps);
+      y = deseasonalize(x, season);
+      ({ level, r, sigma } = residuals(y, h, x));
+    }
+  }
+  const S = season ? season.profile : null;
+  const seasonal = (i: number) => (S ? S[i % S.length]! : 0);
+  // Noise follows the time of day even in a weekly cycle, and a day has many more repetitions.
+  const scalePeriod = season ? (season.periodMs === WEEK ? Math.round(DAY / g.step) : season.period) : 0;
+  const scaleCycles = scalePeriod > 0 ? Math.floor(n / scalePeriod) : 0;
+  const { bounds, perCycle } = blockBounds(n, SCALE_BLOCK, scalePeriod);
   const blockScale = blockScaleSeries(r, bounds);
-  const phaseAware = season !== null && season.cycles >= 2;
+  const phaseAware = scaleCycles >= 2;
   const scale = localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
 
   const detectors: string[] = [];
@@ -177,11 +213,14 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     detectors.push('hampel');
     cands.push(...pointAnomalies(y, level, scale, uMin));
   }
+  const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
+  if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
+  cands.push(...breaks);
   let shifts: ChangePoint[] = [];
   if (run('level_shift')) {
     detectors.push('mosum_cusum');
     shifts = changePoints(y, W, sigma, uMin);
-    cands.push(...shiftEvents(shifts, n, W));
+    cands.push(...shiftEvents(shifts, n, W, breaks));
   }
   // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
   const corrected = Float64Array.from(y);
@@ -212,10 +251,6 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   if (run('variance')) {
     detectors.push('variance');
     cands.push(...varianceChanges(blockScale, referenceScales(blockScale, perCycle, 3), bounds, uMin));
-  }
-  if (season && (method === 'auto' || method === 'seasonal')) {
-    detectors.push('seasonal_break');
-    cands.push(...seasonalBreaks(y, season, sigma, uMin));
   }
 
   cands = resolveOverlaps(
@@ -268,16 +303,44 @@ function lastPresent(c: Candidate, x: Float64Array): number {
 
 /**
  * Change points become level shifts; a gradual one becomes a trend; an up-shift followed
- * by a down-shift of similar size (or the reverse) within a few windows is one long spike/dip.
+ * by a down-shift of similar size (or the reverse) within a few windows, or within one
+ * seasonal-break window, is one long spike/dip.
  */
-function shiftEvents(shifts: ChangePoint[], n: number, W: number): Candidate[] {
+function shiftEvents(shifts: ChangePoint[], n: number, W: number, breaks: Candidate[]): Candidate[] {
   const out: Candidate[] = [];
   const maxPlateau = Math.max(3 * W, Math.floor(n / 20));
   for (let k = 0; k < shifts.length; k++) {
     const a = shifts[k]!;
+    // A long ramp shows as a run of gradual change points of one sign: one drift.
+    if (!a.abrupt) {
+      let e = k;
+      while (e + 1 < shifts.length && !shifts[e + 1]!.abrupt && Math.sign(shifts[e + 1]!.delta) === Math.sign(a.delta) && shifts[e + 1]!.at - shifts[e]!.at <= 3 * W) e++;
+      if (e > k) {
+        let total = 0;
+        let strength = 0;
+        for (let j = k; j <= e; j++) {
+          total += shifts[j]!.delta;
+          strength = Math.max(strength, shifts[j]!.strength);
+        }
+        const z = shifts[e]!;
+        out.push({
+          kind: 'trend',
+          direction: a.delta > 0 ? 'up' : 'down',
+          at: a.at,
+          from: a.at,
+          to: shifts[e + 1] ? shifts[e + 1]!.at - 1 : n - 1,
+          strength,
+          level: { value: z.after, expected: a.before },
+        });
+        k = e;
+        continue;
+      }
+    }
     const b = shifts[k + 1];
     const ratio = b ? -b.delta / a.delta : 0;
-    if (b && ratio > 1 / 3 && ratio < 3 && b.at - a.at <= maxPlateau) {
+    // Down and back up inside a window where the cycle broke is part of that break.
+    const inBreak = b !== undefined && breaks.some((w) => a.at >= w.from - W && b.at <= w.to + W);
+    if (b && ratio > 1 / 3 && ratio < 3 && (b.at - a.at <= maxPlateau || inBreak)) {
       out.push({
         kind: a.delta > 0 ? 'spike' : 'dip',
         direction: a.delta > 0 ? 'up' : 'down',
@@ -302,26 +365,37 @@ function shiftEvents(shifts: ChangePoint[], n: number, W: number): Candidate[] {
   return out;
 }
 
-/** Larger structures explain the smaller events inside them. */
+/**
+ * Which of two overlapping events to keep: the more specific explanation first. A level
+ * shift explains a "broken cycle" window around it and, in count-like data, a variance
+ * change in the same direction after it; breaks and variance changes explain the spikes
+ * inside them.
+ */
 const PRIORITY: Record<Kind, number> = {
-  seasonal_break: 0,
-  variance_change: 1,
-  level_shift: 2,
+  level_shift: 0,
+  seasonal_break: 1,
+  variance_change: 2,
   trend: 3,
   spike: 4,
   dip: 4,
 };
 
+function clashes(c: Candidate, k: Candidate, W: number): boolean {
+  if (k.kind === 'level_shift' || k.kind === 'trend') {
+    // A shift or drift explains events near its onset, not everything after it.
+    if (c.kind === k.kind) return overlaps(c, k);
+    if (c.kind === 'seasonal_break') return k.at >= c.from && k.at <= c.to;
+    const near = Math.abs(c.at - k.at) <= W;
+    if (c.kind === 'variance_change') return near || (c.direction === k.direction && c.from >= k.from && c.from <= k.to);
+    return near;
+  }
+  return overlaps(c, k);
+}
+
 function resolveOverlaps(cands: Candidate[], W: number): Candidate[] {
   const sorted = [...cands].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind] || b.strength - a.strength).slice(0, 2000);
   const kept: Candidate[] = [];
-  for (const c of sorted) {
-    const clash = kept.some((k) =>
-      // A shift or drift explains events near its onset, not everything after it.
-      (k.kind === 'level_shift' || k.kind === 'trend') && c.kind !== k.kind ? Math.abs(c.at - k.at) <= W : overlaps(c, k),
-    );
-    if (!clash) kept.push(c);
-  }
+  for (const c of sorted) if (!kept.some((k) => clashes(c, k, W))) kept.push(c);
   return kept;
 }
 

@@ -4,7 +4,7 @@
 import type { Candidate } from './types.js';
 
 /** |z| at medium sensitivity, where z = (y - running median) / local robust σ. */
-export const POINT_Z = 5;
+export const POINT_Z = 5.5;
 
 /**
  * Events where |y - base| / scale ≥ POINT_Z × uMin. A run may bridge one unflagged or

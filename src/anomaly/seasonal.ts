@@ -199,6 +199,17 @@ function profile(d: Float64Array, period: number, cycles: number): Float64Array 
   return out;
 }
 
+/**
+ * The same cycle's profile learnt again from x with known level shifts taken out: a moving
+ * average smears a step over a whole period, and with few cycles that smear would leave
+ * an echo of the shift one period earlier or later.
+ */
+export function refitSeason(x: Float64Array, s: Season, steps: readonly { at: number; delta: number }[]): Season {
+  const adjusted = Float64Array.from(x);
+  for (const st of steps) for (let i = st.at; i < x.length; i++) adjusted[i] = adjusted[i]! - st.delta;
+  return { ...s, profile: profile(detrended(adjusted, s.period), s.period, s.cycles) };
+}
+
 /** x minus the seasonal profile at each point's phase. */
 export function deseasonalize(x: Float64Array, s: Season): Float64Array {
   const y = new Float64Array(x.length);

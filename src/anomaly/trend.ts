@@ -31,9 +31,9 @@ export interface Drift {
   onset: number;
   /** point index where it stops (the last point when it lasts to the end) */
   end: number;
-  /** level at `end` minus the pre-drift line extrapolated there */
+  /** fitted level at `end` minus the pre-drift line extended there */
   departure: number;
-  /** pre-drift line at `end` */
+  /** the pre-drift line at `end` */
   expectedEnd: number;
   strength: number;
 }
@@ -137,16 +137,16 @@ class Sums {
 interface Fit {
   coef: number[];
   rss: number;
-  /** variance factor of the departure at `end`: its standard error is scatter × √var */
+  /** variance factor of the departure at h2: its standard error is scatter × √var */
   varDep: number;
-  /** departure at `end` from the pre-drift line */
+  /** departure at h2 from the pre-drift line */
   departure: number;
 }
 
 /**
  * Least squares of y = a + b·t + c1·(t-h1)₊ + c2·(t-h2)₊: a line until h1, another slope
- * until h2, a third after (h2 = the last point leaves out c2). The departure at `end` is
- * how far the fit is from the first line extended, with its standard error.
+ * until h2, a third after (h2 = `end` leaves out c2). The departure at h2 is how far the
+ * fit is from the first line extended, with its standard error.
  */
 function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: boolean): Fit | null {
   const [n, st, stt, sy, sty] = s.after(-1);
@@ -176,7 +176,9 @@ function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: 
         [u1, tu1, u1u1],
       ];
   const rhs = withC2 ? [sy, sty, u1y, u2y] : [sy, sty, u1y];
-  const g = withC2 ? [0, 0, end - h1, end - h2] : [0, 0, end - h1];
+  // The departure is measured where the drift stops (h2): beyond it, a small error in the
+  // pre-drift slope would grow with the distance and swamp the test.
+  const g = withC2 ? [0, 0, h2 - h1, 0] : [0, 0, h2 - h1];
   if (flatBefore) {
     // No slope before the drift: drop the t column (row and column 1).
     A.splice(1, 1);
@@ -266,11 +268,5 @@ export function findDrift(points: Float64Array, blockSize: number, sigma: number
       onset = p1;
     }
   }
-  return {
-    onset,
-    end: h2 === last ? pLast : p2,
-    departure,
-    expectedEnd: line(last),
-    strength,
-  };
+  return { onset, end: p2, departure, expectedEnd: line(h2), strength };
 }
