@@ -196,6 +196,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
       ({ level, r, sigma } = residuals(y, h, x));
     }
   }
+  const short = !season && n * g.step < 2 * DAY;
   const S = season ? season.profile : null;
   const seasonal = (i: number) => (S ? S[i % S.length]! : 0);
   // Noise follows the time of day even in a weekly cycle, and a day has many more repetitions.
@@ -220,6 +221,9 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   if (run('level_shift')) {
     detectors.push('mosum_cusum');
     shifts = changePoints(y, W, sigma, uMin);
+    // Without a learnt cycle, a gradual change within a day or two may be the time of day:
+    // drifts there are left to findDrift, which checks for that.
+    if (short) shifts = shifts.filter((c) => c.abrupt);
     cands.push(...shiftEvents(shifts, n, W, breaks));
   }
   // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
@@ -232,7 +236,6 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   const trend = { change: ts.slope * (blocks.length - 1), p: ts.p };
   if (run('trend')) {
     detectors.push('trend');
-    const short = !season && n * g.step < 2 * DAY;
     const d = findDrift(corrected, blockSize, sigma, uMin, short);
     if (d) {
       // Shifts undone in `corrected` are added back so the levels are the series' own.

@@ -3,7 +3,7 @@
 // The method is classical decomposition in the spirit of STL (Cleveland et al., 1990):
 // remove the level with a moving average over one period, take the median of each
 // cycle-subseries (all points at one phase), smooth that across neighbouring phases.
-import { mean, median, quantileSorted, robustScale, rollingMedian } from './stats.js';
+import { blockMedians, mean, median, quantileSorted, robustScale, rollingMedian } from './stats.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
@@ -139,7 +139,49 @@ export function detectSeason(x: Float64Array, step: number, only?: number): Seas
     }
   }
   const cycles = Math.floor(x.length / best.period);
-  return { period: best.period, periodMs: best.periodMs, acf: best.acf, cycles, profile: profile(best.d, best.period, cycles) };
+  return { period: best.period, periodMs: best.periodMs, acf: best.acf, cycles, profile: robustProfile(x, best.d, best.period, cycles) };
+}
+
+/**
+ * The profile with the level re-estimated twice as a running median of the deseasonalized
+ * series over a quarter period (the inner loop of STL, made robust). A moving average over a
+ * whole period smears a level shift or a drift over neighbouring cycles; with few cycles
+ * that smear would leave a ghost of the shift one cycle earlier or later. The shorter,
+ * median-based level follows shifts and long anomalies, so they stay out of the profile.
+ */
+function robustProfile(x: Float64Array, first: Float64Array, period: number, cycles: number): Float64Array {
+  let S = profile(first, period, cycles);
+  const d = new Float64Array(x.length);
+  for (let iter = 0; iter < 4; iter++) {
+    for (let i = 0; i < x.length; i++) d[i] = x[i]! - S[i % period]!;
+    const level = smoothLevel(d, Math.max(5, Math.round(period / 4)));
+    for (let i = 0; i < x.length; i++) d[i] = x[i]! - level[i]!;
+    S = profile(d, period, cycles);
+  }
+  return S;
+}
+
+/**
+ * Running median over `window` points. Long windows are approximated by a running median of
+ * block medians, linearly interpolated between block centres, to stay O(n log b).
+ */
+export function smoothLevel(y: Float64Array, window: number): Float64Array {
+  const half = Math.floor(window / 2);
+  if (window <= 121) return rollingMedian(y, half, half);
+  const size = Math.ceil(window / 25);
+  const blocks = blockMedians(y, size, 1);
+  const sm = rollingMedian(blocks, 12, 12);
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    const pos = (i - (size - 1) / 2) / size;
+    const lo = Math.max(0, Math.min(sm.length - 1, Math.floor(pos)));
+    const hi = Math.min(sm.length - 1, lo + 1);
+    const f = Math.max(0, Math.min(1, pos - lo));
+    const a = sm[lo]!;
+    const b = sm[hi]!;
+    out[i] = Number.isNaN(a) ? b : Number.isNaN(b) ? a : a + (b - a) * f;
+  }
+  return out;
 }
 
 /** Error of each cycle's residual from a profile built on the other half (odd/even) of the cycles. */
@@ -207,7 +249,7 @@ function profile(d: Float64Array, period: number, cycles: number): Float64Array 
 export function refitSeason(x: Float64Array, s: Season, steps: readonly { at: number; delta: number }[]): Season {
   const adjusted = Float64Array.from(x);
   for (const st of steps) for (let i = st.at; i < x.length; i++) adjusted[i] = adjusted[i]! - st.delta;
-  return { ...s, profile: profile(detrended(adjusted, s.period), s.period, s.cycles) };
+  return { ...s, profile: robustProfile(adjusted, detrended(adjusted, s.period), s.period, s.cycles) };
 }
 
 /** x minus the seasonal profile at each point's phase. */
