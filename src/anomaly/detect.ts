@@ -6,7 +6,7 @@ import { changePoints, SHIFT_SIGMA, type ChangePoint } from './level-shift.js';
 import { pointAnomalies, POINT_Z } from './points.js';
 import { seasonalBreaks } from './seasonal-break.js';
 import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from './seasonal.js';
-import { blockMedians, median, robustScale, rollingMedian } from './stats.js';
+import { blockMedians, mad, median, robustScale, rollingMedian } from './stats.js';
 import { findDrift, trendSummary } from './trend.js';
 import type { Candidate, Direction, Kind } from './types.js';
 import { blockBounds, blockScaleSeries, referenceScales, varianceChanges } from './variance.js';
@@ -17,6 +17,9 @@ export type Sensitivity = 'low' | 'medium' | 'high' | number;
 
 /** Points per block for local noise scales: enough for a MAD to within ~25%, short enough to see a volatile hour. */
 const SCALE_BLOCK = 20;
+
+/** Block medians the drift search runs on: it costs O(blocks²) whatever the series length. */
+const TREND_BLOCKS = 120;
 
 /** Points a verdict needs. */
 export const MIN_POINTS = 30;
@@ -205,14 +208,17 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   const { bounds, perCycle } = blockBounds(n, SCALE_BLOCK, scalePeriod);
   const blockScale = blockScaleSeries(r, bounds);
   const phaseAware = scaleCycles >= 2;
-  const scale = localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
+  // Step-like and mostly-zero series (a 0/1 state, restarts) have no noise to speak of:
+  // every departure counts against the one global scale, not a local one it would inflate.
+  const degenerate = mad(r, 0) === 0;
+  const scale = degenerate ? new Float64Array(n).fill(sigma) : localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
 
   const detectors: string[] = [];
   let cands: Candidate[] = [];
   if (season) detectors.push('seasonal');
   if (run('robust') || run('seasonal')) {
     detectors.push('hampel');
-    cands.push(...pointAnomalies(y, level, scale, uMin));
+    cands.push(...pointAnomalies(y, level, scale, uMin, Math.max(1, Math.floor(W / 6))));
   }
   const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
   if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
@@ -230,7 +236,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   const corrected = Float64Array.from(y);
   for (const c of cands) if (c.kind === 'spike' || c.kind === 'dip') corrected.fill(NaN, c.from, c.to + 1);
   for (const s of shifts) if (s.abrupt) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
-  const blockSize = Math.max(1, Math.ceil(n / 200));
+  const blockSize = Math.max(1, Math.ceil(n / TREND_BLOCKS));
   const blocks = blockMedians(corrected, blockSize, Math.max(1, Math.floor(blockSize / 3)));
   const ts = trendSummary(blocks);
   const trend = { change: ts.slope * (blocks.length - 1), p: ts.p };
@@ -238,16 +244,18 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     detectors.push('trend');
     const d = findDrift(corrected, blockSize, sigma, uMin, short);
     if (d) {
-      // Shifts undone in `corrected` are added back so the levels are the series' own.
-      const back = shiftedBy(shifts, d.end);
+      // Report where the drift got to before any later level shift (an OOM kill ending a
+      // leak), with the shifts undone in `corrected` added back to the expected level.
+      const cut = shifts.find((s) => s.abrupt && s.at > d.onset && s.at <= d.end);
+      const to = cut ? cut.at - 1 : d.end;
       cands.push({
         kind: 'trend',
         direction: d.departure > 0 ? 'up' : 'down',
         at: d.onset,
         from: d.onset,
-        to: d.end,
+        to,
         strength: d.strength,
-        level: { value: d.expectedEnd + d.departure + back, expected: d.expectedEnd + back },
+        level: { value: median(y.subarray(Math.max(d.onset, to - h), to + 1)), expected: d.lineAt(to) + shiftedBy(shifts, to) },
       });
     }
   }
@@ -383,8 +391,10 @@ const PRIORITY: Record<Kind, number> = {
   dip: 4,
 };
 
+const ONSET_KINDS: ReadonlySet<Kind> = new Set(['level_shift', 'trend']);
+
 function clashes(c: Candidate, k: Candidate, W: number): boolean {
-  if (k.kind === 'level_shift' || k.kind === 'trend') {
+  if (ONSET_KINDS.has(k.kind)) {
     // A shift or drift explains events near its onset, not everything after it.
     if (c.kind === k.kind) return overlaps(c, k);
     if (c.kind === 'seasonal_break') return k.at >= c.from && k.at <= c.to;
@@ -392,7 +402,8 @@ function clashes(c: Candidate, k: Candidate, W: number): boolean {
     if (c.kind === 'variance_change') return near || (c.direction === k.direction && c.from >= k.from && c.from <= k.to);
     return near;
   }
-  return overlaps(c, k);
+  // A break or a volatile stretch explains the spikes inside it, not a shift or drift.
+  return !ONSET_KINDS.has(c.kind) && overlaps(c, k);
 }
 
 function resolveOverlaps(cands: Candidate[], W: number): Candidate[] {

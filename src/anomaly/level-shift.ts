@@ -29,7 +29,9 @@ export function changePoints(y: Float64Array, w: number, sigma: number, uMin: nu
   const trailing = rollingMedian(y, w - 1, 0); // trailing[e] = median(y[e-w+1 .. e])
   const d = new Float64Array(n).fill(NaN);
   for (let i = w; i + w - 1 < n; i++) d[i] = trailing[i + w - 1]! - trailing[i - 1]!;
-  const spread = Math.max(robustScale(d, 0), 1e-12 * (Math.abs(median(y)) + 1));
+  // D is exactly 0 almost everywhere in step-like series (a 0/1 state, a counter between
+  // restarts); there the spread is its mean absolute value, so a single step stands out.
+  const spread = Math.max(robustScale(d, 0, false), 1e-12 * (Math.abs(median(y)) + 1));
   const thrZ = SHIFT_Z * uMin;
   const thrAbs = SHIFT_SIGMA * uMin * sigma;
   const strengthAt = (i: number) => {

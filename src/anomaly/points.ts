@@ -7,10 +7,10 @@ import type { Candidate } from './types.js';
 export const POINT_Z = 5.5;
 
 /**
- * Events where |y - base| / scale ≥ POINT_Z × uMin. A run may bridge one unflagged or
- * missing point; a sign change ends it.
+ * Events where |y - base| / scale ≥ POINT_Z × uMin. A run may bridge `gap` unflagged or
+ * missing points (a burst, such as a restart storm, is one event); a sign change ends it.
  */
-export function pointAnomalies(y: Float64Array, base: Float64Array, scale: Float64Array, uMin: number): Candidate[] {
+export function pointAnomalies(y: Float64Array, base: Float64Array, scale: Float64Array, uMin: number, gap = 1): Candidate[] {
   const thr = POINT_Z * uMin;
   const out: Candidate[] = [];
   let cur: { sign: number; from: number; to: number; at: number; peak: number } | null = null;
@@ -33,11 +33,11 @@ export function pointAnomalies(y: Float64Array, base: Float64Array, scale: Float
     const z = (v - base[i]!) / s;
     const az = Math.abs(z);
     if (az < thr) {
-      if (cur && i - cur.to > 2) close();
+      if (cur && i - cur.to > gap + 1) close();
       continue;
     }
     const sign = z > 0 ? 1 : -1;
-    if (cur && (cur.sign !== sign || i - cur.to > 2)) close();
+    if (cur && (cur.sign !== sign || i - cur.to > gap + 1)) close();
     if (!cur) cur = { sign, from: i, to: i, at: i, peak: az };
     cur.to = i;
     if (az > cur.peak) {

@@ -152,7 +152,7 @@ export function detectSeason(x: Float64Array, step: number, only?: number): Seas
 function robustProfile(x: Float64Array, first: Float64Array, period: number, cycles: number): Float64Array {
   let S = profile(first, period, cycles);
   const d = new Float64Array(x.length);
-  for (let iter = 0; iter < 4; iter++) {
+  for (let iter = 0; iter < 2; iter++) {
     for (let i = 0; i < x.length; i++) d[i] = x[i]! - S[i % period]!;
     const level = smoothLevel(d, Math.max(5, Math.round(period / 4)));
     for (let i = 0; i < x.length; i++) d[i] = x[i]! - level[i]!;

@@ -15,8 +15,48 @@ export function present(x: ArrayLike<number>): Float64Array {
 
 /** Quantile (0-1, linear interpolation) of the present values; NaN when there are none. */
 export function quantile(x: ArrayLike<number>, q: number): number {
-  const v = present(x).sort();
-  return quantileSorted(v, q);
+  return quantileInPlace(present(x), q);
+}
+
+/**
+ * Quantile of v, reordering v: quickselect (Hoare), O(n) expected, which matters because
+ * medians of whole series are taken several times per analysis.
+ */
+export function quantileInPlace(v: Float64Array, q: number): number {
+  const n = v.length;
+  if (n === 0) return NaN;
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const a = select(v, lo, 0, n - 1);
+  if (pos === lo) return a;
+  // The next order statistic is the minimum of the part above lo.
+  let b = Infinity;
+  for (let i = lo + 1; i < n; i++) if (v[i]! < b) b = v[i]!;
+  return a + (b - a) * (pos - lo);
+}
+
+/** Puts the k-th smallest of v[left..right] at v[k] (and smaller ones before it); returns it. */
+function select(v: Float64Array, k: number, left: number, right: number): number {
+  while (right > left) {
+    const pivot = v[(left + right) >> 1]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (v[i]! < pivot) i++;
+      while (v[j]! > pivot) j--;
+      if (i <= j) {
+        const t = v[i]!;
+        v[i] = v[j]!;
+        v[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return v[k]!;
 }
 
 export function quantileSorted(v: Float64Array, q: number): number {
@@ -35,7 +75,7 @@ export function median(x: ArrayLike<number>): number {
 export function mad(x: ArrayLike<number>, center = median(x)): number {
   const v = present(x);
   for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]! - center);
-  return quantileSorted(v.sort(), 0.5);
+  return quantileInPlace(v, 0.5);
 }
 
 /**
@@ -43,22 +83,23 @@ export function mad(x: ArrayLike<number>, center = median(x)): number {
  * exactly on the center (step-like and 0/1 series, rare events) the MAD is 0; then the
  * larger of the mean absolute deviation and the 99.5th percentile / 2.81 (its Gaussian
  * value), so that a series where 1 point in 50 is a 1 does not call every 1 an anomaly,
- * while a single 1 in a long run of 0s still stands out. Never 0 unless all values equal.
+ * while a single 1 in a long run of 0s still stands out (without `tail`, just the mean
+ * absolute deviation: for statistics that are 0 except around the few events being sought).
+ * Never 0 unless all values equal.
  */
-export function robustScale(x: ArrayLike<number>, center?: number): number {
+export function robustScale(x: ArrayLike<number>, center?: number, tail = true): number {
   const v = present(x);
   if (v.length === 0) return NaN;
-  const c = center ?? quantileSorted(Float64Array.from(v).sort(), 0.5);
+  const c = center ?? quantileInPlace(Float64Array.from(v), 0.5);
   let sumAbs = 0;
   for (let i = 0; i < v.length; i++) {
     v[i] = Math.abs(v[i]! - c);
     sumAbs += v[i]!;
   }
-  v.sort();
-  const m = quantileSorted(v, 0.5);
+  const m = quantileInPlace(v, 0.5);
   if (m > 0) return MAD_TO_SIGMA * m;
   const meanAbs = (1.2533 * sumAbs) / v.length;
-  return Math.max(meanAbs, quantileSorted(v, 0.995) / 2.81);
+  return tail ? Math.max(meanAbs, quantileInPlace(v, 0.995) / 2.81) : meanAbs;
 }
 
 export function mean(x: ArrayLike<number>): number {
@@ -147,7 +188,7 @@ export function blockMedians(x: ArrayLike<number>, size: number, minPresent = 1)
     let k = 0;
     const end = Math.min(x.length, (b + 1) * size);
     for (let i = b * size; i < end; i++) if (!Number.isNaN(x[i]!)) buf[k++] = x[i]!;
-    out[b] = k < minPresent ? NaN : quantileSorted(buf.subarray(0, k).sort(), 0.5);
+    out[b] = k < minPresent ? NaN : quantileInPlace(buf.subarray(0, k), 0.5);
   }
   return out;
 }

@@ -33,8 +33,8 @@ export interface Drift {
   end: number;
   /** fitted level at `end` minus the pre-drift line extended there */
   departure: number;
-  /** the pre-drift line at `end` */
-  expectedEnd: number;
+  /** the pre-drift line extended to a point index: where the level would be without the drift */
+  lineAt(i: number): number;
   strength: number;
 }
 
@@ -72,28 +72,39 @@ export function trendSummary(blocks: Float64Array): TrendSummary {
   return { slope: theilSen(blocks), z: mk.z, p: mk.p };
 }
 
-/** Solves A·x = b by Gaussian elimination with partial pivoting; null if singular. */
-function solve(a: number[][], b: number[]): number[] | null {
-  const k = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
+/**
+ * Solves A·x = b in place (A is k×k, row-major in `a`) by Gaussian elimination with partial
+ * pivoting; false if singular. Works on preallocated arrays: it runs for every candidate drift.
+ */
+function solveInPlace(a: Float64Array, b: Float64Array, k: number): boolean {
   for (let c = 0; c < k; c++) {
     let p = c;
-    for (let r = c + 1; r < k; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    const scale = Math.max(1, Math.abs(m[c]![c]!));
-    if (Math.abs(m[p]![c]!) < 1e-12 * scale) return null;
-    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < k; r++) if (Math.abs(a[r * k + c]!) > Math.abs(a[p * k + c]!)) p = r;
+    const piv = a[p * k + c]!;
+    if (Math.abs(piv) < 1e-12 * Math.max(1, Math.abs(a[c * k + c]!))) return false;
+    if (p !== c) {
+      for (let q = 0; q < k; q++) {
+        const tmp = a[c * k + q]!;
+        a[c * k + q] = a[p * k + q]!;
+        a[p * k + q] = tmp;
+      }
+      const tb = b[c]!;
+      b[c] = b[p]!;
+      b[p] = tb;
+    }
     for (let r = c + 1; r < k; r++) {
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let q = c; q <= k; q++) m[r]![q]! -= f * m[c]![q]!;
+      const f = a[r * k + c]! / a[c * k + c]!;
+      if (f === 0) continue;
+      for (let q = c; q < k; q++) a[r * k + q] = a[r * k + q]! - f * a[c * k + q]!;
+      b[r] = b[r]! - f * b[c]!;
     }
   }
-  const x = new Array<number>(k).fill(0);
   for (let r = k - 1; r >= 0; r--) {
-    let v = m[r]![k]!;
-    for (let q = r + 1; q < k; q++) v -= m[r]![q]! * x[q]!;
-    x[r] = v / m[r]![r]!;
+    let v = b[r]!;
+    for (let q = r + 1; q < k; q++) v -= a[r * k + q]! * b[q]!;
+    b[r] = v / a[r * k + r]!;
   }
-  return x;
+  return true;
 }
 
 /** Prefix sums over present points of 1, t, t², y, t·y: each piecewise-linear fit then costs O(1). */
@@ -126,79 +137,106 @@ class Sums {
     }
     this.yy = yy;
   }
-  /** sums over t > h of 1, t, t², y, t·y */
-  after(h: number): [number, number, number, number, number] {
+  /** sums over t > h of 1, t, t², y, t·y, into out */
+  after(h: number, out: Float64Array): Float64Array {
     const lo = Math.max(0, Math.floor(h) + 1);
     const n = this.n;
-    return [this.c[n]! - this.c[lo]!, this.t[n]! - this.t[lo]!, this.tt[n]! - this.tt[lo]!, this.y[n]! - this.y[lo]!, this.ty[n]! - this.ty[lo]!];
+    out[0] = this.c[n]! - this.c[lo]!;
+    out[1] = this.t[n]! - this.t[lo]!;
+    out[2] = this.tt[n]! - this.tt[lo]!;
+    out[3] = this.y[n]! - this.y[lo]!;
+    out[4] = this.ty[n]! - this.ty[lo]!;
+    return out;
   }
 }
 
 interface Fit {
+  /** a, b, c1, c2 (b = 0 with flatBefore; c2 = 0 when h2 is the end) */
   coef: number[];
   rss: number;
-  /** variance factor of the departure at h2: its standard error is scatter × √var */
-  varDep: number;
   /** departure at h2 from the pre-drift line */
   departure: number;
+  /** variance factor of the departure: its standard error is scatter × √varDep (only with withVariance) */
+  varDep: number;
 }
+
+// Scratch space for piecewiseFit, which runs for every candidate drift.
+const A = new Float64Array(16);
+const A2 = new Float64Array(16);
+const RHS = new Float64Array(4);
+const G = new Float64Array(4);
+const FULL = new Float64Array(16);
+const RHS_FULL = new Float64Array(4);
+const COLS = new Int32Array(4);
+const S0 = new Float64Array(5);
+const S1 = new Float64Array(5);
+const S2 = new Float64Array(5);
 
 /**
  * Least squares of y = a + b·t + c1·(t-h1)₊ + c2·(t-h2)₊: a line until h1, another slope
- * until h2, a third after (h2 = `end` leaves out c2). The departure at h2 is how far the
- * fit is from the first line extended, with its standard error.
+ * until h2, a third after (h2 = `end` leaves out c2; flatBefore leaves out b). The departure
+ * at h2 is how far the fit is from the first line extended there; it is measured at h2
+ * because beyond it a small error in the pre-drift slope would grow with the distance.
  */
-function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: boolean): Fit | null {
-  const [n, st, stt, sy, sty] = s.after(-1);
-  const [a1, t1, tt1, y1, ty1] = s.after(h1);
+function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: boolean, withVariance = false): Fit | null {
+  const [n, st, stt, sy, sty] = s.after(-1, S0) as unknown as number[];
+  const [a1, t1, tt1, y1, ty1] = s.after(h1, S1) as unknown as number[];
   const withC2 = h2 < end;
-  const [a2, t2, tt2, y2, ty2] = withC2 ? s.after(h2) : [0, 0, 0, 0, 0];
+  if (withC2) s.after(h2, S2);
+  else S2.fill(0);
+  const [a2, t2, tt2, y2, ty2] = S2 as unknown as number[];
   // Sums of u1 = (t-h1)₊ and u2 = (t-h2)₊ against the basis and y.
-  const u1 = t1 - h1 * a1;
-  const u1u1 = tt1 - 2 * h1 * t1 + h1 * h1 * a1;
-  const tu1 = tt1 - h1 * t1;
-  const u1y = ty1 - h1 * y1;
-  const u2 = t2 - h2 * a2;
-  const u2u2 = tt2 - 2 * h2 * t2 + h2 * h2 * a2;
-  const tu2 = tt2 - h2 * t2;
-  const u2y = ty2 - h2 * y2;
-  const u1u2 = tt2 - (h1 + h2) * t2 + h1 * h2 * a2; // u1·u2 is nonzero only for t > h2
-  const A = withC2
-    ? [
-        [n, st, u1, u2],
-        [st, stt, tu1, tu2],
-        [u1, tu1, u1u1, u1u2],
-        [u2, tu2, u1u2, u2u2],
-      ]
-    : [
-        [n, st, u1],
-        [st, stt, tu1],
-        [u1, tu1, u1u1],
-      ];
-  const rhs = withC2 ? [sy, sty, u1y, u2y] : [sy, sty, u1y];
-  // The departure is measured where the drift stops (h2): beyond it, a small error in the
-  // pre-drift slope would grow with the distance and swamp the test.
-  const g = withC2 ? [0, 0, h2 - h1, 0] : [0, 0, h2 - h1];
-  if (flatBefore) {
-    // No slope before the drift: drop the t column (row and column 1).
-    A.splice(1, 1);
-    for (const row of A) row.splice(1, 1);
-    rhs.splice(1, 1);
-    g.splice(1, 1);
+  const u1 = t1! - h1 * a1!;
+  const u1u1 = tt1! - 2 * h1 * t1! + h1 * h1 * a1!;
+  const tu1 = tt1! - h1 * t1!;
+  const u1y = ty1! - h1 * y1!;
+  const u2 = t2! - h2 * a2!;
+  const u2u2 = tt2! - 2 * h2 * t2! + h2 * h2 * a2!;
+  const tu2 = tt2! - h2 * t2!;
+  const u2y = ty2! - h2 * y2!;
+  const u1u2 = tt2! - (h1 + h2) * t2! + h1 * h2 * a2!; // u1·u2 is nonzero only for t > h2
+  FULL[0] = n!;
+  FULL[1] = FULL[4] = st!;
+  FULL[2] = FULL[8] = u1;
+  FULL[3] = FULL[12] = u2;
+  FULL[5] = stt!;
+  FULL[6] = FULL[9] = tu1;
+  FULL[7] = FULL[13] = tu2;
+  FULL[10] = u1u1;
+  FULL[11] = FULL[14] = u1u2;
+  FULL[15] = u2u2;
+  RHS_FULL[0] = sy!;
+  RHS_FULL[1] = sty!;
+  RHS_FULL[2] = u1y;
+  RHS_FULL[3] = u2y;
+  // The normal equations over the columns in use: 1, [t], u1, [u2].
+  let k = 0;
+  COLS[k++] = 0;
+  if (!flatBefore) COLS[k++] = 1;
+  COLS[k++] = 2;
+  if (withC2) COLS[k++] = 3;
+  for (let r = 0; r < k; r++) {
+    for (let c = 0; c < k; c++) A[r * k + c] = FULL[COLS[r]! * 4 + COLS[c]!]!;
+    RHS[r] = RHS_FULL[COLS[r]!]!;
   }
-  let coef = solve(A, rhs);
-  const z = solve(A, g);
-  if (!coef || !z) return null;
+  if (withVariance) A2.set(A.subarray(0, k * k));
+  if (!solveInPlace(A, RHS, k)) return null;
+  const coef = [0, 0, 0, 0];
   let rss = s.yy;
-  let varDep = 0;
   let departure = 0;
-  for (let k = 0; k < coef.length; k++) {
-    rss -= coef[k]! * rhs[k]!;
-    varDep += g[k]! * z[k]!;
-    departure += g[k]! * coef[k]!;
+  for (let r = 0; r < k; r++) {
+    coef[COLS[r]!] = RHS[r]!;
+    rss -= RHS[r]! * RHS_FULL[COLS[r]!]!;
+    if (COLS[r] === 2) departure = (h2 - h1) * RHS[r]!;
   }
-  if (flatBefore) coef = [coef[0]!, 0, ...coef.slice(1)];
-  return { coef, rss, varDep, departure };
+  let varDep = NaN;
+  if (withVariance) {
+    for (let r = 0; r < k; r++) G[r] = COLS[r] === 2 ? h2 - h1 : 0;
+    if (!solveInPlace(A2, G, k)) return null;
+    varDep = 0;
+    for (let r = 0; r < k; r++) if (COLS[r] === 2) varDep = (h2 - h1) * G[r]!;
+  }
+  return { coef, rss, departure, varDep };
 }
 
 /**
@@ -225,16 +263,18 @@ export function findDrift(points: Float64Array, blockSize: number, sigma: number
     }
   }
   if (!best) return null;
-  const { h1, h2, coef } = best;
+  const { h1, h2 } = best;
+  const fit = piecewiseFit(sums, h1, h2, last, mustLeaveRange, true);
+  if (!fit) return null;
+  const coef = fit.coef;
   const line = (t: number) => coef[0]! + coef[1]! * t;
-  const fitted = (t: number) =>
-    line(t) + coef[2]! * Math.max(0, t - h1) + (coef.length > 3 ? coef[3]! * Math.max(0, t - h2) : 0);
+  const fitted = (t: number) => line(t) + coef[2]! * Math.max(0, t - h1) + coef[3]! * Math.max(0, t - h2);
   const resid: number[] = [];
   for (let t = 0; t < B; t++) if (!Number.isNaN(blocks[t]!)) resid.push(Math.abs(blocks[t]! - fitted(t)));
   const scatter = Math.max(MAD_TO_SIGMA * median(resid), 1e-12);
-  const departure = best.departure;
+  const departure = fit.departure;
   // The t-statistic guards against fits whose pre-drift line rests on a few blocks.
-  const t = Math.abs(departure) / (scatter * Math.sqrt(Math.max(best.varDep, 1e-12)));
+  const t = Math.abs(departure) / (scatter * Math.sqrt(Math.max(fit.varDep, 1e-12)));
   const strength = Math.min(Math.abs(departure) / scatter / DRIFT_Z, t / DRIFT_T, Math.abs(departure) / sigma / DRIFT_SIGMA);
   if (!(strength >= uMin)) return null;
   if (h2 - h1 >= 6) {
@@ -268,5 +308,7 @@ export function findDrift(points: Float64Array, blockSize: number, sigma: number
       onset = p1;
     }
   }
-  return { onset, end: p2, departure, expectedEnd: line(h2), strength };
+  // The pre-drift line at a point index (blocks sit at their centres).
+  const lineAt = (i: number) => line((i - (blockSize - 1) / 2) / blockSize);
+  return { onset, end: p2, departure, lineAt, strength };
 }

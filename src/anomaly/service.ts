@@ -1,0 +1,95 @@
+// detect_anomaly end to end, without MCP: check which input form was given, fetch the
+// PromQL range through the shared client (or parse the inline series), analyse every
+// series the same way, and build the ranked report.
+import { InputError, NotConfiguredError } from '../errors.js';
+import type { PrometheusApi } from '../prometheus/api.js';
+import { analyze, type Analysis, type Method, type Sensitivity } from './detect.js';
+import { isCounterQuery, parseInline, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
+import { buildReport, renderReport, type Report } from './report.js';
+
+/** Series analysed from one query; more are counted and the agent is told to narrow the query. */
+export const MAX_QUERY_SERIES = 200;
+/** Inline points accepted in all. */
+export const MAX_INLINE_POINTS = 100_000;
+
+const MAX_QUERY_LENGTH = 4000;
+/** Anomalies listed per series (the rest are counted); more when one series is shown. */
+const MAX_ANOMALIES = 5;
+const MAX_ANOMALIES_ONE_SERIES = 20;
+
+function parseSensitivity(s: string | number): Sensitivity {
+  if (s === 'low' || s === 'medium' || s === 'high') return s;
+  if (typeof s === 'number' && s > 0 && s < 1) return s;
+  throw new InputError('sensitivity', `must be "low", "medium", "high" or a minimum score between 0 and 1, got ${JSON.stringify(s)}`);
+}
+
+export interface DetectArgs {
+  query?: string | undefined;
+  range?: string | undefined;
+  start?: number | undefined;
+  end?: number | undefined;
+  step?: string | undefined;
+  series?: InlineSeries[] | undefined;
+  sensitivity: string | number;
+  method: Method;
+  top: number;
+}
+
+export async function detectAnomalies(
+  prometheus: PrometheusApi | null,
+  args: DetectArgs,
+  signal?: AbortSignal,
+): Promise<{ report: Report; text: string }> {
+  if ((args.query === undefined) === (args.series === undefined)) {
+    throw new InputError('query, series', 'give exactly one: query (PromQL, with range or start/end) or series (inline [time, value] pairs)');
+  }
+  const sensitivity = parseSensitivity(args.sensitivity);
+  if (args.query !== undefined && args.query.length > MAX_QUERY_LENGTH) {
+    throw new InputError('query', `must be at most ${MAX_QUERY_LENGTH} characters, got ${args.query.length}`);
+  }
+  const opts = { sensitivity, method: args.method };
+  const warnings: string[] = [];
+  let items: { labels: Record<string, string>; analysis: Analysis }[];
+  let range: ResolvedRange | undefined;
+  if (args.series !== undefined) {
+    for (const f of ['range', 'start', 'end', 'step'] as const) {
+      if (args[f] !== undefined) throw new InputError(f, 'only goes with query; inline series carry their own times');
+    }
+    const total = args.series.reduce((n, s) => n + s.values.length, 0);
+    if (total > MAX_INLINE_POINTS) throw new InputError('series', `must have at most ${MAX_INLINE_POINTS} points in all, got ${total}`);
+    items = parseInline(args.series).map((s) => ({ labels: s.labels, analysis: analyze(s.timestamps, s.values, opts) }));
+  } else {
+    const query = args.query!;
+    range = resolveRange(args);
+    if (!prometheus) {
+      throw new NotConfiguredError(
+        'detect_anomaly with a query needs Prometheus: set PROMETHEUS_URL to the Prometheus or Thanos Querier URL, or pass the data inline as series.',
+      );
+    }
+    const res = await prometheus.queryRange(query, range, signal ? { signal } : undefined);
+    warnings.push(...res.warnings);
+    range = { start: res.start, end: res.end, step: res.step };
+    let series = res.series;
+    if (series.length > MAX_QUERY_SERIES) {
+      warnings.push(`the query returned ${series.length} series; analysed the first ${MAX_QUERY_SERIES}: narrow it with label matchers or aggregate (sum by (...))`);
+      series = series.slice(0, MAX_QUERY_SERIES);
+    }
+    if (series.length === 0) warnings.push('the query returned no series in that range: check the metric name and label matchers');
+    const counter = isCounterQuery(query);
+    items = series.map((s) => ({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }) }));
+  }
+  const unit = (labels: Record<string, string>) => unitOf(args.query, labels);
+  const ro = {
+    source: args.query !== undefined ? ('query' as const) : ('series' as const),
+    query: args.query,
+    range,
+    sensitivity,
+    method: args.method,
+    top: args.top,
+    maxAnomalies: Math.min(items.length, args.top) === 1 ? MAX_ANOMALIES_ONE_SERIES : MAX_ANOMALIES,
+    warnings,
+    unitOf: unit,
+  };
+  const report = buildReport(items, ro);
+  return { report, text: renderReport(report, ro) };
+}
