@@ -286,7 +286,9 @@ function makeSeries(r: Rand, id: number, injectP: number): EvalSeries {
     let v: number;
     if (sig.poissonScale) {
       const lam = Math.max(0, level[i]!) * sig.poissonScale;
-      v = r.poisson(lam * (noiseMul[i]! > 1 ? r.uniform(0, 2 * noiseMul[i]!) : 1)) / sig.poissonScale;
+      // More volatile counts at the same mean: the rate itself jitters (lognormal, mean 1).
+      const s = noiseMul[i]! > 1 ? Math.log(noiseMul[i]!) : 0;
+      v = r.poisson(lam * Math.exp(s * r.normal() - (s * s) / 2)) / sig.poissonScale;
     } else v = level[i]! + e;
     values[i] = sig.nonNegative ? Math.max(0, v) : v;
   }

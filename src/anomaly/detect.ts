@@ -9,7 +9,7 @@ import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from
 import { blockMedians, mad, median, robustScale, rollingMedian } from './stats.js';
 import { findDrift, trendSummary } from './trend.js';
 import type { Candidate, Direction, Kind } from './types.js';
-import { blockBounds, blockScaleSeries, referenceScales, varianceChanges } from './variance.js';
+import { blockBounds, blockScaleSeries, levelAdjustedScales, referenceScales, varianceChanges } from './variance.js';
 
 export const METHODS = ['auto', 'robust', 'seasonal', 'level_shift', 'trend', 'variance'] as const;
 export type Method = (typeof METHODS)[number];
@@ -261,7 +261,10 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   }
   if (run('variance')) {
     detectors.push('variance');
-    cands.push(...varianceChanges(blockScale, referenceScales(blockScale, perCycle, 3), bounds, uMin));
+    const levels = new Float64Array(bounds.length - 1);
+    for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
+    const adjusted = levelAdjustedScales(blockScale, levels);
+    cands.push(...varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin));
   }
 
   cands = resolveOverlaps(

@@ -13,7 +13,7 @@ function sig3(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e-3 && a < 1e4) return String(Number(v.toPrecision(3)));
-  return v.toPrecision(3).replace(/\.?0+e/, 'e');
+  return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
 }
 
 /** 3 significant digits with a unit: 1.9 GiB, 250 ms, 12.4k. */

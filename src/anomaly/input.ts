@@ -38,8 +38,8 @@ function parseValue(v: number | string): number | null {
 /** A time as unix seconds (number or numeric string; ms when large) or RFC 3339. */
 function parseSampleTime(t: number | string, now: number): number | null {
   if (typeof t === 'number') return Number.isFinite(t) && t >= 0 ? (t > 1e11 ? Math.round(t) : Math.round(t * 1000)) : null;
-  // Relative forms ("1h") make no sense for a sample's own time.
-  if (!/^\d/.test(t.trim())) return null;
+  // Only absolute forms: relative ones ("1h" ago) make no sense for a sample's own time.
+  if (!/^\d+(\.\d+)?$/.test(t.trim()) && !/^\d{4}-\d{2}-\d{2}/.test(t.trim())) return null;
   return parseTime(t, now);
 }
 
@@ -107,7 +107,9 @@ export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
   } else step = defaultStep(end - start);
   const points = Math.floor((end - start) / step) + 1;
   if (points > MAX_QUERY_POINTS) {
-    throw new InputError('step', `gives ${points} points per series, Prometheus allows ${MAX_QUERY_POINTS}: use a step of at least ${formatDuration(Math.ceil((end - start) / (MAX_QUERY_POINTS - 1) / 1000) * 1000)}`);
+    const need = (end - start) / (MAX_QUERY_POINTS - 1);
+    const nice = NICE_STEPS.find((x) => x >= need) ?? Math.ceil(need / 1000) * 1000;
+    throw new InputError('step', `gives ${points} points per series, Prometheus allows ${MAX_QUERY_POINTS}: use a step of ${formatDuration(nice)} or more`);
   }
   return { start, end, step };
 }

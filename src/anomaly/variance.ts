@@ -47,6 +47,46 @@ export function blockScaleSeries(r: Float64Array, bounds: Int32Array): Float64Ar
 }
 
 /**
+ * Block scales with the part explained by the level taken out: counts (Poisson noise grows
+ * as √level) and latencies (noise proportional to the level) get noisier when they rise,
+ * which is a level change, not a volatility change. The exponent β of scale ∝ level^β is
+ * fitted over the blocks (Theil–Sen on logs, clamped to 0-1); for series that can be
+ * negative, or where levels hardly vary, nothing is taken out.
+ */
+export function levelAdjustedScales(scales: Float64Array, levels: Float64Array): Float64Array {
+  const pairs: [number, number][] = [];
+  let min = Infinity;
+  for (let b = 0; b < scales.length; b++) {
+    const l = levels[b]!;
+    if (l < min) min = l;
+    if (l > 0 && scales[b]! > 0) pairs.push([Math.log(l), Math.log(scales[b]!)]);
+  }
+  if (!(min >= 0) || pairs.length < 8) return scales;
+  pairs.sort((a, b) => a[0] - b[0]);
+  const lx = pairs.map((p) => p[0]);
+  if (lx[lx.length - 1]! - lx[0]! < Math.log(1.5)) return scales;
+  // Theil–Sen of log scale on log level, on up to 200 evenly spaced blocks to bound the cost.
+  const stride = Math.max(1, Math.floor(pairs.length / 200));
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let k = 0; k < pairs.length; k += stride) {
+    xs.push(pairs[k]![0]);
+    ys.push(pairs[k]![1]);
+  }
+  const beta = Math.max(0, Math.min(1, slopeOf(xs, ys)));
+  if (beta === 0) return scales;
+  const ref = median(levels);
+  return scales.map((sc, b) => (levels[b]! > 0 && ref > 0 ? sc / Math.pow(levels[b]! / ref, beta) : sc));
+}
+
+/** Theil–Sen slope of y on x. */
+function slopeOf(xs: number[], ys: number[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) if (xs[j]! > xs[i]!) slopes.push((ys[j]! - ys[i]!) / (xs[j]! - xs[i]!));
+  return slopes.length === 0 ? 0 : median(slopes);
+}
+
+/**
  * Typical scale per block: the median over all blocks or, with at least `minCycles` cycles,
  * over the blocks at the same and the two neighbouring phases in every cycle (busy hours are
  * noisier; the neighbours keep one odd block from setting its own reference).
