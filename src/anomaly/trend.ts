@@ -179,34 +179,40 @@ const S2 = new Float64Array(5);
  * because beyond it a small error in the pre-drift slope would grow with the distance.
  */
 function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: boolean, withVariance = false): Fit | null {
-  const [n, st, stt, sy, sty] = s.after(-1, S0) as unknown as number[];
-  const [a1, t1, tt1, y1, ty1] = s.after(h1, S1) as unknown as number[];
+  s.after(-1, S0);
+  s.after(h1, S1);
   const withC2 = h2 < end;
   if (withC2) s.after(h2, S2);
   else S2.fill(0);
-  const [a2, t2, tt2, y2, ty2] = S2 as unknown as number[];
+  const n = S0[0]!;
+  const st = S0[1]!;
+  const stt = S0[2]!;
+  const sy = S0[3]!;
+  const sty = S0[4]!;
+  const [a1, t1, tt1, y1, ty1] = [S1[0]!, S1[1]!, S1[2]!, S1[3]!, S1[4]!];
+  const [a2, t2, tt2, y2, ty2] = [S2[0]!, S2[1]!, S2[2]!, S2[3]!, S2[4]!];
   // Sums of u1 = (t-h1)₊ and u2 = (t-h2)₊ against the basis and y.
-  const u1 = t1! - h1 * a1!;
-  const u1u1 = tt1! - 2 * h1 * t1! + h1 * h1 * a1!;
-  const tu1 = tt1! - h1 * t1!;
-  const u1y = ty1! - h1 * y1!;
-  const u2 = t2! - h2 * a2!;
-  const u2u2 = tt2! - 2 * h2 * t2! + h2 * h2 * a2!;
-  const tu2 = tt2! - h2 * t2!;
-  const u2y = ty2! - h2 * y2!;
-  const u1u2 = tt2! - (h1 + h2) * t2! + h1 * h2 * a2!; // u1·u2 is nonzero only for t > h2
-  FULL[0] = n!;
-  FULL[1] = FULL[4] = st!;
+  const u1 = t1 - h1 * a1;
+  const u1u1 = tt1 - 2 * h1 * t1 + h1 * h1 * a1;
+  const tu1 = tt1 - h1 * t1;
+  const u1y = ty1 - h1 * y1;
+  const u2 = t2 - h2 * a2;
+  const u2u2 = tt2 - 2 * h2 * t2 + h2 * h2 * a2;
+  const tu2 = tt2 - h2 * t2;
+  const u2y = ty2 - h2 * y2;
+  const u1u2 = tt2 - (h1 + h2) * t2 + h1 * h2 * a2; // u1·u2 is nonzero only for t > h2
+  FULL[0] = n;
+  FULL[1] = FULL[4] = st;
   FULL[2] = FULL[8] = u1;
   FULL[3] = FULL[12] = u2;
-  FULL[5] = stt!;
+  FULL[5] = stt;
   FULL[6] = FULL[9] = tu1;
   FULL[7] = FULL[13] = tu2;
   FULL[10] = u1u1;
   FULL[11] = FULL[14] = u1u2;
   FULL[15] = u2u2;
-  RHS_FULL[0] = sy!;
-  RHS_FULL[1] = sty!;
+  RHS_FULL[0] = sy;
+  RHS_FULL[1] = sty;
   RHS_FULL[2] = u1y;
   RHS_FULL[3] = u2y;
   // The normal equations over the columns in use: 1, [t], u1, [u2].
@@ -239,10 +245,30 @@ function piecewiseFit(s: Sums, h1: number, h2: number, end: number, flatBefore: 
   return { coef, rss, departure, varDep };
 }
 
+/** The (h1, h2) with the least residual sum of squares, within optional bounds. */
+function bestPair(
+  sums: Sums,
+  last: number,
+  minBefore: number,
+  minAfter: number,
+  flatBefore: boolean,
+  h1Range: [number, number] = [0, last],
+  h2Range: [number, number] = [0, last],
+): { h1: number; h2: number } | null {
+  let best: { h1: number; h2: number; rss: number } | null = null;
+  for (let h1 = Math.max(minBefore, h1Range[0]); h1 <= Math.min(last - minAfter, h1Range[1]); h1++) {
+    for (let h2 = Math.max(h1 + 2, h2Range[0]); h2 <= Math.min(last, h2Range[1]); h2++) {
+      const f = piecewiseFit(sums, h1, h2, last, flatBefore);
+      if (f && (!best || f.rss < best.rss)) best = { h1, h2, rss: f.rss };
+    }
+  }
+  return best;
+}
+
 /**
  * The strongest drift that starts inside the series, or null. Its start and end are
- * searched on block medians (O(B²) fits of O(1) each), then the start is refined on the
- * points themselves. The departure is measured from the line the series followed before
+ * searched on block medians (O(B²) fits of O(1) each, coarse to fine), then the start is
+ * refined on the points themselves. The departure is measured from the line the series followed before
  * the drift. `sigma` is the point noise. With `mustLeaveRange` (a short series whose daily
  * cycle could not be learnt) the drift must also take the level beyond everything seen
  * before it and keep it there, since a ramp that stays within that range, or comes back,
@@ -255,15 +281,18 @@ export function findDrift(points: Float64Array, blockSize: number, sigma: number
   if (B < MIN_BEFORE + MIN_AFTER + 1) return null;
   const sums = new Sums(blocks);
   const last = B - 1;
-  let best: (Fit & { h1: number; h2: number }) | null = null;
-  for (let h1 = MIN_BEFORE; h1 <= last - MIN_AFTER; h1++) {
-    for (let h2 = h1 + 2; h2 <= last; h2++) {
-      const f = piecewiseFit(sums, h1, h2, last, mustLeaveRange);
-      if (f && (!best || f.rss < best.rss)) best = { ...f, h1, h2 };
-    }
+  // Coarse to fine: all (h1, h2) on pairs of blocks, then ±2 blocks around the best pair.
+  const coarse = new Float64Array(Math.ceil(B / 2));
+  for (let k = 0; k < coarse.length; k++) {
+    const a = blocks[2 * k]!;
+    const b = 2 * k + 1 < B ? blocks[2 * k + 1]! : NaN;
+    coarse[k] = Number.isNaN(a) ? b : Number.isNaN(b) ? a : (a + b) / 2;
   }
-  if (!best) return null;
-  const { h1, h2 } = best;
+  const c = bestPair(new Sums(coarse), coarse.length - 1, Math.ceil(MIN_BEFORE / 2), Math.ceil(MIN_AFTER / 2), mustLeaveRange);
+  if (!c) return null;
+  const found = bestPair(sums, last, MIN_BEFORE, MIN_AFTER, mustLeaveRange, [2 * c.h1 - 2, 2 * c.h1 + 3], [2 * c.h2 - 2, 2 * c.h2 + 3]);
+  if (!found) return null;
+  const { h1, h2 } = found;
   const fit = piecewiseFit(sums, h1, h2, last, mustLeaveRange, true);
   if (!fit) return null;
   const coef = fit.coef;
