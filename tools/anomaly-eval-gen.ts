@@ -305,7 +305,7 @@ function makeSeries(r: Rand, id: number, injectP: number): EvalSeries {
 
 /** The evaluation set: `count` series, about 60% with one kind of anomaly injected. */
 export function generateEvalSet(opts: { seed?: number; count?: number } = {}): EvalSeries[] {
-  const r = new Rand(rng(opts.seed ?? 42));
+  const r = new Rand(rng(opts.seed ?? 20260125));
   const out: EvalSeries[] = [];
   for (let i = 0; i < (opts.count ?? 200); i++) out.push(makeSeries(r, i, 0.6));
   return out;
@@ -316,7 +316,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : def;
   };
-  const set = generateEvalSet({ seed: arg('--seed', 42), count: arg('--count', 200) });
+  const set = generateEvalSet({ seed: arg('--seed', 20260125), count: arg('--count', 200) });
   process.stdout.write(JSON.stringify(set.map((s) => ({ ...s, values: s.values.map((v) => (Number.isNaN(v) ? null : v)) }))));
   process.stdout.write('\n');
 }

@@ -129,7 +129,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = argv.indexOf(name);
     return i > 0 ? argv[i + 1] : undefined;
   };
-  const seed = Number(arg('--seed') ?? 42);
+  const seed = Number(arg('--seed') ?? 20260125);
   const count = Number(arg('--count') ?? 200);
   const sens = arg('--sensitivity');
   const sensitivity: Sensitivity = sens === undefined ? 'medium' : /^[\d.]+$/.test(sens) ? Number(sens) : (sens as Sensitivity);
