@@ -87,6 +87,7 @@ export function minStrength(s: Sensitivity = 'medium'): number {
 }
 
 export function scoreOf(strength: number): number {
+  if (strength === Infinity) return 1; // e.g. a value that stopped moving at all
   const u2 = strength * strength;
   return Math.round((u2 / (u2 + 1)) * 1000) / 1000;
 }
@@ -272,7 +273,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     W,
   );
   const anomalies = cands.map((c): Anomaly => {
-    const vi = c.level ? lastPresent(c, x) : c.at;
+    const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
     const s = seasonal(vi);
     const value = c.level ? c.level.value + s : x[vi]!;
     const expected = c.level ? c.level.expected + s : level[vi]! + s;
@@ -308,6 +309,15 @@ function shiftedBy(shifts: ChangePoint[], at: number): number {
   let s = 0;
   for (const p of shifts) if (p.abrupt && p.at <= at) s += p.delta;
   return s;
+}
+
+/** `at`, or the present point nearest to it within the event (a variance block may start on a gap). */
+function nearestPresent(c: Candidate, x: Float64Array): number {
+  for (let d = 0; c.at - d >= c.from || c.at + d <= c.to; d++) {
+    if (c.at + d <= c.to && !Number.isNaN(x[c.at + d]!)) return c.at + d;
+    if (c.at - d >= c.from && !Number.isNaN(x[c.at - d]!)) return c.at - d;
+  }
+  return c.at;
 }
 
 function lastPresent(c: Candidate, x: Float64Array): number {

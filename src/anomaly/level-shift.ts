@@ -17,7 +17,7 @@ export interface ChangePoint {
   delta: number;
   before: number;
   after: number;
-  /** max(|D|/spread / SHIFT_Z, |D|/σ / SHIFT_SIGMA) capped by the weaker of the two: see below */
+  /** the weaker of |D|/spread ÷ SHIFT_Z and |D|/σ ÷ SHIFT_SIGMA (1 = at the medium threshold) */
   strength: number;
   /** the level changed within a few points (a step) rather than over the window (a ramp) */
   abrupt: boolean;

@@ -185,7 +185,7 @@ export function smoothLevel(y: Float64Array, window: number): Float64Array {
 }
 
 /** Error of each cycle's residual from a profile built on the other half (odd/even) of the cycles. */
-export function crossValidatedError(d: Float64Array, period: number): number {
+function crossValidatedError(d: Float64Array, period: number): number {
   const cycles = Math.ceil(d.length / period);
   const half = (parity: number) => {
     const part = Float64Array.from(d);

@@ -193,19 +193,6 @@ export function blockMedians(x: ArrayLike<number>, size: number, minPresent = 1)
   return out;
 }
 
-/** Robust scale (see robustScale) of each block of `size` points around 0. */
-export function blockScales(x: ArrayLike<number>, size: number, minPresent: number): Float64Array {
-  const blocks = Math.ceil(x.length / size);
-  const out = new Float64Array(blocks);
-  for (let b = 0; b < blocks; b++) {
-    const part = Array.prototype.slice.call(x, b * size, Math.min(x.length, (b + 1) * size)) as number[];
-    let k = 0;
-    for (const v of part) if (!Number.isNaN(v)) k++;
-    out[b] = k < minPresent ? NaN : MAD_TO_SIGMA * mad(part, 0);
-  }
-  return out;
-}
-
 /** Standard normal upper-tail probability, for Mann–Kendall p-values (Abramowitz–Stegun 7.1.26). */
 export function normalTail(z: number): number {
   const t = 1 / (1 + 0.3275911 * (Math.abs(z) / Math.SQRT2));
