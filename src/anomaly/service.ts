@@ -9,6 +9,8 @@ import { buildReport, renderReport, type Report } from './report.js';
 
 /** Series analysed from one query; more are counted and the agent is told to narrow the query. */
 export const MAX_QUERY_SERIES = 200;
+/** Points analysed between yields to the event loop (~50 ms of work). */
+const YIELD_EVERY = 50_000;
 /** Inline points accepted in all. */
 export const MAX_INLINE_POINTS = 100_000;
 
@@ -76,7 +78,18 @@ export async function detectAnomalies(
     }
     if (series.length === 0) warnings.push('the query returned no series in that range: check the metric name and label matchers');
     const counter = isCounterQuery(query);
-    items = series.map((s) => ({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }) }));
+    items = [];
+    let since = 0;
+    for (const s of series) {
+      items.push({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }) });
+      // Hundreds of series take a while: let other sessions' requests in, and stop if cancelled.
+      since += s.values.length;
+      if (since >= YIELD_EVERY) {
+        since = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        signal?.throwIfAborted();
+      }
+    }
   }
   const unit = (labels: Record<string, string>) => unitOf(args.query, labels);
   const ro = {
