@@ -21,7 +21,8 @@ const MAX_ANOMALIES_ONE_SERIES = 20;
 
 function parseSensitivity(s: string | number): Sensitivity {
   if (s === 'low' || s === 'medium' || s === 'high') return s;
-  if (typeof s === 'number' && s > 0 && s < 1) return s;
+  const n = typeof s === 'number' ? s : /^\s*(0?\.\d+|\d+(\.\d*)?)\s*$/.test(s) ? Number(s) : NaN;
+  if (n > 0 && n < 1) return n;
   throw new InputError('sensitivity', `must be "low", "medium", "high" or a minimum score between 0 and 1, got ${JSON.stringify(s)}`);
 }
 

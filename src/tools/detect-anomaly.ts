@@ -5,8 +5,11 @@ import { KINDS } from '../anomaly/types.js';
 import { defineTool } from '../mcp/tool.js';
 import { TimeInput } from '../schemas.js';
 
-// Ranges and pairs are checked in code (with errors naming the field), so the schema agents
-// read on every turn stays short.
+// Ranges, pairs and the sensitivity are checked in code (with errors naming the field), so
+// the schema agents read stays short; and it keeps to one type per property, as some
+// tool-calling dialects (Ollama's) require: numbers are taken where strings are declared.
+const numbersAsStrings = (v: unknown) => (typeof v === 'number' ? String(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? String(x) : x)) : v);
+
 const input = z.strictObject({
   query: z.string().min(1).optional(),
   range: z.string().optional().describe('default "24h"'),
@@ -14,9 +17,14 @@ const input = z.strictObject({
   end: TimeInput.optional(),
   step: z.string().optional(),
   series: z
-    .array(z.strictObject({ labels: z.record(z.string(), z.string()).optional(), values: z.array(z.unknown()).describe('[[unix s, value]]') }))
+    .array(
+      z.strictObject({
+        labels: z.record(z.string(), z.string()).optional(),
+        values: z.array(z.preprocess(numbersAsStrings, z.array(z.string()))).describe('[[unix s, value]]'),
+      }),
+    )
     .optional(),
-  sensitivity: z.union([z.string(), z.number()]).default('medium').describe('low|medium|high|min score'),
+  sensitivity: z.preprocess(numbersAsStrings, z.string()).default('medium').describe('low|medium|high|min score'),
   method: z.enum(METHODS).default('auto'),
   top: z.number().int().min(1).max(50).default(5),
 });
@@ -60,7 +68,7 @@ export const detectAnomaly = defineTool({
   name: 'detect_anomaly',
   description:
     'Is a metric behaving unusually? Finds spikes, dips, level shifts, drifts, broken daily/weekly cycles, volatility changes: ' +
-    'expected values, scores 0-1, explanations, top series first. PromQL query (range 3d+ learns cycles) or inline series. ' +
+    'expected values, scores 0-1, explanations, ranked. PromQL query (range 3d+ learns cycles) or inline series. ' +
     'Example: {"query":"sum(rate(http_requests_total[5m]))","range":"3d"}',
   input,
   output,

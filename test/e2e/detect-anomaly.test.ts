@@ -104,6 +104,17 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(text(r)).toMatch(/1 more series not shown/);
     });
 
+    it('takes a minimum score as sensitivity, as a number or a numeric string', async () => {
+      const values = daily((i, v) => (i >= SPIKE_AT && i < SPIKE_AT + 3 ? v + 250 : i === 3000 ? v + 45 : v), 6);
+      const loose = (await call(conn.client, 'detect_anomaly', { series: [{ values }], sensitivity: 'high' })).structuredContent as Structured;
+      const strict = (await call(conn.client, 'detect_anomaly', { series: [{ values }], sensitivity: 0.95 })).structuredContent as Structured;
+      const asText = (await call(conn.client, 'detect_anomaly', { series: [{ values }], sensitivity: '0.95' })).structuredContent as Structured;
+      expect(loose.series[0].anomalies.length).toBeGreaterThan(strict.series[0].anomalies.length);
+      expect(strict.series[0].anomalies.length).toBeGreaterThan(0);
+      expect(strict.series[0].anomalies.every((a: Structured) => a.score >= 0.95)).toBe(true);
+      expect(asText.series[0].anomalies).toEqual(strict.series[0].anomalies);
+    });
+
     it('answers a too-short series honestly', async () => {
       const r = await call(conn.client, 'detect_anomaly', { series: [{ values: daily().slice(0, 12) }] });
       expect(r.isError).toBeFalsy();
