@@ -136,12 +136,28 @@ function withoutEchoes(shifts: ChangePoint[], period: number, W: number): Change
   return kept;
 }
 
-/** Running-median level of y, the residuals from it and their robust σ (never 0). */
+/**
+ * Running-median level of y, the residuals from it and their robust σ (never 0). When most
+ * residuals are exactly 0 (a counter's rate between restarts, a 0/1 state), departures spread
+ * over the whole series are the series' own noise and set the scale (see robustScale), but
+ * departures packed into a few windows are a burst to be found: the scale then ignores them.
+ */
 function residuals(y: Float64Array, h: number, x: Float64Array): { level: Float64Array; r: Float64Array; sigma: number } {
   const level = rollingMedian(y, h, h);
   const r = new Float64Array(y.length);
   for (let i = 0; i < y.length; i++) r[i] = y[i]! - level[i]!;
-  return { level, r, sigma: Math.max(robustScale(r, 0), 1e-12 * (Math.abs(median(x)) + 1)) };
+  let tail = true;
+  if (mad(r, 0) === 0) {
+    const size = 2 * h + 1;
+    const blocks = Math.ceil(r.length / size);
+    let busy = 0;
+    for (let b = 0; b < blocks; b++) {
+      const part = r.subarray(b * size, (b + 1) * size);
+      if (part.some((v) => v !== 0 && !Number.isNaN(v))) busy++;
+    }
+    tail = busy > Math.max(1, 0.1 * blocks);
+  }
+  return { level, r, sigma: Math.max(robustScale(r, 0, tail), 1e-12 * (Math.abs(median(x)) + 1)) };
 }
 
 export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>, opts: DetectOptions = {}): Analysis {

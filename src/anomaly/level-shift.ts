@@ -47,11 +47,14 @@ export function changePoints(y: Float64Array, w: number, sigma: number, uMin: nu
     cand.push(i);
   }
   cand.sort((a, b) => Math.abs(d[b]!) - Math.abs(d[a]!));
-  const taken = new Uint8Array(n);
+  // A peak hides weaker ones of the same sign within w; an opposite one may be close (the
+  // way back down from a plateau shorter than the window).
+  const taken = [new Uint8Array(n), new Uint8Array(n)];
   const out: ChangePoint[] = [];
   for (const i of cand) {
-    if (taken[i]) continue;
-    for (let j = Math.max(0, i - w); j < Math.min(n, i + w); j++) taken[j] = 1;
+    const mark = taken[d[i]! > 0 ? 0 : 1]!;
+    if (mark[i]) continue;
+    for (let j = Math.max(0, i - w); j < Math.min(n, i + w); j++) mark[j] = 1;
     const delta = d[i]!;
     const before = trailing[i - 1]!;
     const after = trailing[i + w - 1]!;

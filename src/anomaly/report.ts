@@ -56,21 +56,35 @@ export interface ReportOptions {
 /** 6 significant digits: enough to act on, short in JSON. */
 const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
 
-export function seriesName(labels: Record<string, string>): string {
+/** Labels that tell Kubernetes series apart, shown first. */
+const KEY_LABELS = ['namespace', 'pod', 'container', 'node', 'instance', 'job', 'deployment', 'service'];
+
+/**
+ * A short name for the text: the metric name and the labels that differ between the series
+ * of one answer (all of them when there is one), the telling ones first, cut at 120 chars.
+ * The structured result keeps every label.
+ */
+export function seriesName(labels: Record<string, string>, common: ReadonlySet<string> = new Set()): string {
   const { __name__: name, ...rest } = labels;
-  const body = Object.entries(rest)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-    .join(',');
-  const s = `${name ?? ''}{${body}}`;
-  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
+  const keys = Object.keys(rest)
+    .filter((k) => !common.has(k))
+    .sort((a, b) => (KEY_LABELS.indexOf(a) + 1 || 99) - (KEY_LABELS.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  const s = `${name ?? ''}{${keys.map((k) => `${k}=${JSON.stringify(rest[k])}`).join(',')}}`;
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-export function buildReport(items: { labels: Record<string, string>; analysis: Analysis }[], o: ReportOptions): Report {
+/** Labels with the same value in every series (none when there is only one). */
+function commonLabels(all: Record<string, string>[]): Set<string> {
+  if (all.length < 2) return new Set();
+  return new Set(Object.keys(all[0]!).filter((k) => k !== '__name__' && all.every((l) => l[k] === all[0]![k])));
+}
+
+export function buildReport(items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[], o: ReportOptions): Report {
   const ranked = items
     .map((it, i) => ({ ...it, i }))
     .sort((a, b) => b.analysis.score - a.analysis.score || b.analysis.confidence - a.analysis.confidence || a.i - b.i);
   const shown = ranked.slice(0, o.top);
-  const series = shown.map(({ labels, analysis: a }): SeriesOut => {
+  const series = shown.map(({ labels, analysis: a, note }): SeriesOut => {
     const unit = o.unitOf(labels);
     const anomalies = a.anomalies.slice(0, o.maxAnomalies).map((an) => ({
       kind: an.kind,
@@ -92,7 +106,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
       model: a.status === 'ok' ? modelOf(a) : 'none',
       anomalies,
       anomalies_omitted: a.anomalies.length - anomalies.length,
-      explanation: explain(a, { unit, shown: anomalies.length }),
+      explanation: note ? `${note} ${explain(a, { unit, shown: anomalies.length })}` : explain(a, { unit, shown: anomalies.length }),
     };
   });
   const top = shown[0];
@@ -108,7 +122,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
         end: formatTime(Math.min(o.range.end, an.to + pad)),
         step: formatDuration(o.range.step),
       },
-      why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels)})`,
+      why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels, commonLabels(items.map((it) => it.labels)))})`,
     };
   }
   return {
@@ -128,8 +142,9 @@ export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | '
   const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
   lines.push(`${r.anomalous_series} of ${r.series_total} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
+  const common = commonLabels(r.series.map((s) => s.labels));
   r.series.forEach((s, i) => {
-    const head = `${i + 1}. ${seriesName(s.labels)} score ${s.score}, confidence ${s.confidence}`;
+    const head = `${i + 1}. ${seriesName(s.labels, common)} score ${s.score}, confidence ${s.confidence}`;
     if (s.anomalies.length === 0) {
       lines.push(`${head}: ${s.status === 'ok' ? 'no anomalies' : s.explanation}`);
       return;

@@ -2,9 +2,10 @@
 // PromQL range through the shared client (or parse the inline series), analyse every
 // series the same way, and build the ranked report.
 import { InputError, NotConfiguredError } from '../errors.js';
-import type { PrometheusApi } from '../prometheus/api.js';
+import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
 import { analyze, type Analysis, type Method, type Sensitivity } from './detect.js';
 import { isCounterQuery, parseInline, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
+import { formatTime } from './explain.js';
 import { buildReport, renderReport, type Report } from './report.js';
 
 /** Series analysed from one query; more are counted and the agent is told to narrow the query. */
@@ -24,6 +25,23 @@ function parseSensitivity(s: string | number): Sensitivity {
   const n = typeof s === 'number' ? s : /^\s*(0?\.\d+|\d+(\.\d*)?)\s*$/.test(s) ? Number(s) : NaN;
   if (n > 0 && n < 1) return n;
   throw new InputError('sensitivity', `must be "low", "medium", "high" or a minimum score between 0 and 1, got ${JSON.stringify(s)}`);
+}
+
+/**
+ * A 0/1 state series (kube-state-metrics: last terminated reason, pod phase, conditions)
+ * exists only while the state does: one that appears inside the range was 0 before, so
+ * it is padded with zeros from the start of the range and the 0 → 1 step is found.
+ */
+export function padLateState(s: RangeSeries, range: ResolvedRange): { s: RangeSeries; note?: string } {
+  const first = s.timestamps[0];
+  if (first === undefined || first - range.start < Math.max(5 * range.step, 0.02 * (range.end - range.start))) return { s };
+  if (!s.values.every((v) => v === 0 || v === 1)) return { s };
+  const timestamps: number[] = [];
+  for (let t = range.start; t < first - range.step / 2; t += range.step) timestamps.push(t);
+  return {
+    s: { labels: s.labels, timestamps: [...timestamps, ...s.timestamps], values: [...timestamps.map(() => 0), ...s.values] },
+    note: `The series only exists from ${formatTime(first)}; as a 0/1 state it was taken as 0 before.`,
+  };
 }
 
 export interface DetectArgs {
@@ -52,7 +70,7 @@ export async function detectAnomalies(
   }
   const opts = { sensitivity, method: args.method };
   const warnings: string[] = [];
-  let items: { labels: Record<string, string>; analysis: Analysis }[];
+  let items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[];
   let range: ResolvedRange | undefined;
   if (args.series !== undefined) {
     for (const f of ['range', 'start', 'end', 'step'] as const) {
@@ -81,8 +99,9 @@ export async function detectAnomalies(
     const counter = isCounterQuery(query);
     items = [];
     let since = 0;
-    for (const s of series) {
-      items.push({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }) });
+    for (const raw of series) {
+      const { s, note } = counter ? { s: raw, note: undefined } : padLateState(raw, range);
+      items.push({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }), note });
       // Hundreds of series take a while: let other sessions' requests in, and stop if cancelled.
       since += s.values.length;
       if (since >= YIELD_EVERY) {
