@@ -58,29 +58,38 @@ export function changePoints(y: Float64Array, w: number, sigma: number, uMin: nu
     const delta = d[i]!;
     const before = trailing[i - 1]!;
     const after = trailing[i + w - 1]!;
-    const at = cusumOnset(y, i, w, before, delta, sigma);
+    const at = cusumOnset(y, i, w, before, after, sigma);
     out.push({ at, delta, before, after, strength: strengthAt(i), abrupt: isAbrupt(y, at, w, delta) });
   }
   return out.sort((a, b) => a.at - b.at);
 }
 
 /**
- * Page's CUSUM for a shift of `delta` from the level `before`, run from w points before the
- * MOSUM peak: the onset is the last point where the cumulative sum was at zero before it
- * crossed its alarm threshold. Reference value k = |delta|/2, threshold h = 4σ (the usual choices).
+ * Page's CUSUM for a shift of `delta` from the level `before` to `after`: the onset is the
+ * last point where the cumulative sum was at zero before it crossed its alarm threshold
+ * (reference value k = |delta|/2, threshold h = 4σ, the usual choices). It runs forward
+ * from w points before the MOSUM peak, where the old level should hold; when it does not
+ * (the way back down from a plateau shorter than the window: the points before the plateau
+ * are already at the new level) it runs backward from w points after the peak instead.
  */
-export function cusumOnset(y: Float64Array, peak: number, w: number, before: number, delta: number, sigma: number): number {
-  const sign = delta > 0 ? 1 : -1;
-  const k = Math.abs(delta) / 2;
+export function cusumOnset(y: Float64Array, peak: number, w: number, before: number, after: number, sigma: number): number {
+  const k = Math.abs(after - before) / 2;
   const h = 4 * sigma;
+  const lo = Math.max(0, peak - w);
+  const hi = Math.min(y.length, peak + w) - 1;
+  const q = Math.max(2, Math.floor(w / 6));
+  const head = median(y.subarray(lo, lo + q));
+  const forward = !(Math.abs(head - before) > Math.abs(head - after));
+  const ref = forward ? before : after;
+  const sign = (forward ? after - before : before - after) > 0 ? 1 : -1;
   let g = 0;
-  let lastZero = Math.max(0, peak - w);
-  const end = Math.min(y.length, peak + w);
-  for (let i = Math.max(0, peak - w); i < end; i++) {
+  let lastZero = forward ? lo : hi;
+  for (let j = 0; j <= hi - lo; j++) {
+    const i = forward ? lo + j : hi - j;
     const v = y[i]!;
     if (Number.isNaN(v)) continue;
-    g = Math.max(0, g + sign * (v - before) - k);
-    if (g === 0) lastZero = i + 1;
+    g = Math.max(0, g + sign * (v - ref) - k);
+    if (g === 0) lastZero = forward ? i + 1 : i;
     else if (g > h) return Math.min(lastZero, y.length - 1);
   }
   return peak;
