@@ -243,16 +243,18 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   let shifts: ChangePoint[] = [];
   if (run('level_shift')) {
     detectors.push('mosum_cusum');
-    shifts = changePoints(y, W, sigma, uMin);
+    let cps = changePoints(y, W, sigma, uMin);
     // Without a learnt cycle, a gradual change within a day or two may be the time of day:
     // drifts there are left to findDrift, which checks for that.
-    if (short) shifts = shifts.filter((c) => c.abrupt);
-    cands.push(...shiftEvents(shifts, n, W, breaks));
+    if (short) cps = cps.filter((c) => c.abrupt);
+    const { events, steps } = shiftEvents(cps, n, W, breaks);
+    cands.push(...events);
+    shifts = steps;
   }
   // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
   const corrected = Float64Array.from(y);
   for (const c of cands) if (c.kind === 'spike' || c.kind === 'dip') corrected.fill(NaN, c.from, c.to + 1);
-  for (const s of shifts) if (s.abrupt) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
+  for (const s of shifts) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
   const blockSize = Math.max(1, Math.ceil(n / TREND_BLOCKS));
   const blocks = blockMedians(corrected, blockSize, Math.max(1, Math.floor(blockSize / 3)));
   const ts = trendSummary(blocks);
@@ -263,7 +265,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     if (d) {
       // Report where the drift got to before any later level shift (an OOM kill ending a
       // leak), with the shifts undone in `corrected` added back to the expected level.
-      const cut = shifts.find((s) => s.abrupt && s.at > d.onset && s.at <= d.end);
+      const cut = shifts.find((s) => s.at > d.onset && s.at <= d.end);
       const to = cut ? cut.at - 1 : d.end;
       cands.push({
         kind: 'trend',
@@ -320,10 +322,10 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   };
 }
 
-/** Total of the abrupt shifts before point `at`, removed from the trend's input. */
+/** Total of the level shifts up to point `at`, removed from the trend's input. */
 function shiftedBy(shifts: ChangePoint[], at: number): number {
   let s = 0;
-  for (const p of shifts) if (p.abrupt && p.at <= at) s += p.delta;
+  for (const p of shifts) if (p.at <= at) s += p.delta;
   return s;
 }
 
@@ -344,10 +346,12 @@ function lastPresent(c: Candidate, x: Float64Array): number {
 /**
  * Change points become level shifts; a gradual one becomes a trend; an up-shift followed
  * by a down-shift of similar size (or the reverse) within a few windows, or within one
- * seasonal-break window, is one long spike/dip.
+ * seasonal-break window, is one long spike/dip. `steps` are the shifts reported as level
+ * shifts: the ones the drift search takes out of the series.
  */
-function shiftEvents(shifts: ChangePoint[], n: number, W: number, breaks: Candidate[]): Candidate[] {
+function shiftEvents(shifts: ChangePoint[], n: number, W: number, breaks: Candidate[]): { events: Candidate[]; steps: ChangePoint[] } {
   const out: Candidate[] = [];
+  const steps: ChangePoint[] = [];
   const maxPlateau = Math.max(3 * W, Math.floor(n / 20));
   for (let k = 0; k < shifts.length; k++) {
     const a = shifts[k]!;
@@ -388,10 +392,12 @@ function shiftEvents(shifts: ChangePoint[], n: number, W: number, breaks: Candid
         from: a.at,
         to: b.at - 1,
         strength: Math.max(a.strength, b.strength),
+        level: { value: a.after, expected: a.before },
       });
       k++;
       continue;
     }
+    if (a.abrupt) steps.push(a);
     out.push({
       kind: a.abrupt ? 'level_shift' : 'trend',
       direction: a.delta > 0 ? 'up' : 'down',
@@ -402,7 +408,7 @@ function shiftEvents(shifts: ChangePoint[], n: number, W: number, breaks: Candid
       level: { value: a.after, expected: a.before },
     });
   }
-  return out;
+  return { events: out, steps };
 }
 
 /**

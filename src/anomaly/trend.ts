@@ -312,7 +312,8 @@ export function findDrift(points: Float64Array, blockSize: number, sigma: number
   }
   if (mustLeaveRange) {
     // Relative to the pre-drift line: the drift must end beyond the range seen before it,
-    // and stay there (a cycle's ramp comes back).
+    // and stay there by a quarter of its size (a cycle's ramp comes back: over exactly a
+    // day it ends where it began).
     let lo = Infinity;
     let hi = -Infinity;
     for (let k = 0; k <= h1; k++) {
@@ -320,7 +321,8 @@ export function findDrift(points: Float64Array, blockSize: number, sigma: number
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
-    const beyond = (v: number) => (departure > 0 ? v >= hi + sigma : v <= lo - sigma);
+    const margin = Math.max(sigma, Math.abs(departure) / 4);
+    const beyond = (v: number) => (departure > 0 ? v >= hi + margin : v <= lo - margin);
     for (let k = h2; k < B; k++) if (!Number.isNaN(blocks[k]!) && !beyond(blocks[k]! - line(k))) return null;
   }
   // Refine the start on the points: same model, start within a block of the coarse one.

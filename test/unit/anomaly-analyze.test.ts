@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
 import { explain, formatValue } from '../../src/anomaly/explain.js';
-import { kubernetesFixture, MIN } from '../helpers/k8s-series.js';
+import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
 
 const f = kubernetesFixture(4);
 const near = (t: number, i: number, minutes: number) => Math.abs(t - f.t[i]!) <= minutes * MIN;
@@ -52,6 +52,42 @@ describe('analyze on Kubernetes series', () => {
     // As raw counts the storm is a rise of the counter.
     const raw = analyze(f.t, f.restarts);
     expect(raw.anomalies.some((x) => x.direction === 'up' && near(x.at, f.events.stormFrom, 15))).toBe(true);
+  });
+});
+
+describe('analyze on one day of data', () => {
+  // As a 24h query at 1m sees it: a daily cycle that cannot be learnt from one day.
+  const day = (edit: (i: number, v: number) => number) => {
+    const r = noise(21);
+    const t: number[] = [];
+    const v: number[] = [];
+    for (let i = 0; i <= 1440; i++) {
+      t.push(i * MIN);
+      v.push(edit(i, 377e6 * (1 + 0.1 * Math.sin((2 * Math.PI * (i / 60 + 0.33)) / 24)) * (1 + 0.01 * r())));
+    }
+    return { t, v };
+  };
+
+  it('a 15-minute spike (longer than half the window) is one spike, expected at the level before it', () => {
+    const { t, v } = day((i, x) => (i >= 1075 && i < 1090 ? 915e6 : x));
+    const a = analyze(t, v);
+    expect(a.anomalies).toHaveLength(1);
+    expect(a.anomalies[0]).toMatchObject({ kind: 'spike', direction: 'up', at: 1075 * MIN, from: 1075 * MIN, to: 1089 * MIN });
+    expect(a.anomalies[0]!.expected).toBeLessThan(420e6);
+  });
+
+  it('the daily cycle alone is not called a drift', () => {
+    const { t, v } = day((_i, x) => x);
+    expect(analyze(t, v).anomalies).toEqual([]);
+  });
+
+  it('a burst of restarts stands out even when it is ~1% of the points', () => {
+    const { t } = day((_i, x) => x);
+    let count = 0;
+    const restarts = t.map((_x, i) => (i >= 1000 && i < 1060 && i % 5 === 0 ? ++count : count));
+    const a = analyze(t, restarts, { counter: true });
+    expect(a.anomalies).toHaveLength(1);
+    expect(a.anomalies[0]).toMatchObject({ kind: 'spike', from: 1000 * MIN });
   });
 });
 

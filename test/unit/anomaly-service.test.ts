@@ -73,6 +73,19 @@ describe('detect_anomaly with a PromQL query', () => {
     expect(none.report.next).toBeNull();
   });
 
+  it('takes a 0/1 state series that appears mid-range as 0 before it (an OOMKilled reason)', async () => {
+    const last = f.t.length - 1;
+    const from = f.events.oomKill;
+    const { api } = fakePrometheus([
+      { labels: { __name__: 'kube_pod_container_status_last_terminated_reason', reason: 'OOMKilled' }, timestamps: f.t.slice(from), values: f.t.slice(from).map(() => 1) },
+    ]);
+    const { report } = await detectAnomalies(api, args({ query: 'kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}', start: f.t[0], end: f.t[last], step: '1m' }));
+    const s0 = report.series[0]!;
+    expect(s0.anomalies).toHaveLength(1);
+    expect(s0.anomalies[0]).toMatchObject({ kind: 'level_shift', direction: 'up', value: 1, expected: 0, at: new Date(f.t[from]!).toISOString().replace('.000Z', 'Z') });
+    expect(s0.explanation).toMatch(/^The series only exists from .*; as a 0\/1 state it was taken as 0 before\./);
+  });
+
   it('without Prometheus: NotConfiguredError saying what to set; inline input still works', async () => {
     await expect(detectAnomalies(null, args({ query: 'up', range: '1h' }))).rejects.toThrow(NotConfiguredError);
     await expect(detectAnomalies(null, args({ query: 'up' }))).rejects.toThrow(/set PROMETHEUS_URL to the Prometheus or Thanos Querier URL/);
