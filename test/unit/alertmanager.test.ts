@@ -1,6 +1,6 @@
 // Alertmanager notifications (bodies as Alertmanager 0.25 sends them) against a real store.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyNotification, incidentFrom, severityOf, type WebhookPayload } from '../../src/alerts/alertmanager.js';
+import { applyNotification, incidentFrom, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { createLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/server.js';
@@ -15,7 +15,7 @@ const crashLoop = {
   fingerprint: '231c6bb8d7e611f4',
 };
 const other = { ...crashLoop, labels: { ...crashLoop.labels, pod: 'other-1' }, annotations: { summary: 'x' }, generatorURL: '', fingerprint: '5e6d13693eb1920c' };
-const group = (alerts: (typeof crashLoop)[], status = 'firing'): WebhookPayload => ({
+const group = (alerts: Alert[], status = 'firing'): WebhookPayload => ({
   receiver: 'prom-incident-mcp',
   status,
   alerts,
