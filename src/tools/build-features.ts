@@ -65,7 +65,7 @@ export const buildFeaturesTool = defineTool({
     });
     const hist = r.features.history;
     const memFirst = (Number(hist.memory_24h_max) || 0) > (Number(hist.cpu_24h_max) || 0);
-    const next = r.real > 10 ? { tool: 'detect_anomaly', arguments: { query: usageQuery(scope, memFirst ? 'memory' : 'cpu'), range: '24h' } } : undefined;
+    const next = r.real > 10 ? { tool: 'detect_anomaly', arguments: { query: usageQuery(scope, memFirst ? 'memory' : 'cpu'), range: '3d' } } : undefined;
     return { structured: { ...r, ...(next ? { next } : {}) }, text: renderFeatures(r, next) };
   },
 });

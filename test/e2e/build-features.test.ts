@@ -90,7 +90,7 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(s.names[0]).toBe('cpu_utilization');
       expect(s.vector[0]).toBeCloseTo(s.features.resource_utilization.cpu_utilization, 6);
       expect(s.units.network_bytes_in).toBe('bytes/s');
-      expect(s.next).toMatchObject({ tool: 'detect_anomaly', arguments: { range: '24h' } });
+      expect(s.next).toMatchObject({ tool: 'detect_anomaly', arguments: { range: '3d' } });
       expect(t).toMatch(/^namespace payments at .* \(UTC\): 45\/45 features real\./);
     });
 

@@ -1,0 +1,465 @@
+// The `auto` pipeline: grid → cycle (if the data has one) → running-median level → robust
+// noise scale → every detector → one list of non-overlapping anomalies with scores.
+// Each step is linear or n·log n in the series length.
+import { counterRate, toGrid, type Grid } from './grid.js';
+import { changePoints, SHIFT_SIGMA, type ChangePoint } from './level-shift.js';
+import { pointAnomalies, POINT_Z } from './points.js';
+import { seasonalBreaks } from './seasonal-break.js';
+import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from './seasonal.js';
+import { blockMedians, mad, median, robustScale, rollingMedian } from './stats.js';
+import { findDrift, trendSummary } from './trend.js';
+import type { Candidate, Direction, Kind } from './types.js';
+import { blockBounds, blockScaleSeries, levelAdjustedScales, referenceScales, varianceChanges } from './variance.js';
+
+export const METHODS = ['auto', 'robust', 'seasonal', 'level_shift', 'trend', 'variance'] as const;
+export type Method = (typeof METHODS)[number];
+export type Sensitivity = 'low' | 'medium' | 'high' | number;
+
+/** Points per block for local noise scales: enough for a MAD to within ~25%, short enough to see a volatile hour. */
+const SCALE_BLOCK = 20;
+
+/** Block medians the drift search runs on: it costs O(blocks²) whatever the series length. */
+const TREND_BLOCKS = 120;
+
+/** Points a verdict needs. */
+export const MIN_POINTS = 30;
+
+/** Minimum score reported at each sensitivity; a number is taken as the minimum score itself. */
+export const MIN_SCORE = { low: 0.65, medium: 0.5, high: 0.35 } as const;
+
+export interface DetectOptions {
+  sensitivity?: Sensitivity;
+  method?: Method;
+  /** the values are a cumulative counter: analyse its per-second rate */
+  counter?: boolean;
+}
+
+export interface Anomaly {
+  kind: Kind;
+  direction: Direction;
+  /** epoch ms: a spike's peak, a shift's or drift's onset */
+  at: number;
+  from: number;
+  to: number;
+  /** observed value at `at` (for shifts and drifts: the new level) */
+  value: number;
+  expected: number;
+  /** what counted as normal there */
+  band: [number, number];
+  /** 0-1 */
+  score: number;
+}
+
+export interface Analysis {
+  status: 'ok' | 'insufficient_data' | 'flat';
+  /** points with a value */
+  points: number;
+  /** grid slots without a value */
+  missing: number;
+  /** ms between points */
+  step: number;
+  start: number;
+  end: number;
+  /** true when the values were a counter and its per-second rate was analysed */
+  rate: boolean;
+  season: { periodMs: number; acf: number; cycles: number } | null;
+  /** Theil–Sen change over the whole range and its Mann–Kendall p-value */
+  trend: { change: number; p: number } | null;
+  /** robust σ of the residuals (point noise), in value units */
+  noise: number;
+  /** the detectors that ran */
+  detectors: string[];
+  /** running-median window, points */
+  window: number;
+  anomalies: Anomaly[];
+  /** max anomaly score, 0 when none */
+  score: number;
+  /** 0-1: how much history backs the verdict */
+  confidence: number;
+  /** the value, for a flat series */
+  flatValue?: number;
+}
+
+/** Minimum strength (1 = the medium threshold) for a sensitivity, from score = u²/(u²+1). */
+export function minStrength(s: Sensitivity = 'medium'): number {
+  const score = typeof s === 'number' ? s : MIN_SCORE[s];
+  return Math.sqrt(score / (1 - score));
+}
+
+export function scoreOf(strength: number): number {
+  if (strength === Infinity) return 1; // e.g. a value that stopped moving at all
+  const u2 = strength * strength;
+  return Math.round((u2 / (u2 + 1)) * 1000) / 1000;
+}
+
+function oddClamp(v: number, lo: number, hi: number): number {
+  const c = Math.max(lo, Math.min(hi, Math.round(v)));
+  return c % 2 === 1 ? c : c + 1;
+}
+
+/** Running-median window for n points: ~1/50 of the series, 11-61 points. */
+export function windowFor(n: number): number {
+  return oddClamp(n / 50, 11, 61);
+}
+
+/**
+ * Per-point noise scale: the larger of the recent scale (median of 5 neighbouring blocks,
+ * so one odd block does not count) and the typical scale at that phase of the cycle (busy
+ * hours are noisier), or 0.7 × the global σ when there is no cycle to learn it from.
+ */
+function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Array, phaseAware: boolean, sigma: number): Float64Array {
+  const out = new Float64Array(bounds[bounds.length - 1]!);
+  for (let b = 0; b + 1 < bounds.length; b++) {
+    const near: number[] = [];
+    for (let k = Math.max(0, b - 2); k <= Math.min(blockScale.length - 1, b + 2); k++) near.push(blockScale[k]!);
+    const recent = median(near);
+    const typical = phaseAware && ref[b]! > 0 ? ref[b]! : 0.7 * sigma;
+    const s = Math.max(Number.isNaN(recent) ? sigma : recent, typical, 0.3 * sigma);
+    out.fill(s, bounds[b]!, bounds[b + 1]!);
+  }
+  return out;
+}
+
+/**
+ * The first pass's shifts minus their echoes: a shift leaves a smaller, opposite shift at the
+ * same phase of another cycle (through the profile), which must not be taken out as well.
+ */
+function withoutEchoes(shifts: ChangePoint[], period: number, W: number): ChangePoint[] {
+  const kept: ChangePoint[] = [];
+  for (const c of [...shifts].sort((a, b) => b.strength - a.strength)) {
+    const echo = kept.some((k) => {
+      const d = Math.abs(k.at - c.at) % period;
+      return Math.min(d, period - d) <= W && Math.sign(k.delta) !== Math.sign(c.delta);
+    });
+    if (!echo) kept.push(c);
+  }
+  return kept;
+}
+
+/**
+ * Running-median level of y, the residuals from it and their robust σ (never 0). When most
+ * residuals are exactly 0 (a counter's rate between restarts, a 0/1 state), departures spread
+ * over the whole series are the series' own noise and set the scale (see robustScale), but
+ * departures packed into a few windows are a burst to be found: the scale then ignores them.
+ */
+function residuals(y: Float64Array, h: number, x: Float64Array): { level: Float64Array; r: Float64Array; sigma: number } {
+  const level = rollingMedian(y, h, h);
+  const r = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) r[i] = y[i]! - level[i]!;
+  let tail = true;
+  if (mad(r, 0) === 0) {
+    const size = 2 * h + 1;
+    const blocks = Math.ceil(r.length / size);
+    let busy = 0;
+    for (let b = 0; b < blocks; b++) {
+      const part = r.subarray(b * size, (b + 1) * size);
+      if (part.some((v) => v !== 0 && !Number.isNaN(v))) busy++;
+    }
+    tail = busy > Math.max(1, 0.1 * blocks);
+  }
+  return { level, r, sigma: Math.max(robustScale(r, 0, tail), 1e-12 * (Math.abs(median(x)) + 1)) };
+}
+
+export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>, opts: DetectOptions = {}): Analysis {
+  let g: Grid = toGrid(timestamps, values);
+  if (opts.counter) g = counterRate(g);
+  return analyzeGrid(g, opts);
+}
+
+export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
+  const method = opts.method ?? 'auto';
+  const uMin = minStrength(opts.sensitivity);
+  const n = g.x.length;
+  const base: Analysis = {
+    status: 'ok',
+    points: g.present,
+    missing: n - g.present,
+    step: g.step,
+    start: n > 0 ? g.t[0]! : NaN,
+    end: n > 0 ? g.t[n - 1]! : NaN,
+    rate: opts.counter === true,
+    season: null,
+    trend: null,
+    noise: 0,
+    detectors: [],
+    window: 0,
+    anomalies: [],
+    score: 0,
+    confidence: 0,
+  };
+  if (g.present < MIN_POINTS) return { ...base, status: 'insufficient_data' };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of g.x) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === hi) return { ...base, status: 'flat', flatValue: lo, confidence: confidenceOf(g, null) };
+
+  const x = g.x;
+  const run = (m: Method) => method === 'auto' || method === m;
+  const W = windowFor(n);
+  const h = (W - 1) / 2;
+  let season: Season | null = (run('seasonal') || method === 'auto') && g.regular ? detectSeason(x, g.step) : null;
+  let y = season ? deseasonalize(x, season) : x;
+  let { level, r, sigma } = residuals(y, h, x);
+  if (season) {
+    // Second pass: learn the cycle again with clear level shifts taken out (see refitSeason).
+    const steps = withoutEchoes(
+      changePoints(y, W, sigma, Math.max(uMin, 1)).filter((c) => c.abrupt),
+      season.period,
+      W,
+    );
+    if (steps.length > 0) {
+      season = refitSeason(x, season, steps);
+      y = deseasonalize(x, season);
+      ({ level, r, sigma } = residuals(y, h, x));
+    }
+  }
+  const short = !season && n * g.step < 2 * DAY;
+  const S = season ? season.profile : null;
+  const seasonal = (i: number) => (S ? S[i % S.length]! : 0);
+  // Noise follows the time of day even in a weekly cycle, and a day has many more repetitions.
+  const scalePeriod = season ? (season.periodMs === WEEK ? Math.round(DAY / g.step) : season.period) : 0;
+  const scaleCycles = scalePeriod > 0 ? Math.floor(n / scalePeriod) : 0;
+  const { bounds, perCycle } = blockBounds(n, SCALE_BLOCK, scalePeriod);
+  const blockScale = blockScaleSeries(r, bounds);
+  const phaseAware = scaleCycles >= 2;
+  // Step-like and mostly-zero series (a 0/1 state, restarts) have no noise to speak of:
+  // every departure counts against the one global scale, not a local one it would inflate.
+  const degenerate = mad(r, 0) === 0;
+  const scale = degenerate ? new Float64Array(n).fill(sigma) : localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
+
+  const detectors: string[] = [];
+  let cands: Candidate[] = [];
+  if (season) detectors.push('seasonal');
+  if (run('robust') || run('seasonal')) {
+    detectors.push('hampel');
+    cands.push(...pointAnomalies(y, level, scale, uMin, Math.max(1, Math.floor(W / 6))));
+  }
+  const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
+  if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
+  cands.push(...breaks);
+  let shifts: ChangePoint[] = [];
+  if (run('level_shift')) {
+    detectors.push('mosum_cusum');
+    let cps = changePoints(y, W, sigma, uMin);
+    // Without a learnt cycle, a gradual change within a day or two may be the time of day:
+    // drifts there are left to findDrift, which checks for that.
+    if (short) cps = cps.filter((c) => c.abrupt);
+    const { events, steps } = shiftEvents(cps, n, W, breaks);
+    cands.push(...events);
+    shifts = steps;
+  }
+  // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
+  const corrected = Float64Array.from(y);
+  for (const c of cands) if (c.kind === 'spike' || c.kind === 'dip') corrected.fill(NaN, c.from, c.to + 1);
+  for (const s of shifts) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
+  const blockSize = Math.max(1, Math.ceil(n / TREND_BLOCKS));
+  const blocks = blockMedians(corrected, blockSize, Math.max(1, Math.floor(blockSize / 3)));
+  const ts = trendSummary(blocks);
+  const trend = { change: ts.slope * (blocks.length - 1), p: ts.p };
+  if (run('trend')) {
+    detectors.push('trend');
+    const d = findDrift(corrected, blockSize, sigma, uMin, short);
+    if (d) {
+      // Report where the drift got to before any later level shift (an OOM kill ending a
+      // leak), with the shifts undone in `corrected` added back to the expected level.
+      const cut = shifts.find((s) => s.at > d.onset && s.at <= d.end);
+      const to = cut ? cut.at - 1 : d.end;
+      cands.push({
+        kind: 'trend',
+        direction: d.departure > 0 ? 'up' : 'down',
+        at: d.onset,
+        from: d.onset,
+        to,
+        strength: d.strength,
+        level: { value: median(y.subarray(Math.max(d.onset, to - h), to + 1)), expected: d.lineAt(to) + shiftedBy(shifts, to) },
+      });
+    }
+  }
+  if (run('variance')) {
+    detectors.push('variance');
+    const levels = new Float64Array(bounds.length - 1);
+    for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
+    const adjusted = levelAdjustedScales(blockScale, levels);
+    cands.push(...varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin));
+  }
+
+  cands = resolveOverlaps(
+    cands.filter((c) => c.strength >= uMin),
+    W,
+  );
+  const anomalies = cands.map((c): Anomaly => {
+    const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
+    const s = seasonal(vi);
+    const value = c.level ? c.level.value + s : x[vi]!;
+    const expected = c.level ? c.level.expected + s : level[vi]! + s;
+    const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
+    return {
+      kind: c.kind,
+      direction: c.direction,
+      at: g.t[c.at]!,
+      from: g.t[c.from]!,
+      to: g.t[c.to]!,
+      value,
+      expected,
+      band: [expected - half, expected + half],
+      score: scoreOf(c.strength),
+    };
+  });
+  anomalies.sort((a, b) => b.score - a.score || a.at - b.at);
+  return {
+    ...base,
+    season: season ? { periodMs: season.periodMs, acf: season.acf, cycles: season.cycles } : null,
+    trend,
+    noise: sigma,
+    detectors,
+    window: W,
+    anomalies,
+    score: anomalies.length > 0 ? anomalies[0]!.score : 0,
+    confidence: confidenceOf(g, season),
+  };
+}
+
+/** Total of the level shifts up to point `at`, removed from the trend's input. */
+function shiftedBy(shifts: ChangePoint[], at: number): number {
+  let s = 0;
+  for (const p of shifts) if (p.at <= at) s += p.delta;
+  return s;
+}
+
+/** `at`, or the present point nearest to it within the event (a variance block may start on a gap). */
+function nearestPresent(c: Candidate, x: Float64Array): number {
+  for (let d = 0; c.at - d >= c.from || c.at + d <= c.to; d++) {
+    if (c.at + d <= c.to && !Number.isNaN(x[c.at + d]!)) return c.at + d;
+    if (c.at - d >= c.from && !Number.isNaN(x[c.at - d]!)) return c.at - d;
+  }
+  return c.at;
+}
+
+function lastPresent(c: Candidate, x: Float64Array): number {
+  for (let i = c.to; i >= c.from; i--) if (!Number.isNaN(x[i]!)) return i;
+  return c.at;
+}
+
+/**
+ * Change points become level shifts; a gradual one becomes a trend; an up-shift followed
+ * by a down-shift of similar size (or the reverse) within a few windows, or within one
+ * seasonal-break window, is one long spike/dip. `steps` are the shifts reported as level
+ * shifts: the ones the drift search takes out of the series.
+ */
+function shiftEvents(shifts: ChangePoint[], n: number, W: number, breaks: Candidate[]): { events: Candidate[]; steps: ChangePoint[] } {
+  const out: Candidate[] = [];
+  const steps: ChangePoint[] = [];
+  const maxPlateau = Math.max(3 * W, Math.floor(n / 20));
+  for (let k = 0; k < shifts.length; k++) {
+    const a = shifts[k]!;
+    // A long ramp shows as a run of gradual change points of one sign: one drift.
+    if (!a.abrupt) {
+      let e = k;
+      while (e + 1 < shifts.length && !shifts[e + 1]!.abrupt && Math.sign(shifts[e + 1]!.delta) === Math.sign(a.delta) && shifts[e + 1]!.at - shifts[e]!.at <= 3 * W) e++;
+      if (e > k) {
+        let total = 0;
+        let strength = 0;
+        for (let j = k; j <= e; j++) {
+          total += shifts[j]!.delta;
+          strength = Math.max(strength, shifts[j]!.strength);
+        }
+        const z = shifts[e]!;
+        out.push({
+          kind: 'trend',
+          direction: a.delta > 0 ? 'up' : 'down',
+          at: a.at,
+          from: a.at,
+          to: shifts[e + 1] ? shifts[e + 1]!.at - 1 : n - 1,
+          strength,
+          level: { value: z.after, expected: a.before },
+        });
+        k = e;
+        continue;
+      }
+    }
+    const b = shifts[k + 1];
+    const ratio = b ? -b.delta / a.delta : 0;
+    // Down and back up inside a window where the cycle broke is part of that break.
+    const inBreak = b !== undefined && breaks.some((w) => a.at >= w.from - W && b.at <= w.to + W);
+    if (b && ratio > 1 / 3 && ratio < 3 && (b.at - a.at <= maxPlateau || inBreak)) {
+      out.push({
+        kind: a.delta > 0 ? 'spike' : 'dip',
+        direction: a.delta > 0 ? 'up' : 'down',
+        at: a.at,
+        from: a.at,
+        to: b.at - 1,
+        strength: Math.max(a.strength, b.strength),
+        level: { value: a.after, expected: a.before },
+      });
+      k++;
+      continue;
+    }
+    if (a.abrupt) steps.push(a);
+    out.push({
+      kind: a.abrupt ? 'level_shift' : 'trend',
+      direction: a.delta > 0 ? 'up' : 'down',
+      at: a.at,
+      from: a.at,
+      to: b ? b.at - 1 : n - 1,
+      strength: a.strength,
+      level: { value: a.after, expected: a.before },
+    });
+  }
+  return { events: out, steps };
+}
+
+/**
+ * Which of two overlapping events to keep: the more specific explanation first. A level
+ * shift explains a "broken cycle" window around it and, in count-like data, a variance
+ * change in the same direction after it; breaks and variance changes explain the spikes
+ * inside them.
+ */
+const PRIORITY: Record<Kind, number> = {
+  level_shift: 0,
+  seasonal_break: 1,
+  variance_change: 2,
+  trend: 3,
+  spike: 4,
+  dip: 4,
+};
+
+const ONSET_KINDS: ReadonlySet<Kind> = new Set(['level_shift', 'trend']);
+
+function clashes(c: Candidate, k: Candidate, W: number): boolean {
+  if (ONSET_KINDS.has(k.kind)) {
+    // A shift or drift explains events near its onset, not everything after it.
+    if (c.kind === k.kind) return overlaps(c, k);
+    if (c.kind === 'seasonal_break') return k.at >= c.from && k.at <= c.to;
+    const near = Math.abs(c.at - k.at) <= W;
+    if (c.kind === 'variance_change') return near || (c.direction === k.direction && c.from >= k.from && c.from <= k.to);
+    return near;
+  }
+  // A break or a volatile stretch explains the spikes inside it, not a shift or drift.
+  return !ONSET_KINDS.has(c.kind) && overlaps(c, k);
+}
+
+function resolveOverlaps(cands: Candidate[], W: number): Candidate[] {
+  const sorted = [...cands].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind] || b.strength - a.strength).slice(0, 2000);
+  const kept: Candidate[] = [];
+  for (const c of sorted) if (!kept.some((k) => clashes(c, k, W))) kept.push(c);
+  return kept;
+}
+
+function overlaps(a: Candidate, b: Candidate): boolean {
+  return a.from <= b.to && b.from <= a.to;
+}
+
+/** How much history backs the verdict: points (full at 500), share missing, cycles seen. */
+function confidenceOf(g: Grid, season: Season | null): number {
+  const pts = Math.min(1, Math.max(0, Math.log(g.present / MIN_POINTS) / Math.log(500 / MIN_POINTS)));
+  const missing = g.x.length > 0 ? 1 - g.present / g.x.length : 0;
+  let c = 0.3 + 0.7 * pts;
+  c *= 1 - 0.5 * missing;
+  if (season && season.cycles < 3) c *= 0.85;
+  const span = g.x.length * g.step;
+  if (!season && span < 2 * 86_400_000) c *= 0.85;
+  return Math.round(Math.max(0.05, Math.min(1, c)) * 100) / 100;
+}

@@ -1,0 +1,135 @@
+// detect_anomaly's two input forms made into plain arrays: inline [time, value] pairs, and
+// the time range of a PromQL query (range/start/end/step as agents write them).
+import { InputError } from '../errors.js';
+import { formatDuration, parseDuration, parseTime } from '../time.js';
+
+/** Prometheus refuses range queries of more than 11,000 points per series. */
+export const MAX_QUERY_POINTS = 11_000;
+/** Points per series we aim for when no step is given: fine enough for minutes-long spikes. */
+const TARGET_POINTS = 3_000;
+const NICE_STEPS = ['15s', '30s', '1m', '2m', '5m', '10m', '15m', '30m', '1h', '2h', '3h', '6h', '12h', '1d'].map((s) => parseDuration(s)!);
+export const DEFAULT_RANGE = '24h';
+
+export interface InlineSeries {
+  labels?: Record<string, string> | undefined;
+  /** [time, value] pairs, checked here rather than in the tool's schema */
+  values: unknown[];
+}
+
+/** Inline series accepted in one call. */
+export const MAX_INLINE_SERIES = 50;
+
+export interface ParsedSeries {
+  labels: Record<string, string>;
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+/** A value as Prometheus writes it: a number, or a string such as "1.5", "NaN", "+Inf". */
+function parseValue(v: number | string): number | null {
+  if (typeof v === 'number') return v;
+  const s = v.trim();
+  if (/^[+-]?inf$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+  if (/^nan$/i.test(s)) return NaN;
+  if (s === '' || !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return null;
+  return Number(s);
+}
+
+/** A time as unix seconds (number or numeric string; ms when large) or RFC 3339. */
+function parseSampleTime(t: number | string, now: number): number | null {
+  if (typeof t === 'number') return Number.isFinite(t) && t >= 0 ? (t > 1e11 ? Math.round(t) : Math.round(t * 1000)) : null;
+  // Only absolute forms: relative ones ("1h" ago) make no sense for a sample's own time.
+  if (!/^\d+(\.\d+)?$/.test(t.trim()) && !/^\d{4}-\d{2}-\d{2}/.test(t.trim())) return null;
+  return parseTime(t, now);
+}
+
+export function parseInline(series: InlineSeries[], now = Date.now()): ParsedSeries[] {
+  if (series.length === 0 || series.length > MAX_INLINE_SERIES) {
+    throw new InputError('series', `must have 1-${MAX_INLINE_SERIES} series, got ${series.length}`);
+  }
+  return series.map((s, i) => {
+    const n = s.values.length;
+    if (n === 0) throw new InputError(`series[${i}].values`, 'must not be empty');
+    const timestamps = new Float64Array(n);
+    const values = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const pair = s.values[j];
+      const field = `series[${i}].values[${j}]`;
+      if (!Array.isArray(pair) || pair.length !== 2) throw new InputError(field, 'must be a [time, value] pair');
+      const [t, v] = pair as unknown[];
+      const tm = typeof t === 'number' || typeof t === 'string' ? parseSampleTime(t, now) : null;
+      if (tm === null) throw new InputError(`${field}[0]`, 'must be unix seconds or an RFC 3339 time');
+      const val = typeof v === 'number' || typeof v === 'string' ? parseValue(v) : null;
+      if (val === null) throw new InputError(`${field}[1]`, 'must be a number or a numeric string ("NaN", "+Inf" allowed)');
+      timestamps[j] = tm;
+      values[j] = val;
+    }
+    return { labels: s.labels ?? {}, timestamps, values };
+  });
+}
+
+export interface RangeArgs {
+  range?: string | undefined;
+  start?: number | undefined;
+  end?: number | undefined;
+  step?: string | undefined;
+}
+
+export interface ResolvedRange {
+  start: number;
+  end: number;
+  step: number;
+}
+
+/** The smallest "nice" step that keeps a range within TARGET_POINTS points. */
+export function defaultStep(spanMs: number): number {
+  const want = spanMs / TARGET_POINTS;
+  return NICE_STEPS.find((s) => s >= want) ?? Math.ceil(want / 86_400_000) * 86_400_000;
+}
+
+/** range ("24h", ending at `end` or now) or start/end; step given or chosen. Throws InputError naming the field. */
+export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
+  if (args.range !== undefined && args.start !== undefined) throw new InputError('range, start', 'give range or start (with end), not both');
+  const end = args.end ?? now;
+  let start: number;
+  if (args.start !== undefined) start = args.start;
+  else {
+    const span = parseDuration(args.range ?? DEFAULT_RANGE);
+    if (span === null || span <= 0) throw new InputError('range', 'must be a duration such as "6h", "24h" or "7d"');
+    start = end - span;
+  }
+  if (start >= end) throw new InputError('start', 'must be earlier than end');
+  let step: number;
+  if (args.step !== undefined) {
+    const s = /^\d+(\.\d+)?$/.test(args.step.trim()) ? Number(args.step) * 1000 : parseDuration(args.step);
+    if (s === null || s < 1000) throw new InputError('step', 'must be a duration of at least 1s, such as "30s" or "5m"');
+    step = s;
+  } else step = defaultStep(end - start);
+  const points = Math.floor((end - start) / step) + 1;
+  if (points > MAX_QUERY_POINTS) {
+    const need = (end - start) / (MAX_QUERY_POINTS - 1);
+    const nice = NICE_STEPS.find((x) => x >= need) ?? Math.ceil(need / 1000) * 1000;
+    throw new InputError('step', `gives ${points} points per series, Prometheus allows ${MAX_QUERY_POINTS}: use a step of ${formatDuration(nice)} or more`);
+  }
+  return { start, end, step };
+}
+
+/**
+ * A bare counter selector ("http_requests_total{job="api"}"): its raw values only ever
+ * climb, so the per-second rate is what has anomalies.
+ */
+export function isCounterQuery(query: string): boolean {
+  return /^\s*[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)\s*(\{[^{}]*\})?\s*$/.test(query);
+}
+
+/**
+ * The unit of a series, when its metric name says it (Prometheus naming conventions):
+ * `_bytes` or `_seconds`, unless the query takes a rate or a derivative of it.
+ */
+export function unitOf(query: string | undefined, labels: Record<string, string>): 'bytes' | 'seconds' | undefined {
+  if (query !== undefined && /\b(rate|irate|increase|delta|idelta|deriv|predict_linear|count|count_over_time|changes|resets)\s*\(/.test(query)) return undefined;
+  const name = labels.__name__ ?? /[A-Za-z_:][A-Za-z0-9_:]*_(bytes|seconds)\b/.exec(query ?? '')?.[0] ?? '';
+  if (/_bytes$/.test(name)) return 'bytes';
+  if (/_seconds$/.test(name)) return 'seconds';
+  return undefined;
+}

@@ -1,0 +1,163 @@
+// detect_anomaly's result: series ranked by score and bounded (top N, the rest counted),
+// anomalies per series bounded (the number left out stated), a hint for the next call, and
+// a compact text an agent can act on.
+import { formatDuration } from '../time.js';
+import type { Analysis, Sensitivity } from './detect.js';
+import { explain, formatTime, formatValue, modelOf, type Unit } from './explain.js';
+import type { Kind } from './types.js';
+
+export interface AnomalyOut {
+  kind: Kind;
+  direction: 'up' | 'down';
+  at: string;
+  from: string;
+  to: string;
+  value: number;
+  expected: number;
+  band: [number, number];
+  score: number;
+}
+
+export interface SeriesOut {
+  labels: Record<string, string>;
+  status: Analysis['status'];
+  score: number;
+  confidence: number;
+  points: number;
+  model: string;
+  anomalies: AnomalyOut[];
+  anomalies_omitted: number;
+  explanation: string;
+}
+
+export interface Report {
+  query: string | null;
+  range: { start: string; end: string; step: string } | null;
+  series_total: number;
+  series_omitted: number;
+  anomalous_series: number;
+  series: SeriesOut[];
+  warnings: string[];
+  next: { tool: string; arguments: Record<string, unknown>; why: string } | null;
+}
+
+export interface ReportOptions {
+  source: 'query' | 'series';
+  query?: string | undefined;
+  range?: { start: number; end: number; step: number } | undefined;
+  sensitivity: Sensitivity;
+  method: string;
+  top: number;
+  maxAnomalies: number;
+  warnings: string[];
+  unitOf(labels: Record<string, string>): Unit;
+}
+
+/** 6 significant digits: enough to act on, short in JSON. */
+const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
+
+/** Labels that tell Kubernetes series apart, shown first. */
+const KEY_LABELS = ['namespace', 'pod', 'container', 'node', 'instance', 'job', 'deployment', 'service'];
+
+/**
+ * A short name for the text: the metric name and the labels that differ between the series
+ * of one answer (all of them when there is one), the telling ones first, cut at 120 chars.
+ * The structured result keeps every label.
+ */
+export function seriesName(labels: Record<string, string>, common: ReadonlySet<string> = new Set()): string {
+  const { __name__: name, ...rest } = labels;
+  const keys = Object.keys(rest)
+    .filter((k) => !common.has(k))
+    .sort((a, b) => (KEY_LABELS.indexOf(a) + 1 || 99) - (KEY_LABELS.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  const s = `${name ?? ''}{${keys.map((k) => `${k}=${JSON.stringify(rest[k])}`).join(',')}}`;
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+/** Labels with the same value in every series (none when there is only one). */
+function commonLabels(all: Record<string, string>[]): Set<string> {
+  if (all.length < 2) return new Set();
+  return new Set(Object.keys(all[0]!).filter((k) => k !== '__name__' && all.every((l) => l[k] === all[0]![k])));
+}
+
+export function buildReport(items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[], o: ReportOptions): Report {
+  const ranked = items
+    .map((it, i) => ({ ...it, i }))
+    .sort((a, b) => b.analysis.score - a.analysis.score || b.analysis.confidence - a.analysis.confidence || a.i - b.i);
+  const shown = ranked.slice(0, o.top);
+  const series = shown.map(({ labels, analysis: a, note }): SeriesOut => {
+    const unit = o.unitOf(labels);
+    const anomalies = a.anomalies.slice(0, o.maxAnomalies).map((an) => ({
+      kind: an.kind,
+      direction: an.direction,
+      at: formatTime(an.at),
+      from: formatTime(an.from),
+      to: formatTime(an.to),
+      value: round(an.value),
+      expected: round(an.expected),
+      band: [round(an.band[0]), round(an.band[1])] as [number, number],
+      score: an.score,
+    }));
+    return {
+      labels,
+      status: a.status,
+      score: a.score,
+      confidence: a.confidence,
+      points: a.points,
+      model: a.status === 'ok' ? modelOf(a) : 'none',
+      anomalies,
+      anomalies_omitted: a.anomalies.length - anomalies.length,
+      explanation: note ? `${note} ${explain(a, { unit, shown: anomalies.length })}` : explain(a, { unit, shown: anomalies.length }),
+    };
+  });
+  const top = shown[0];
+  let next: Report['next'] = null;
+  if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
+    const an = top.analysis.anomalies[0]!;
+    const pad = Math.max(30 * o.range.step, (an.to - an.from) / 2);
+    next = {
+      tool: 'query_metrics',
+      arguments: {
+        query: o.query,
+        start: formatTime(Math.max(o.range.start, an.from - pad)),
+        end: formatTime(Math.min(o.range.end, an.to + pad)),
+        step: formatDuration(o.range.step),
+      },
+      why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels, commonLabels(items.map((it) => it.labels)))})`,
+    };
+  }
+  return {
+    query: o.query ?? null,
+    range: o.range ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) } : null,
+    series_total: items.length,
+    series_omitted: items.length - shown.length,
+    anomalous_series: items.filter((it) => it.analysis.anomalies.length > 0).length,
+    series,
+    warnings: o.warnings,
+    next,
+  };
+}
+
+export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | 'method' | 'unitOf'>): string {
+  const lines: string[] = [];
+  const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
+  lines.push(`${r.anomalous_series} of ${r.series_total} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
+  for (const w of r.warnings) lines.push(`Warning: ${w}`);
+  const common = commonLabels(r.series.map((s) => s.labels));
+  r.series.forEach((s, i) => {
+    const head = `${i + 1}. ${seriesName(s.labels, common)} score ${s.score}, confidence ${s.confidence}`;
+    if (s.anomalies.length === 0) {
+      lines.push(`${head}: ${s.status === 'ok' ? 'no anomalies' : s.explanation}`);
+      return;
+    }
+    lines.push(`${head}: ${s.anomalies.length + s.anomalies_omitted} anomal${s.anomalies.length + s.anomalies_omitted === 1 ? 'y' : 'ies'}`);
+    const unit = o.unitOf(s.labels);
+    for (const a of s.anomalies) {
+      lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)}), score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
+    }
+    if (s.anomalies_omitted > 0) lines.push(`   (${s.anomalies_omitted} more not shown; the strongest are listed)`);
+    lines.push(`   ${s.explanation}`);
+  });
+  if (r.series_omitted > 0) lines.push(`${r.series_omitted} more series not shown (ranked lower); raise top to see them.`);
+  if (r.next) lines.push(`Next: ${r.next.tool} ${JSON.stringify(r.next.arguments)} for ${r.next.why}.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,128 @@
+// detect_anomaly end to end, without MCP: check which input form was given, fetch the
+// PromQL range through the shared client (or parse the inline series), analyse every
+// series the same way, and build the ranked report.
+import { InputError, NotConfiguredError } from '../errors.js';
+import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
+import { analyze, type Analysis, type Method, type Sensitivity } from './detect.js';
+import { isCounterQuery, parseInline, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
+import { formatTime } from './explain.js';
+import { buildReport, renderReport, type Report } from './report.js';
+
+/** Series analysed from one query; more are counted and the agent is told to narrow the query. */
+export const MAX_QUERY_SERIES = 200;
+/** Points analysed between yields to the event loop (~50 ms of work). */
+const YIELD_EVERY = 50_000;
+/** Inline points accepted in all. */
+export const MAX_INLINE_POINTS = 100_000;
+
+const MAX_QUERY_LENGTH = 4000;
+/** Anomalies listed per series (the rest are counted); more when one series is shown. */
+const MAX_ANOMALIES = 5;
+const MAX_ANOMALIES_ONE_SERIES = 20;
+
+function parseSensitivity(s: string | number): Sensitivity {
+  if (s === 'low' || s === 'medium' || s === 'high') return s;
+  const n = typeof s === 'number' ? s : /^\s*(0?\.\d+|\d+(\.\d*)?)\s*$/.test(s) ? Number(s) : NaN;
+  if (n > 0 && n < 1) return n;
+  throw new InputError('sensitivity', `must be "low", "medium", "high" or a minimum score between 0 and 1, got ${JSON.stringify(s)}`);
+}
+
+/**
+ * A 0/1 state series (kube-state-metrics: last terminated reason, pod phase, conditions)
+ * exists only while the state does: one that appears inside the range was 0 before, so
+ * it is padded with zeros from the start of the range and the 0 → 1 step is found.
+ */
+export function padLateState(s: RangeSeries, range: ResolvedRange): { s: RangeSeries; note?: string } {
+  const first = s.timestamps[0];
+  if (first === undefined || first - range.start < Math.max(5 * range.step, 0.02 * (range.end - range.start))) return { s };
+  if (!s.values.every((v) => v === 0 || v === 1)) return { s };
+  const timestamps: number[] = [];
+  for (let t = range.start; t < first - range.step / 2; t += range.step) timestamps.push(t);
+  return {
+    s: { labels: s.labels, timestamps: [...timestamps, ...s.timestamps], values: [...timestamps.map(() => 0), ...s.values] },
+    note: `The series only exists from ${formatTime(first)}; as a 0/1 state it was taken as 0 before.`,
+  };
+}
+
+export interface DetectArgs {
+  query?: string | undefined;
+  range?: string | undefined;
+  start?: number | undefined;
+  end?: number | undefined;
+  step?: string | undefined;
+  series?: InlineSeries[] | undefined;
+  sensitivity: string | number;
+  method: Method;
+  top: number;
+}
+
+export async function detectAnomalies(
+  prometheus: PrometheusApi | null,
+  args: DetectArgs,
+  signal?: AbortSignal,
+): Promise<{ report: Report; text: string }> {
+  if ((args.query === undefined) === (args.series === undefined)) {
+    throw new InputError('query, series', 'give exactly one: query (PromQL, with range or start/end) or series (inline [time, value] pairs)');
+  }
+  const sensitivity = parseSensitivity(args.sensitivity);
+  if (args.query !== undefined && args.query.length > MAX_QUERY_LENGTH) {
+    throw new InputError('query', `must be at most ${MAX_QUERY_LENGTH} characters, got ${args.query.length}`);
+  }
+  const opts = { sensitivity, method: args.method };
+  const warnings: string[] = [];
+  let items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[];
+  let range: ResolvedRange | undefined;
+  if (args.series !== undefined) {
+    for (const f of ['range', 'start', 'end', 'step'] as const) {
+      if (args[f] !== undefined) throw new InputError(f, 'only goes with query; inline series carry their own times');
+    }
+    const total = args.series.reduce((n, s) => n + s.values.length, 0);
+    if (total > MAX_INLINE_POINTS) throw new InputError('series', `must have at most ${MAX_INLINE_POINTS} points in all, got ${total}`);
+    items = parseInline(args.series).map((s) => ({ labels: s.labels, analysis: analyze(s.timestamps, s.values, opts) }));
+  } else {
+    const query = args.query!;
+    range = resolveRange(args);
+    if (!prometheus) {
+      throw new NotConfiguredError(
+        'detect_anomaly with a query needs Prometheus: set PROMETHEUS_URL to the Prometheus or Thanos Querier URL, or pass the data inline as series.',
+      );
+    }
+    const res = await prometheus.queryRange(query, range, signal ? { signal } : undefined);
+    warnings.push(...res.warnings);
+    range = { start: res.start, end: res.end, step: res.step };
+    let series = res.series;
+    if (series.length > MAX_QUERY_SERIES) {
+      warnings.push(`the query returned ${series.length} series; analysed the first ${MAX_QUERY_SERIES}: narrow it with label matchers or aggregate (sum by (...))`);
+      series = series.slice(0, MAX_QUERY_SERIES);
+    }
+    if (series.length === 0) warnings.push('the query returned no series in that range: check the metric name and label matchers');
+    const counter = isCounterQuery(query);
+    items = [];
+    let since = 0;
+    for (const raw of series) {
+      const { s, note } = counter ? { s: raw, note: undefined } : padLateState(raw, range);
+      items.push({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }), note });
+      // Hundreds of series take a while: let other sessions' requests in, and stop if cancelled.
+      since += s.values.length;
+      if (since >= YIELD_EVERY) {
+        since = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        signal?.throwIfAborted();
+      }
+    }
+  }
+  const unit = (labels: Record<string, string>) => unitOf(args.query, labels);
+  const ro = {
+    source: args.query !== undefined ? ('query' as const) : ('series' as const),
+    query: args.query,
+    range,
+    sensitivity,
+    method: args.method,
+    top: args.top,
+    maxAnomalies: Math.min(items.length, args.top) === 1 ? MAX_ANOMALIES_ONE_SERIES : MAX_ANOMALIES,
+    warnings,
+    unitOf: unit,
+  };
+  const report = buildReport(items, ro);
+  return { report, text: renderReport(report, ro) };
+}

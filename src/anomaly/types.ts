@@ -1,0 +1,18 @@
+export const KINDS = ['spike', 'dip', 'level_shift', 'trend', 'seasonal_break', 'variance_change'] as const;
+export type Kind = (typeof KINDS)[number];
+export type Direction = 'up' | 'down';
+
+/** What a detector reports, in point indices; detect.ts turns it into an Anomaly. */
+export interface Candidate {
+  kind: Kind;
+  direction: Direction;
+  /** the point that best marks it: a spike's peak, a shift's or drift's onset */
+  at: number;
+  /** first and last point it covers */
+  from: number;
+  to: number;
+  /** the detector's statistic divided by its threshold at medium sensitivity (1 = just at it) */
+  strength: number;
+  /** for shifts and drifts: the new level and the level expected without the change, deseasonalized, at `to` */
+  level?: { value: number; expected: number };
+}

@@ -1,0 +1,132 @@
+// The `auto` pipeline on Kubernetes-shaped series (what the fixture Prometheus holds):
+// each injected event found with the right kind, time and direction, nothing else of note.
+import { describe, expect, it } from 'vitest';
+import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
+import { explain, formatValue } from '../../src/anomaly/explain.js';
+import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
+
+const f = kubernetesFixture(4);
+const near = (t: number, i: number, minutes: number) => Math.abs(t - f.t[i]!) <= minutes * MIN;
+const strong = (a: Analysis) => a.anomalies.filter((x) => x.score >= 0.8);
+
+describe('analyze on Kubernetes series', () => {
+  it('CPU rate with a daily cycle: the spike, and only the spike', () => {
+    const a = analyze(f.t, f.cpu);
+    expect(a.season?.periodMs).toBe(86_400_000);
+    expect(a.anomalies).toHaveLength(1);
+    expect(a.anomalies[0]).toMatchObject({ kind: 'spike', direction: 'up' });
+    expect(near(a.anomalies[0]!.at, f.events.cpuSpike, 4)).toBe(true);
+    // Expected is the usual afternoon level, not the night's.
+    expect(a.anomalies[0]!.expected).toBeGreaterThan(0.9);
+  });
+
+  it('memory working set: the spike, the leak and the OOM kill', () => {
+    const a = analyze(f.t, f.memory);
+    const spike = a.anomalies.find((x) => x.kind === 'spike')!;
+    expect(near(spike.at, f.events.memorySpike, 2)).toBe(true);
+    expect(spike.value - spike.expected).toBeGreaterThan(300e6);
+    const leak = a.anomalies.find((x) => x.kind === 'trend')!;
+    expect(leak.direction).toBe('up');
+    expect(near(leak.at, f.events.oomKill - 600, 60)).toBe(true);
+    const kill = a.anomalies.find((x) => x.kind === 'level_shift')!;
+    expect(kill.direction).toBe('down');
+    expect(near(kill.at, f.events.oomKill, 3)).toBe(true);
+    expect(strong(a).map((x) => x.kind).sort()).toEqual(['level_shift', 'spike', 'trend']);
+  });
+
+  it('a 0/1 OOMKilled series: the step up at the kill', () => {
+    const a = analyze(f.t, f.oomKilled);
+    expect(a.anomalies).toHaveLength(1);
+    expect(a.anomalies[0]).toMatchObject({ kind: 'level_shift', direction: 'up', value: 1, expected: 0 });
+    expect(near(a.anomalies[0]!.at, f.events.oomKill, 1)).toBe(true);
+  });
+
+  it('a restart counter: the storm as one burst of its rate, and the OOM restart', () => {
+    const a = analyze(f.t, f.restarts, { counter: true });
+    expect(a.rate).toBe(true);
+    expect(a.anomalies.map((x) => x.kind)).toEqual(['spike', 'spike']);
+    const [storm, kill] = [...a.anomalies].sort((x, y) => x.at - y.at);
+    expect(near(storm!.from, f.events.stormFrom, 1)).toBe(true);
+    expect(near(storm!.to, f.events.stormTo, 6)).toBe(true);
+    expect(near(kill!.at, f.events.oomKill, 1)).toBe(true);
+    // As raw counts the storm is a rise of the counter.
+    const raw = analyze(f.t, f.restarts);
+    expect(raw.anomalies.some((x) => x.direction === 'up' && near(x.at, f.events.stormFrom, 15))).toBe(true);
+  });
+});
+
+describe('analyze on one day of data', () => {
+  // As a 24h query at 1m sees it: a daily cycle that cannot be learnt from one day.
+  const day = (edit: (i: number, v: number) => number) => {
+    const r = noise(21);
+    const t: number[] = [];
+    const v: number[] = [];
+    for (let i = 0; i <= 1440; i++) {
+      t.push(i * MIN);
+      v.push(edit(i, 377e6 * (1 + 0.1 * Math.sin((2 * Math.PI * (i / 60 + 0.33)) / 24)) * (1 + 0.01 * r())));
+    }
+    return { t, v };
+  };
+
+  it('a 15-minute spike (longer than half the window) is one spike, expected at the level before it', () => {
+    const { t, v } = day((i, x) => (i >= 1075 && i < 1090 ? 915e6 : x));
+    const a = analyze(t, v);
+    expect(a.anomalies).toHaveLength(1);
+    expect(a.anomalies[0]).toMatchObject({ kind: 'spike', direction: 'up', at: 1075 * MIN, from: 1075 * MIN, to: 1089 * MIN });
+    expect(a.anomalies[0]!.expected).toBeLessThan(420e6);
+  });
+
+  it('the daily cycle alone is not called a drift', () => {
+    const { t, v } = day((_i, x) => x);
+    expect(analyze(t, v).anomalies).toEqual([]);
+  });
+
+  it('a burst of restarts stands out even when it is ~1% of the points', () => {
+    const { t } = day((_i, x) => x);
+    let count = 0;
+    const restarts = t.map((_x, i) => (i >= 1000 && i < 1060 && i % 5 === 0 ? ++count : count));
+    const a = analyze(t, restarts, { counter: true });
+    expect(a.anomalies).toHaveLength(1);
+    expect(a.anomalies[0]).toMatchObject({ kind: 'spike', from: 1000 * MIN });
+  });
+});
+
+describe('analyze edge cases', () => {
+  const t = Array.from({ length: 200 }, (_, i) => i * MIN);
+
+  it('too little history and flat series are answered as such', () => {
+    const short = analyze(t.slice(0, 12), t.slice(0, 12).map(() => 1));
+    expect(short).toMatchObject({ status: 'insufficient_data', points: 12, anomalies: [] });
+    expect(explain(short, { shown: 0 })).toBe(`Not enough history: 12 points, need ${MIN_POINTS}. Widen the range or use a smaller step.`);
+    const gappy = analyze(t, t.map((_, i) => (i % 10 === 0 ? 5 : NaN)));
+    expect(gappy.status).toBe('insufficient_data');
+    expect(gappy.points).toBe(20);
+    const flat = analyze(t, t.map(() => 0));
+    expect(flat).toMatchObject({ status: 'flat', flatValue: 0, anomalies: [], score: 0 });
+    expect(explain(flat, { shown: 0 })).toMatch(/^Flat: all 200 points equal 0/);
+  });
+
+  it('sensitivity moves the threshold: high finds at least what medium finds, low at most', () => {
+    const counts = (['low', 'medium', 'high'] as const).map((s) => analyze(f.t, f.memory, { sensitivity: s }).anomalies.length);
+    expect(counts[0]).toBeLessThanOrEqual(counts[1]!);
+    expect(counts[1]).toBeLessThanOrEqual(counts[2]!);
+    expect(analyze(f.t, f.memory, { sensitivity: 0.99 }).anomalies.every((x) => x.score >= 0.99)).toBe(true);
+    expect(scoreOf(minStrength('medium'))).toBeCloseTo(0.5, 3);
+  });
+
+  it('method picks the detectors', () => {
+    const shifts = analyze(f.t, f.memory, { method: 'level_shift' });
+    expect(shifts.detectors).toEqual(['mosum_cusum']);
+    expect(shifts.anomalies.every((x) => ['level_shift', 'trend', 'spike', 'dip'].includes(x.kind))).toBe(true);
+    const robust = analyze(f.t, f.memory, { method: 'robust' });
+    expect(robust.detectors).toEqual(['hampel']);
+    expect(robust.anomalies.every((x) => x.kind === 'spike' || x.kind === 'dip')).toBe(true);
+  });
+
+  it('formats values with units', () => {
+    expect(formatValue(1.5 * 1024 ** 3, 'bytes')).toBe('1.5 GiB');
+    expect(formatValue(0.25, 'seconds')).toBe('250 ms');
+    expect(formatValue(12_400)).toBe('12.4k');
+    expect(formatValue(0.000123)).toBe('1.23e-4');
+  });
+});
