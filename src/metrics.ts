@@ -27,6 +27,7 @@ export class ServerMetrics {
   private readonly toolCalls: Counter<'tool' | 'outcome'>;
   private readonly toolSeconds: Histogram<'tool'>;
   private readonly rejections: Counter<'reason'>;
+  private readonly alerts: Counter<'action'>;
   private sessionCount: () => number = () => 0;
   private processMetrics = false;
 
@@ -49,6 +50,12 @@ export class ServerMetrics {
       name: `${P}http_rejected_requests_total`,
       help: 'HTTP requests to /mcp refused before reaching MCP, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.alerts = new Counter({
+      name: `${P}alertmanager_alerts_total`,
+      help: 'alerts received from Alertmanager, by what they did to incidents',
+      labelNames: ['action'],
       registers,
     });
     const self = this;
@@ -128,6 +135,10 @@ export class ServerMetrics {
 
   rejected(reason: RejectReason): void {
     this.rejections.inc({ reason });
+  }
+
+  alert(action: string): void {
+    this.alerts.inc({ action });
   }
 
   /** The HTTP transport tells where its session count comes from. */

@@ -42,7 +42,7 @@ export function ensureAlertmanagerInstalled(): void {
   execFileSync('sh', ['-c', `systemctl stop ${BINARY} 2>/dev/null; pkill -f /usr/bin/${BINARY} || true`], { stdio: 'ignore' });
 }
 
-export async function startAlertmanager(opts: { webhookUrl: string; token: string; groupBy?: string[] }): Promise<TestAlertmanager> {
+export async function startAlertmanager(opts: { webhookUrl: string; token: string; groupBy?: string[]; repeatInterval?: string }): Promise<TestAlertmanager> {
   ensureAlertmanagerInstalled();
   const dir = mkdtempSync(join(tmpdir(), 'pim-alertmanager-'));
   writeFileSync(join(dir, 'token'), opts.token, { mode: 0o600 });
@@ -54,7 +54,7 @@ export async function startAlertmanager(opts: { webhookUrl: string; token: strin
       `  group_by: ${JSON.stringify(opts.groupBy ?? ['alertname', 'namespace'])}`,
       '  group_wait: 1s',
       '  group_interval: 1s',
-      '  repeat_interval: 1h',
+      `  repeat_interval: ${opts.repeatInterval ?? '1h'}`,
       'receivers:',
       '  - name: prom-incident-mcp',
       '    webhook_configs:',

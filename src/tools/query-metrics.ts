@@ -55,10 +55,9 @@ const output = z.object({
 export const queryMetrics = defineTool({
   name: 'query_metrics',
   description:
-    "Run PromQL on the cluster's Prometheus/Thanos, or discover metric names, labels and series. " +
-    'Instant: {"query":"sum by (namespace) (rate(container_cpu_usage_seconds_total[5m]))"}. ' +
-    'Range: add "range":"6h" (per series: min/avg/max/last and sampled points). ' +
-    'Discover: {"discover":"metrics","filter":"memory"} or {"discover":"label_values","label":"namespace"}. ' +
+    "Run PromQL on the cluster's Prometheus/Thanos, or discover metric names, labels and series; use to check a number or look closer. " +
+    'Example: {"query":"sum by (namespace) (rate(container_cpu_usage_seconds_total[5m]))"}; add "range":"6h" for min/avg/max/last and sampled points; ' +
+    'discover: {"discover":"metrics","filter":"memory"} or {"discover":"label_values","label":"namespace"}. ' +
     'Labels shared by all series are shown once; at most limit series.',
   input,
   output,

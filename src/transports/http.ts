@@ -1,5 +1,5 @@
-// Streamable HTTP on /mcp (one McpServer per session, all sharing the App), plus /healthz,
-// /readyz and /metrics. Every /mcp request passes, in order: Host/Origin check (403), bearer
+// Streamable HTTP on /mcp (one McpServer per session, all sharing the App), Alertmanager's
+// webhook on /alertmanager, plus /healthz, /readyz and /metrics. Every /mcp request passes, in order: Host/Origin check (403), bearer
 // token (401), per-client rate limit (429), body size (413), session lookup (404) and the
 // session cap (503). Shutdown drains: new requests get 503 while calls in flight finish.
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { WebhookPayload, applyNotification } from '../alerts/alertmanager.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { messageOf } from '../errors.js';
@@ -232,9 +234,46 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, POST, DELETE' });
   }
 
+  /** Alertmanager's webhook: checked and authenticated like /mcp; 5xx makes Alertmanager retry. */
+  async function handleAlertmanager(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'POST' });
+    const client = admit(req, res);
+    if (client === null) return;
+    if (cfg.readOnly) return sendJson(res, 403, { error: 'this server is read-only (MCP_READ_ONLY); it takes no alerts' });
+    track(res);
+    let body: unknown;
+    try {
+      body = await readJson(req, MAX_BODY_BYTES);
+    } catch (err) {
+      const status = err instanceof BodyError ? err.status : 400;
+      return sendJson(res, status, { error: messageOf(err) });
+    }
+    const parsed = WebhookPayload.safeParse(body);
+    if (!parsed.success) {
+      return sendJson(res, 400, { error: `not an Alertmanager webhook notification (version 4): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}` });
+    }
+    let outcomes;
+    try {
+      outcomes = await applyNotification(app.store, parsed.data);
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'Alertmanager notification could not be stored; Alertmanager will retry');
+      return sendJson(res, 503, { error: `incident store unavailable: ${messageOf(err)}` }, { 'retry-after': 5 });
+    }
+    const counts: Record<string, number> = {};
+    for (const o of outcomes) {
+      counts[o.action] = (counts[o.action] ?? 0) + 1;
+      metrics.alert(o.action);
+      if (o.action === 'created' || o.action === 'updated' || o.action === 'resolved') {
+        log.info({ audit: true, source: 'alertmanager', incident: o.incident, fingerprint: o.fingerprint, client }, `audit: alert ${o.alertname} ${o.action}`);
+      } else if (o.action === 'invalid') log.warn({ fingerprint: o.fingerprint, error: o.error }, 'alert could not become an incident');
+    }
+    sendJson(res, 200, { received: outcomes.length, ...counts, truncated_alerts: parsed.data.truncatedAlerts ?? 0, alerts: outcomes });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/mcp') return handleMcp(req, res);
+    if (path === '/alertmanager') return handleAlertmanager(req, res);
     if (req.method !== 'GET' && (path === '/healthz' || path === '/readyz' || path === '/metrics')) {
       return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET' });
     }
@@ -249,7 +288,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       res.end(m.body);
       return;
     }
-    sendJson(res, 404, { error: `no route ${path}; the MCP endpoint is /mcp` });
+    sendJson(res, 404, { error: `no route ${path}; the MCP endpoint is /mcp, Alertmanager's webhook /alertmanager` });
   }
 
   const server = createServer((req, res) => {

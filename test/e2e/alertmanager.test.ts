@@ -1,0 +1,98 @@
+// A real Alertmanager sends its webhook to the server: one incident per alert of a grouped
+// notification, repeats update rather than multiply, resolved notifications resolve.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAlertmanager, type TestAlert, type TestAlertmanager } from '../../tools/test-alertmanager.js';
+import { call, connectHttp, startHttpServer, tempDir, type Connected, type HttpServer } from '../helpers/server.js';
+
+type S = Record<string, any>;
+const TOKEN = 'alert-webhook-test-token-0123456789';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('Alertmanager webhook', () => {
+  const dir = tempDir();
+  let server: HttpServer;
+  let am: TestAlertmanager;
+  let mcp: Connected;
+  const now = new Date().toISOString();
+  const crash = (pod: string, severity = 'warning'): TestAlert => ({
+    labels: { alertname: 'KubePodCrashLooping', namespace: 'batch', pod, severity, container: 'worker' },
+    annotations: { summary: 'Pod is crash looping.', description: `Pod batch/${pod} is in waiting state (reason: CrashLoopBackOff).` },
+    startsAt: now,
+    generatorURL: 'http://prometheus:9090/graph?g0.expr=kube_pod_container_status_waiting_reason',
+  });
+  const pressure: TestAlert = {
+    labels: { alertname: 'KubeNodeMemoryPressure', node: 'worker-2', severity: 'critical' },
+    annotations: { summary: 'Node has memory pressure.' },
+    startsAt: now,
+  };
+  const fromAlertmanager = async () =>
+    (await call(mcp.client, 'list_incidents', { status: 'all', labels: { source: 'alertmanager' }, limit: 100 })).structuredContent as S;
+
+  beforeAll(async () => {
+    server = await startHttpServer({ DATA_DIR: dir.path, MCP_AUTH_TOKEN: TOKEN });
+    am = await startAlertmanager({ webhookUrl: server.url.replace('/mcp', '/alertmanager'), token: TOKEN, repeatInterval: '2s' });
+    mcp = await connectHttp(server.url, { authorization: `Bearer ${TOKEN}` });
+  });
+  afterAll(async () => {
+    await mcp?.close();
+    await am?.stop();
+    await server?.stop();
+    dir.cleanup();
+  });
+
+  it('turns each alert of grouped notifications into exactly one incident', async () => {
+    await am.post([crash('report-worker-9a7b6c5d4-x7k2p'), crash('report-worker-9a7b6c5d4-b9q4m'), pressure]);
+    const list = await until('3 incidents', async () => {
+      const l = await fromAlertmanager();
+      return l.total === 3 ? l : undefined;
+    });
+    const byTitle = Object.fromEntries(list.incidents.map((i: S) => [i.affected_resources[0], i]));
+    expect(byTitle['pod/report-worker-9a7b6c5d4-x7k2p']).toMatchObject({
+      title: 'KubePodCrashLooping: Pod is crash looping.',
+      severity: 'medium',
+      target: 'batch',
+      namespace: 'batch',
+      status: 'active',
+      labels: { alertname: 'KubePodCrashLooping', source: 'alertmanager', container: 'worker' },
+    });
+    expect(byTitle['node/worker-2']).toMatchObject({ severity: 'critical', target: 'node/worker-2', namespace: null });
+    const full = (await call(mcp.client, 'get_incident', { id: byTitle['node/worker-2'].id })).structuredContent as S;
+    expect(full.incident.evidence[0].data.fingerprint).toBe(byTitle['node/worker-2'].labels.alert_fingerprint);
+  });
+
+  it('keeps one incident per alert while Alertmanager repeats its notifications', async () => {
+    const metrics = async () => (await fetch(server.url.replace('/mcp', '/metrics'))).text();
+    await until('a repeated notification', async () => (/alertmanager_alerts_total\{action="unchanged"\} [1-9]/.test(await metrics()) ? true : undefined));
+    expect((await fromAlertmanager()).total).toBe(3);
+  });
+
+  it('resolves the incident when the alert is resolved', async () => {
+    await am.post([{ ...crash('report-worker-9a7b6c5d4-b9q4m'), endsAt: new Date().toISOString() }]);
+    const resolved = await until('the resolved incident', async () => {
+      const l = await fromAlertmanager();
+      return l.incidents.find((i: S) => i.status === 'resolved');
+    });
+    expect(resolved.affected_resources).toEqual(['pod/report-worker-9a7b6c5d4-b9q4m']);
+    expect(resolved.resolved_at).not.toBeNull();
+    const active = await call(mcp.client, 'list_incidents', { labels: { source: 'alertmanager' } });
+    expect((active.structuredContent as S).total).toBe(2);
+  });
+
+  it('refuses notifications without the token, and bodies that are not notifications', async () => {
+    const url = server.url.replace('/mcp', '/alertmanager');
+    const anonymous = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    const junk = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: '{"alerts":"no"}' });
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { error: string }).error).toMatch(/not an Alertmanager webhook notification/);
+  });
+});
