@@ -62,8 +62,8 @@ export const WORKFLOWS: Workflow[] = [
       },
       {
         tool: 'list_incidents',
-        args: { status: 'all', namespace: '$namespace', since: '7d' },
-        look: 'whether this problem is already recorded',
+        args: { status: 'active', namespace: '$namespace' },
+        look: 'whether this problem is already recorded and open',
       },
       {
         tool: 'create_incident',
