@@ -16,7 +16,7 @@ const arg = (name: string, dflt: string) => {
   return i > 0 ? process.argv[i + 1]! : dflt;
 };
 const N = Number(arg('--n', '30'));
-const PARALLEL = Number(arg('--parallel', '3'));
+const PARALLEL = Number(arg('--parallel', '2'));
 const env = process.argv.includes('--url') ? null : await startFixturePrometheus({ log: (s) => console.error(s) });
 const url = env?.url ?? arg('--url', '');
 

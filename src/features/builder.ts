@@ -30,7 +30,7 @@ export interface BuildOptions {
   businessHours: [number, number];
   issueType?: IssueType | undefined;
   signal?: AbortSignal | undefined;
-  /** how many PromQL requests the vector is split into (default 3) */
+  /** how many PromQL requests the vector is split into (default 2) */
   parallel?: number;
 }
 
@@ -160,7 +160,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const series = new Map<string, number[]>();
   const errors: string[] = [];
   const times: number[] = [];
-  const plans = featurePlans(scope, opts.parallel ?? 3);
+  const plans = featurePlans(scope, opts.parallel ?? 2);
   await Promise.all(
     plans.map((p) => async () => {
       const names = Object.keys(p.exprs);

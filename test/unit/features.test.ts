@@ -154,7 +154,7 @@ describe('buildFeatures derivations', () => {
   });
 
   it('marks what failed as errors, counts the real features, and never invents values', async () => {
-    const r = await buildFeatures(answering({ pod_count: 3, restarts_24h: 2 }, ['_cpu']), ns, opts);
+    const r = await buildFeatures(answering({ pod_count: 3, restarts_24h: 2 }, ['_cpu']), ns, { ...opts, parallel: 3 });
     expect(r.errors).toEqual(['Prometheus at http://fake is unreachable']);
     expect(r.nulls.cpu_utilization).toBe('error: see errors[0]');
     // what shares the failed request is an error; what came from the other requests is not
