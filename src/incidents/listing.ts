@@ -72,8 +72,10 @@ export function incidentLine(i: IncidentSummary): string {
 
 export function renderListView(v: ListView): string {
   const f = v.filters;
+  const one = v.total === 1;
+  const noun = one ? 'incident' : 'incidents';
   const what = [
-    f.status === 'all' ? 'incidents' : `${f.status} incidents`,
+    f.status === 'all' ? noun : `${f.status} ${noun}`,
     f.severity !== 'all' ? `severity ${f.severity}` : '',
     f.namespace ? `namespace ${f.namespace}` : '',
     f.target ? `target ${f.target}` : '',
@@ -81,10 +83,11 @@ export function renderListView(v: ListView): string {
     .filter(Boolean)
     .join(', ');
   if (v.total === 0) return `No ${what} match.`;
+  const match = one ? 'matches' : 'match';
   const head =
     v.returned === 0
-      ? `${v.total} ${what} match; this page is empty.`
-      : `${v.total} ${what} match; showing ${v.returned}, newest first${v.offset ? ` (from #${v.offset + 1})` : ''}.`;
+      ? `${v.total} ${what} ${match}; this page is empty.`
+      : `${v.total} ${what} ${match}; showing ${v.returned}, newest first${v.offset ? ` (from #${v.offset + 1})` : ''}.`;
   const tail = v.next_cursor ? `More: pass cursor "${v.next_cursor}".` : '';
   return [head, ...v.incidents.map(incidentLine), tail].filter(Boolean).join('\n');
 }

@@ -60,6 +60,9 @@ for (const transport of ['stdio', 'http'] as const) {
 
       const prodHigh = (await call(conn.client, 'list_incidents', { namespace: 'production', severity: 'high' })).structuredContent as Structured;
       expect(prodHigh.total).toBe(1);
+      expect(text(await call(conn.client, 'list_incidents', { namespace: 'production', severity: 'high' }))).toMatch(
+        /^1 active incident, severity high, namespace production matches; showing 1/,
+      );
       expect(prodHigh.incidents[0].id).toBe(made[1]!.id);
 
       const byLabel = (await call(conn.client, 'list_incidents', { labels: { team: 'storage' }, status: 'all', severity: 'all' }))
