@@ -123,7 +123,35 @@ export class FileIncidentStore implements IncidentStore {
   private readonly lockStaleMs: number;
   private readonly now: () => Date;
 
-  private state!: Loaded;
+  private current!: Loaded;
+  /** the journal we track, held open: identity is its inode, which must not be freed and reused */
+  private pinFd = -1;
+  private pinIno = -1;
+
+  private get state(): Loaded {
+    return this.current;
+  }
+
+  private set state(next: Loaded) {
+    this.current = next;
+    if (next.journalIno === this.pinIno) return;
+    this.unpin();
+    try {
+      const fd = openSync(this.journalPath, 'r');
+      if (fstatSync(fd).ino === next.journalIno) {
+        this.pinFd = fd;
+        this.pinIno = next.journalIno;
+      } else closeSync(fd); // replaced meanwhile: the next refresh sees it and reloads
+    } catch {
+      // no journal yet; it is pinned once created
+    }
+  }
+
+  private unpin(): void {
+    if (this.pinFd !== -1) closeSync(this.pinFd);
+    this.pinFd = -1;
+    this.pinIno = -1;
+  }
   private fh: FileHandle | null = null;
   private fhIno = -1;
   /** serialises this process's writes; the file lock serialises processes */
@@ -704,5 +732,6 @@ export class FileIncidentStore implements IncidentStore {
     this.closed = true;
     await this.fh?.close();
     this.fh = null;
+    this.unpin();
   }
 }

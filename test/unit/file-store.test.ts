@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -261,6 +261,32 @@ describe('FileIncidentStore', () => {
     expect(await b.get(z.id)).toEqual(z);
     await a.close();
     await b.close();
+  });
+
+  it('a store that only reads keeps up when a later journal gets the inode number it last saw', async () => {
+    const writer = await open();
+    const reader = await open();
+    let n = 0;
+    for (let i = 0; i < 3; i++) {
+      await writer.create(input(n++), 'writer');
+      await writer.compact();
+    }
+    expect(await reader.count()).toBe(n); // the reader looks once compactions are under way
+    const journal = join(dir.path, 'incidents.journal');
+    const seen = statSync(journal).ino;
+    // Compact until the filesystem hands the reader's journal inode to a new journal (ext4
+    // reuses freed inodes at once); a reader that holds its journal open prevents exactly that.
+    for (let round = 0; round < 40; round++) {
+      await writer.create(input(n++), 'writer');
+      await writer.compact();
+      if (statSync(journal).ino === seen) break;
+    }
+    await writer.create(input(n++), 'writer');
+    expect(await reader.count()).toBe(await writer.count());
+    const mine = (await reader.create(input(999), 'reader')).incident;
+    expect(await writer.get(mine.id)).toEqual(mine);
+    await writer.close();
+    await reader.close();
   });
 
   it('two processes writing 500 each lose nothing', async () => {
