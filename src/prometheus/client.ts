@@ -187,7 +187,8 @@ export class PrometheusClient implements PrometheusApi {
   private async attempt(u: Upstream, path: string, params: Params, deadline: number, retriedAuth = false): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new AttemptError(`did not answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
-    if (!u.breaker.allow()) {
+    // a retry after a 401 already holds the breaker's permission (it may be the half-open probe)
+    if (!retriedAuth && !u.breaker.allow()) {
       throw new AttemptError(
         `is unavailable: ${u.breaker.consecutiveFailures} requests in a row failed (last: ${u.breaker.lastFailure}); next try in ${formatDuration(u.breaker.retryInMs())}`,
         'breaker',
@@ -203,6 +204,7 @@ export class PrometheusClient implements PrometheusApi {
     const started = performance.now();
     const endpoint = path.replace(/\/label\/[^/]+\/values$/, '/label/:name/values');
     let outcome: RequestEvent['outcome'] = 'error';
+    let handedOff = false;
     try {
       let res;
       try {
@@ -253,8 +255,10 @@ export class PrometheusClient implements PrometheusApi {
       }
       if ((status === 401 || status === 403) && body?.status !== 'error') {
         if (!retriedAuth && this.s.auth.tokenFile) {
-          // the ServiceAccount token may have just rotated
+          // the ServiceAccount token may have just rotated; the retry reports for itself
           this.creds.refresh();
+          outcome = 'rejected';
+          handedOff = true;
           return await this.attempt(u, path, params, deadline, true);
         }
         outcome = 'rejected';
@@ -289,7 +293,7 @@ export class PrometheusClient implements PrometheusApi {
         'garbage',
       );
     } catch (err) {
-      if (err instanceof AttemptError) {
+      if (err instanceof AttemptError && !handedOff) {
         // a refusal or a rejected query still proves the upstream is up
         if (err.upstreamFault) u.breaker.failure(err.message);
         else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large') u.breaker.success();

@@ -55,7 +55,7 @@ describe('CircuitBreaker', () => {
 
 describe('ResultCache', () => {
   it('shares one load between concurrent callers and serves hits until the TTL', async () => {
-    const cache = new ResultCache<{ n: number }>({ ttlMs: 50, maxEntries: 10, maxBytes: 1000 });
+    const cache = new ResultCache<{ n: number }>({ ttlMs: 1000, maxEntries: 10, maxBytes: 1000 });
     let loads = 0;
     const load = async () => {
       loads++;
@@ -66,7 +66,7 @@ describe('ResultCache', () => {
     expect(loads).toBe(1);
     expect(all.map((r) => r.source).sort()).toEqual(['miss', 'shared', 'shared']);
     expect((await cache.get('k', load)).source).toBe('hit');
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 1100));
     expect((await cache.get('k', load)).source).toBe('miss');
     expect(loads).toBe(2);
   });
