@@ -4,6 +4,7 @@
 import { InputError, NotConfiguredError } from '../errors.js';
 import { formatDuration } from '../time.js';
 import type { Labels, PrometheusApi, Tier } from './api.js';
+import { matcher } from './promql.js';
 import { commonLabels, distinguishing, downsample, num, pick, selector, short, sparkline, stats, without, type Num, type Stats } from './shape.js';
 
 export const DISCOVER = ['metrics', 'labels', 'label_values', 'series', 'metadata'] as const;
@@ -35,7 +36,15 @@ export interface QueryArgs {
 export type Plan =
   | { kind: 'instant'; query: string; time: number | undefined }
   | { kind: 'range'; query: string; start: number; end: number; step: number }
-  | { kind: Discover; match: string | undefined; label: string | undefined; filter: ((s: string) => boolean) | null; start: number; end: number };
+  | {
+      kind: Discover;
+      /** a series selector; a /regex/ filter becomes one, so Prometheus (RE2, linear time) runs it */
+      match: string | undefined;
+      label: string | undefined;
+      filter: ((s: string) => boolean) | null;
+      start: number;
+      end: number;
+    };
 
 export function requirePrometheus(p: PrometheusApi | null): PrometheusApi {
   if (!p) {
@@ -54,17 +63,30 @@ export function defaultStep(spanMs: number): number {
   return (NICE_STEPS_S.find((s) => s >= want) ?? Math.ceil(want / 86400) * 86400) * 1000;
 }
 
-function nameFilter(filter: string | undefined): ((s: string) => boolean) | null {
-  if (filter === undefined) return null;
+/**
+ * A /regex/ filter never runs here: a backtracking JavaScript regex on names from Prometheus
+ * could block the event loop for every session (ReDoS). It becomes a matcher Prometheus
+ * evaluates with RE2, in linear time, so it is only offered where a matcher can carry it.
+ */
+function regexMatcher(filter: string, discover: Discover, label: string | undefined, match: string | undefined): string | null {
   const re = /^\/(.+)\/([i]?)$/.exec(filter);
-  if (re) {
-    try {
-      const rx = new RegExp(re[1]!, re[2]);
-      return (s) => rx.test(s);
-    } catch (err) {
-      throw new InputError('filter', `is not a valid regular expression: ${(err as Error).message}`);
-    }
+  if (!re) return null;
+  if (discover !== 'metrics' && discover !== 'label_values') {
+    throw new InputError('filter', 'takes a /regex/ only with discover "metrics" or "label_values"; use a substring here');
   }
+  if (match !== undefined) throw new InputError('filter', 'a /regex/ filter cannot be combined with match; use a substring filter');
+  try {
+    new RegExp(re[1]!); // syntax check only: compiling runs nothing
+  } catch (err) {
+    throw new InputError('filter', `is not a valid regular expression: ${(err as Error).message}`);
+  }
+  // Prometheus anchors its regexes; a JavaScript-style search is .*(?:re).*
+  const rx = `${re[2] ? '(?i)' : ''}.*(?:${re[1]}).*`;
+  return `{${matcher(discover === 'metrics' ? '__name__' : label!, rx, '=~')}}`;
+}
+
+function substringFilter(filter: string | undefined): ((s: string) => boolean) | null {
+  if (filter === undefined) return null;
   const needle = filter.toLowerCase();
   return (s) => s.toLowerCase().includes(needle);
 }
@@ -87,7 +109,8 @@ export function planQuery(a: QueryArgs, now: number): Plan {
     const end = a.end ?? now;
     const start = a.start ?? end - (a.range ?? DISCOVERY_WINDOW_MS);
     if (start >= end) throw new InputError('start', 'must be before end');
-    return { kind: a.discover, match: a.match, label: a.label, filter: nameFilter(a.filter), start, end };
+    const rx = a.filter === undefined ? null : regexMatcher(a.filter, a.discover, a.label, a.match);
+    return { kind: a.discover, match: rx ?? a.match, label: a.label, filter: rx ? null : substringFilter(a.filter), start, end };
   }
   for (const f of ['match', 'label', 'filter'] as const) {
     if (a[f] !== undefined) throw new InputError(f, 'is for discover, not for PromQL queries');
