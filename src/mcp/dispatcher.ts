@@ -140,6 +140,16 @@ function incidentIdOf(args: unknown, structured: unknown): string | null {
 // Invalid params; parsing strictly first would turn the same mistake into -32603 Internal error.
 const LooseCallTool = z.looseObject({ method: z.literal('tools/call'), params: z.looseObject({}) });
 
+/**
+ * The name a client gave at initialize, as it goes into every timeline entry and log line:
+ * without control characters (NUL breaks PostgreSQL) and at most 100 characters.
+ */
+export function cleanClientName(name: unknown): string | undefined {
+  if (typeof name !== 'string') return undefined;
+  const clean = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+  return clean === '' ? undefined : clean;
+}
+
 export function installTools(server: Server, tools: readonly ToolDef[], app: App): void {
   const offered = visibleTools(tools, app.config.readOnly);
   const byName = new Map(offered.map((t) => [t.name, t]));
@@ -151,7 +161,7 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
     const req = raw as unknown as CallToolRequest;
     const name = req.params.name;
     const tool = byName.get(name);
-    const clientName = server.getClientVersion()?.name;
+    const clientName = cleanClientName(server.getClientVersion()?.name);
     const auth = extra.authInfo?.clientId;
     const started = performance.now();
     const log = app.log.child({ tool: name, client: clientName });
