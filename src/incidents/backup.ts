@@ -13,8 +13,17 @@ import {
   text,
 } from './model.js';
 
-/** RFC 3339 in, the stores' own form out (UTC, milliseconds), so ordering and cursors agree. */
-const Instant = Incident.shape.created_at.transform((s) => new Date(s).toISOString());
+/** How far ahead of this machine's clock an imported time may be (clock skew between hosts). */
+export const FUTURE_SLACK_MS = 5 * 60_000;
+
+/**
+ * RFC 3339 in, the stores' own form out (UTC, milliseconds), so ordering and cursors agree.
+ * Not in the future: creation times only grow, so one far-future incident would push every
+ * later one after it.
+ */
+const Instant = Incident.shape.created_at
+  .refine((s) => Date.parse(s) <= Date.now() + FUTURE_SLACK_MS, { error: 'is in the future (more than 5 minutes ahead of this server\'s clock)' })
+  .transform((s) => new Date(s).toISOString());
 
 /** One exported line: the incident model with the limits create_incident enforces. */
 export const ImportedIncident = z.strictObject({

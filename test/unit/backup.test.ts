@@ -25,6 +25,14 @@ describe('import lines', () => {
     });
   });
 
+  it('refuses times in the future, which would push every later creation time after them', () => {
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const { incidents, errors } = parseImport(`${exportLine(inc).trim()}\n${exportLine({ ...inc, id: 'inc-00000000000000a3', created_at: future, updated_at: future })}`);
+    expect(incidents).toHaveLength(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^line 2: .*created_at.*is in the future/);
+  });
+
   it('reports each bad line with its number and the rule it broke', () => {
     const lines = [
       exportLine(inc).trim(),
