@@ -10,7 +10,9 @@ export function num(v: number): Num {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  return Number(v.toPrecision(6));
+  // full precision: values can be timestamps (kube_pod_start_time) or exact byte counts;
+  // only the text rendering rounds (short())
+  return v;
 }
 
 /** Labels with the same value in every set (a label missing from one set is not common). */

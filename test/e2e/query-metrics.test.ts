@@ -44,12 +44,17 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(top.labels.pod).toBe(spike.name); // largest max first
       let max = 0;
       for (let t2 = start; t2 <= end; t2 += 60) max = Math.max(max, memory(w, spike, t2));
-      expect(top.max).toBe(Number(max.toPrecision(6)));
+      expect(top.max).toBe(max);
       expect(top.count).toBe((end - start) / 60 + 1);
       expect(top.points.length).toBeLessThanOrEqual(40);
       // the downsampled points still show the spike (x2.5 of the usual level)
       expect(Math.max(...top.points.map(([, v]: [number, number]) => v))).toBeGreaterThan(2 * top.avg);
       expect(t).toContain(`{pod="${spike.name}"}`);
+    });
+
+    it('keeps every digit of values that are timestamps', async () => {
+      const { s } = await q({ query: `kube_pod_start_time{pod="${w.events.spike.pod}"}` });
+      expect(s.series[0].value).toBe(w.start);
     });
 
     it('bounds series and says how many it left out', async () => {
