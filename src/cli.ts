@@ -2,8 +2,8 @@
 // `prom-incident-mcp import FILE [options]`, run against the configured store (DATA_DIR or
 // DATABASE_URL), also while servers are using it. Returns the exit code.
 import { once } from 'node:events';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { ConfigError, loadConfig } from './config.js';
 import { StoreError, messageOf } from './errors.js';
 import { exportLine, parseImport } from './incidents/backup.js';
@@ -22,19 +22,36 @@ function say(line: string): void {
 }
 
 async function exportTo(store: IncidentStore, file: string | undefined): Promise<number> {
-  // A file is written beside its final name and renamed at the end: never a half backup.
-  const tmp = file === undefined ? undefined : `${file}.tmp-${process.pid}`;
-  const out = tmp === undefined ? process.stdout : createWriteStream(tmp, { mode: 0o600 });
   let n = 0;
-  for await (const batch of store.exportAll()) {
-    if (!out.write(batch.map(exportLine).join(''))) await once(out, 'drain');
-    n += batch.length;
+  if (file === undefined) {
+    for await (const batch of store.exportAll()) {
+      if (!process.stdout.write(batch.map(exportLine).join(''))) await once(process.stdout, 'drain');
+      n += batch.length;
+    }
+    say(`exported ${n} incidents`);
+    return 0;
   }
-  if (tmp !== undefined && file !== undefined) {
-    await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));
+  // Written beside its final name, fsynced and renamed at the end: never a half backup, and
+  // nothing left behind when it fails.
+  const tmp = `${file}.tmp-${process.pid}`;
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(tmp, 'w', 0o600);
+    for await (const batch of store.exportAll()) {
+      await fh.write(batch.map(exportLine).join(''));
+      n += batch.length;
+    }
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
     await rename(tmp, file);
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    say(`cannot write ${file}: ${messageOf(err)}`);
+    return 1;
   }
-  say(`exported ${n} incidents${file ? ` to ${file}` : ''}`);
+  say(`exported ${n} incidents to ${file}`);
   return 0;
 }
 

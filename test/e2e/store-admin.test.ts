@@ -50,6 +50,10 @@ describe('export and import', () => {
     expect(exp.stderr.trim()).toBe(`prom-incident-mcp: exported 5 incidents to ${out}`);
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.id)).toEqual(ids); // oldest first
+    const nowhere = await runServer(['export', '/nonexistent/dir/backup.jsonl'], { DATA_DIR: dir });
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr.trim()).toMatch(/^prom-incident-mcp: cannot write \/nonexistent\/dir\/backup\.jsonl: ENOENT/);
+    expect(nowhere.stderr).not.toMatch(/\n\s+at /);
     expect(lines[0].timeline.map((e: Structured) => e.event)).toEqual(['created', 'status', 'note']);
 
     const pg = { INCIDENT_STORE: 'postgres', DATABASE_URL: await freshDatabase() };
