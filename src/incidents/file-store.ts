@@ -126,6 +126,9 @@ export class FileIncidentStore implements IncidentStore {
   private current!: Loaded;
   /** the journal we track, held open: identity is its inode, which must not be freed and reused */
   private pinFd = -1;
+  /** set when proper-lockfile reports the lock held now was compromised; reset at each lock */
+  private lockLost = false;
+  private compactionPending = false;
   private pinIno = -1;
 
   private get state(): Loaded {
@@ -351,13 +354,17 @@ export class FileIncidentStore implements IncidentStore {
         realpath: false,
         stale: this.lockStaleMs,
         retries: { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 50, randomize: true },
-        onCompromised: (err) => this.log.error({ err: messageOf(err) }, 'incident store lock was compromised'),
+        onCompromised: (err) => {
+          this.lockLost = true;
+          this.log.error({ err: messageOf(err) }, 'incident store lock was compromised');
+        },
       });
     } catch (err) {
       throw new StoreError(
         `the incident store in ${this.dir} is locked by another process and the lock was not released (${messageOf(err)})`,
       );
     }
+    this.lockLost = false;
     try {
       return await fn();
     } finally {
@@ -491,6 +498,17 @@ export class FileIncidentStore implements IncidentStore {
       }
     }
     const records = done.flatMap((d) => d.records);
+    if (records.length > 0 && this.lockLost) {
+      // another process may hold the lock now: writing could interleave with its appends
+      const err = new StoreError('the incident store lock was lost while this write waited; nothing was written, retry the call');
+      try {
+        this.state = this.loadAll();
+      } catch {
+        // the next write reloads
+      }
+      for (const d of done) d.w.reject(err);
+      return;
+    }
     if (records.length > 0) {
       this.commits++;
       const data = Buffer.from(records.map((r) => journalLine(r, this.state.journalVersion)).join(''));
@@ -503,8 +521,10 @@ export class FileIncidentStore implements IncidentStore {
         }
         await fh.datasync();
       } catch (err) {
-        // Nothing was acknowledged: go back to what the files say.
+        // Nothing was acknowledged: cut off what may have reached the file, then go back to
+        // what the files say (else a retry of these creates would make duplicates).
         try {
+          await fh.truncate(at);
           this.state = this.loadAll();
         } catch (reloadErr) {
           this.log.error({ err: messageOf(reloadErr) }, 'reloading the store after a failed write failed');
@@ -528,9 +548,14 @@ export class FileIncidentStore implements IncidentStore {
   }
 
   private scheduleCompaction(): void {
-    if (this.compaction) return;
+    // set at once, so writes in the same tick do not queue a second one
+    if (this.compaction || this.compactionPending || this.closed) return;
+    this.compactionPending = true;
     void new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.compact())
+      .then(() => {
+        this.compactionPending = false;
+        return this.closed ? undefined : this.compact();
+      })
       .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'));
   }
 
