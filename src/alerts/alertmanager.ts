@@ -2,7 +2,7 @@
 // found again by its fingerprint, so a repeating notification updates the incident it opened
 // and a resolved one resolves it. Alertmanager retries on 5xx, so every step is idempotent.
 import { z } from 'zod';
-import { NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
+import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
 
 const Alert = z.object({
@@ -29,6 +29,7 @@ export const WebhookPayload = z.object({
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 
 export const FINGERPRINT_LABEL = 'alert_fingerprint';
+const dedupKey = (fingerprint: string) => `alertmanager/${fingerprint}`;
 const BY = 'alertmanager';
 
 /** Kubernetes alert severities (kube-prometheus: critical, warning, info, none) onto ours. */
@@ -52,7 +53,6 @@ export function severityOf(label: string | undefined): Severity {
 }
 
 const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
-const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
 const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const clean = (s: string) => s.replace(/\0/g, '');
 
@@ -74,7 +74,7 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
   const labels: Record<string, string> = { source: 'alertmanager', [FINGERPRINT_LABEL]: alert.fingerprint, alertname: cut(clean(name), 256) };
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (Object.keys(labels).length >= 32) break;
-    if (k in labels || !LABEL_KEY.test(k) || k.length > 63) continue;
+    if (k in labels || !LABEL_KEY_RE.test(k) || k.length > 63) continue;
     labels[k] = cut(clean(v), 256);
   }
   const namespace = l.namespace && NAMESPACE_RE.test(l.namespace) ? l.namespace : undefined;
@@ -90,12 +90,23 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
     ...(namespace ? { namespace } : {}),
     affected_resources: resources,
     labels,
-    dedup_key: `alertmanager/${alert.fingerprint}`,
+    dedup_key: dedupKey(alert.fingerprint),
     evidence: [
       {
         kind: 'other',
-        summary: `Alertmanager notification (receiver ${payload.receiver ?? '?'})`,
-        data: { fingerprint: alert.fingerprint, startsAt: alert.startsAt, generatorURL: alert.generatorURL ?? '', annotations: a, groupKey: payload.groupKey ?? '' },
+        summary: cut(clean(`Alertmanager notification (receiver ${payload.receiver ?? '?'})`), 200),
+        // bounded and cleaned, so large or odd annotations never keep an alert from its incident
+        data: {
+          fingerprint: alert.fingerprint,
+          startsAt: alert.startsAt,
+          generatorURL: cut(clean(alert.generatorURL ?? ''), 2000),
+          annotations: Object.fromEntries(
+            Object.entries(a)
+              .slice(0, 20)
+              .map(([k, v]) => [cut(clean(k), 100), cut(clean(v), 1000)]),
+          ),
+          groupKey: cut(clean(payload.groupKey ?? ''), 500),
+        },
       },
     ],
   });
@@ -110,10 +121,13 @@ export interface AlertOutcome {
   error?: string;
 }
 
+/** The active incident this alert opened: found by its label, confirmed by its dedup key. */
 async function activeFor(store: IncidentStore, fingerprint: string): Promise<Incident | null> {
-  const page = await store.list({ status: 'active', labels: { [FINGERPRINT_LABEL]: fingerprint }, limit: 1 });
-  const id = page.incidents[0]?.id;
-  return id ? store.get(id) : null;
+  const page = await store.list({ status: 'active', labels: { [FINGERPRINT_LABEL]: fingerprint }, limit: 10 });
+  for (const s of page.incidents) {
+    if (s.dedup_key === dedupKey(fingerprint)) return store.get(s.id);
+  }
+  return null;
 }
 
 /** Applies one notification; alerts in order, each durable before the next. */

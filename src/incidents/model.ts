@@ -31,7 +31,7 @@ export const LIMITS = {
 
 /** Kubernetes namespace names: DNS-1123 labels. */
 export const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
+export const LABEL_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
 const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 
 // PostgreSQL cannot store NUL characters in text or jsonb, so no store accepts them.

@@ -82,6 +82,22 @@ describe('Alertmanager notifications', () => {
     expect(refired.incident).not.toBe(created!.incident);
   });
 
+  it('open the incident even for huge or odd annotations', async () => {
+    const big = { ...crashLoop, fingerprint: 'aaaabbbbccccdddd', annotations: { description: `x\u0000${'d'.repeat(60_000)}`, summary: 's' } };
+    const [o] = await applyNotification(store, group([big]));
+    expect(o!.action).toBe('created');
+  });
+
+  it('resolve only the incident their fingerprint opened, whatever labels an agent edited', async () => {
+    const [b] = await applyNotification(store, group([other]));
+    const [a] = await applyNotification(store, group([crashLoop])); // newest, so listed first
+    // an agent copies the other alert's fingerprint label onto incident a
+    await store.update(a!.incident!, { labels: { alert_fingerprint: other.fingerprint } }, 'agent');
+    const [r] = await applyNotification(store, group([{ ...other, status: 'resolved' as const, endsAt: '2026-11-23T09:30:00Z' }]));
+    expect(r).toMatchObject({ action: 'resolved', incident: b!.incident });
+    expect((await store.get(a!.incident!))!.status).toBe('active');
+  });
+
   it('keep what it can of odd labels and still open the incident', async () => {
     const many: Record<string, string> = { alertname: '', __meta: 'x', 'bad key': 'y', node: 'worker-2', a_long: 'v'.repeat(500) };
     for (let i = 0; i < 40; i++) many[`l${String(i).padStart(2, '0')}`] = String(i);
