@@ -10,16 +10,31 @@ export const SERVICE_CA_FILES = [
   '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
 ];
 
+/** user:password in a URL as basic auth (undici would drop it), and the URL without it. */
+function splitUserinfo(url: string): { url: string; username: string | null; password: string | null } {
+  const u = new URL(url);
+  if (!u.username) return { url, username: null, password: null };
+  const username = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  return { url: u.toString().replace(/\/$/, ''), username, password };
+}
+
 export function clientSettings(c: Config, exists: (p: string) => boolean = existsSync): ClientSettings | null {
   if (!c.prometheusUrl) return null;
+  const fromUrl = splitUserinfo(c.prometheusUrl);
+  const thanos = c.thanosUrl ? splitUserinfo(c.thanosUrl).url : null;
+  const username = c.prometheusUsername ?? fromUrl.username;
+  const password = c.prometheusUsername ? c.prometheusPassword : fromUrl.username ? fromUrl.password : c.prometheusPassword;
   const tls = [c.prometheusUrl, c.thanosUrl].some((u) => u?.startsWith('https:'));
-  const explicitAuth = c.prometheusToken || c.prometheusTokenFile || c.prometheusUsername;
+  const explicitAuth = c.prometheusToken || c.prometheusTokenFile || username;
   // Only over TLS: never send the ServiceAccount token in clear text to a configured URL.
   const tokenFile = c.prometheusTokenFile ?? (!explicitAuth && tls && exists(SERVICE_ACCOUNT_TOKEN) ? SERVICE_ACCOUNT_TOKEN : null);
   const caFile = c.prometheusCaFile ?? (tls ? (SERVICE_CA_FILES.find(exists) ?? null) : null);
   return {
-    url: c.prometheusUrl,
-    thanosUrl: c.thanosUrl,
+    url: fromUrl.url,
+    thanosUrl: thanos,
     routingThresholdMs: c.queryRoutingThresholdMs,
     timeoutMs: c.prometheusTimeoutMs,
     cacheTtlMs: c.prometheusCacheTtlMs,
@@ -27,8 +42,8 @@ export function clientSettings(c: Config, exists: (p: string) => boolean = exist
     auth: {
       token: c.prometheusToken,
       tokenFile,
-      username: c.prometheusUsername,
-      password: c.prometheusPassword,
+      username,
+      password,
       headers: c.prometheusHeaders,
     },
     caFile,

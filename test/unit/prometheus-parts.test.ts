@@ -152,6 +152,14 @@ describe('Prometheus configuration', () => {
     expect(clientSettings(cfg({}), present)).toBeNull();
   });
 
+  it('turns user:password in PROMETHEUS_URL into basic auth and keeps it out of the URL', () => {
+    const st = clientSettings(cfg({ PROMETHEUS_URL: 'https://viewer:s%40cret@prom.example:9090' }), () => false)!;
+    expect(st.url).toBe('https://prom.example:9090');
+    expect(st.auth).toMatchObject({ username: 'viewer', password: 's@cret', tokenFile: null });
+    const explicit = clientSettings(cfg({ PROMETHEUS_URL: 'https://a:b@p:9090', PROMETHEUS_USERNAME: 'u', PROMETHEUS_PASSWORD: 'p' }), () => false)!;
+    expect(explicit.auth).toMatchObject({ username: 'u', password: 'p' });
+  });
+
   it('redacts credentials in URLs', () => {
     expect(redactUrl('https://user:pw@prom.example:9090/')).toBe('https://prom.example:9090');
   });
