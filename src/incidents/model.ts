@@ -35,8 +35,8 @@ export const LABEL_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
 const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 
 // PostgreSQL cannot store NUL characters in text or jsonb, so no store accepts them.
-const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
-const noNul = (s: string) => !s.includes('\u0000');
+export const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
+export const noNul = (s: string) => !s.includes('\u0000');
 /** whether any string (or key) anywhere in a JSON value holds a NUL */
 function hasNul(v: unknown): boolean {
   if (typeof v === 'string') return !noNul(v);

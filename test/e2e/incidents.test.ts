@@ -106,6 +106,8 @@ for (const transport of ['stdio', 'http'] as const) {
         ['list_incidents', { cursor: 'bogus' }, [/cursor: is not a cursor/]],
         ['list_incidents', { namespace: 'Prod"}' }, [/namespace: must be a Kubernetes namespace name/]],
         ['list_incidents', { sevrity: 'high' }, [/sevrity: unknown field/, /Known fields: status, severity/]],
+        ['list_incidents', { target: 'a\u0000b' }, [/target: must not contain NUL characters/]],
+        ['list_incidents', { labels: { team: 'x\u0000' } }, [/labels\.team: must not contain NUL characters/]],
         [
           'create_incident',
           { title: 'x'.repeat(5000), description: 'd', severity: 'high', target: 't' },
