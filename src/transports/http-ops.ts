@@ -1,7 +1,7 @@
 // Operational endpoints beside /mcp: /healthz (the process answers), /readyz (it can do its
 // work: the store takes writes and Prometheus answers or is not configured), /metrics.
 // None needs the MCP token: kubelet probes and Prometheus scrapers carry none, and the
-// bodies hold no incident data, only counts.
+// bodies hold counts and dependency status, never incident data or credentials.
 import type { App } from '../app.js';
 import { messageOf } from '../errors.js';
 import type { Health } from '../prometheus/api.js';
@@ -21,6 +21,19 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * readiness() at most once per `ttlMs`: /readyz needs no token, so without this every caller
+ * could make the server query Prometheus and the store as fast as it can send requests.
+ */
+export function cachedReadiness(app: App, ttlMs = 2000): (opts: { draining: boolean }) => Promise<Readiness> {
+  let last: { at: number; result: Promise<Readiness> } | null = null;
+  return (opts) => {
+    if (opts.draining) return readiness(app, opts);
+    if (!last || Date.now() - last.at > ttlMs) last = { at: Date.now(), result: readiness(app, opts) };
+    return last.result;
+  };
 }
 
 export interface Readiness {

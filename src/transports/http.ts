@@ -16,7 +16,7 @@ import { messageOf } from '../errors.js';
 import type { RejectReason } from '../metrics.js';
 import { createMcpServer } from '../server.js';
 import { TokenAuth } from './http-auth.js';
-import { liveness, readiness } from './http-ops.js';
+import { cachedReadiness, liveness } from './http-ops.js';
 import { createHostPolicy, exposureProblem } from './http-security.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -91,6 +91,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   if (exposed) throw new ConfigError(exposed);
   const hostPolicy = createHostPolicy({ bindHost: host, allowedHosts: cfg.allowedHosts, allowedOrigins: cfg.allowedOrigins });
   const limiter = new RateLimiter(cfg.rateLimit);
+  const ready = cachedReadiness(app);
   const metrics = app.metrics;
   const sessions = new Map<string, Session>();
   metrics.countSessions(() => sessions.size);
@@ -279,7 +280,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     }
     if (path === '/healthz') return sendJson(res, 200, liveness(sessions.size, inflight));
     if (path === '/readyz') {
-      const r = await readiness(app, { draining });
+      const r = await ready({ draining });
       return sendJson(res, r.ready ? 200 : 503, r.body, { 'cache-control': 'no-store' });
     }
     if (path === '/metrics') {
