@@ -138,6 +138,10 @@ export class PostgresIncidentStore implements IncidentStore {
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30_000,
+      // a stuck lock or query must not hold pool connections past the tool time limit
+      statement_timeout: 30_000,
+      lock_timeout: 10_000,
+      idle_in_transaction_session_timeout: 60_000,
       application_name: 'prom-incident-mcp',
     });
     // An idle connection that breaks (database restart) must not crash the process.
