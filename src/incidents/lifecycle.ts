@@ -72,7 +72,7 @@ export function applyUpdate(cur: Incident, patch: IncidentUpdate, by: string, no
       if (labels[k] !== v) set[k] = labels[k] = v;
     }
     for (const k of patch.remove_labels ?? []) {
-      if (k in labels) {
+      if (Object.hasOwn(labels, k)) {
         delete labels[k];
         removed.push(k);
       }

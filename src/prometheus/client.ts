@@ -332,6 +332,10 @@ export class PrometheusClient implements PrometheusApi {
     const full: Params = [...params, ...this.thanosParams()];
     let first: AttemptError | null = null;
     for (const u of order) {
+      if (first && Date.now() >= deadline) {
+        // the first tier used up the call's time: say so, rather than blame the second
+        throw new UpstreamUnavailableError(`${NAME[order[0]!.tier]} at ${order[0]!.shown} ${first.message}; no time was left to try ${NAME[u.tier]}`);
+      }
       try {
         const r = await this.withRetries(u, path, full, deadline);
         const warnings = first
@@ -362,7 +366,7 @@ export class PrometheusClient implements PrometheusApi {
     shape: (data: unknown, warnings: string[], tier: Tier) => T,
     opts: CallOptions = {},
   ): Promise<T> {
-    const key = `${order[0]!.tier}|${path}|${params.map(([k, v]) => `${k}=${v}`).join('&')}`;
+    const key = JSON.stringify([order[0]!.tier, path, params]);
     const load = async () => {
       const r = await this.fetch(order, path, params);
       return { value: shape(r.data, r.warnings, r.tier), size: r.bytes };

@@ -11,6 +11,8 @@ export async function serveStdio(app: App): Promise<{ closed: Promise<void>; clo
   // The SDK transport does not watch for end of input; a client that exits closes stdin.
   process.stdin.once('end', onClosed);
   process.stdin.once('close', onClosed);
+  // A client gone while we answer makes stdout fail (EPIPE): that is a hang-up, not a crash.
+  process.stdout.on('error', onClosed);
   transport.onclose = onClosed;
   await server.connect(transport);
   app.log.info({ transport: 'stdio' }, 'MCP server ready on stdio');

@@ -167,6 +167,9 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       expect(r2.changes.map((c) => c.event)).toEqual(['labels', 'workflow']);
       const same = await store.update(incident.id, { severity: 'critical' }, 'ops');
       expect(same.changes).toEqual([]);
+      // names every object has are not labels it has
+      const inherited = await store.update(incident.id, { remove_labels: ['toString', 'constructor'] }, 'ops');
+      expect(inherited.changes).toEqual([]);
       expect((await store.list({ limit: 5, severity: 'critical', labels: { team: 'platform' } })).total).toBe(1);
     });
 
