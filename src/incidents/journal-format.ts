@@ -66,11 +66,6 @@ export function snapshotLine([key, json]: [string, Buffer]): Buffer[] {
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
 
-/**
- * Parses the record line in buf[start, end) (without its newline); null when the CRC or the
- * JSON is bad. Works on the bytes, so the checksum needs no re-encoding (this is start-up's
- * hot loop).
- */
 /** The line's body (after the checksum) when its checksum is right, else null. */
 function checkedBody(buf: Buffer, start: number, end: number): Buffer | null {
   if (end - start < 10 || buf[start + 8] !== 0x20) return null;
@@ -106,9 +101,12 @@ export function parseRecordAt(buf: Buffer, start: number, end: number): unknown 
 export function parseJournalAt(buf: Buffer, start: number, end: number, path: string): JournalItem | null {
   const body = checkedBody(buf, start, end);
   if (body === null) return null;
-  const tab = buf.indexOf(0x09, start + 9);
+  // searched within the line: a version 1 line has no tab, and an unbounded search would
+  // scan to the end of the file for every line
+  const rel = body.indexOf(0x09);
+  const tab = rel === -1 ? -1 : start + 9 + rel;
   try {
-    if (tab !== -1 && tab < end) {
+    if (tab !== -1) {
       const head = JSON.parse(buf.toString('utf8', start + 9, tab)) as { op?: string; key?: IndexKey };
       if (head.op === 'put' && Array.isArray(head.key)) return { op: 'put', entry: entryFromBytes(head.key, buf, tab + 1, end) };
     } else {

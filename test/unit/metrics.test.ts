@@ -54,9 +54,9 @@ describe('/metrics', () => {
     const { store, metrics } = await setup(prom);
     expect(prom.observers).toHaveLength(1);
     const [obs] = prom.observers;
-    obs!.request!({ endpoint: 'query', tier: 'thanos', ms: 40, outcome: 'ok' });
-    obs!.request!({ endpoint: 'query', tier: 'thanos', ms: 3000, outcome: 'timeout' });
-    obs!.request!({ endpoint: 'query_range', tier: 'prometheus', ms: 5, outcome: 'rejected' });
+    obs!.request!({ endpoint: '/api/v1/query', tier: 'thanos', ms: 40, outcome: 'ok' });
+    obs!.request!({ endpoint: '/api/v1/query', tier: 'thanos', ms: 3000, outcome: 'timeout' });
+    obs!.request!({ endpoint: '/api/v1/query_range', tier: 'prometheus', ms: 5, outcome: 'rejected' });
     obs!.cache!({ hit: true, shared: false });
     obs!.cache!({ hit: true, shared: false });
     obs!.cache!({ hit: false, shared: true });
@@ -77,10 +77,10 @@ describe('/metrics', () => {
     expect(sample(body, `${P}tool_call_duration_seconds_count{tool="list_incidents"}`)).toBe(2);
     expect(sample(body, `${P}tool_call_duration_seconds_bucket{le="0.005",tool="list_incidents"}`)).toBe(2);
     expect(sample(body, `${P}tool_call_duration_seconds_bucket{le="0.01",tool="create_incident"}`)).toBe(0);
-    expect(sample(body, `${P}upstream_request_duration_seconds_count{endpoint="query",tier="thanos",outcome="ok"}`)).toBe(1);
-    expect(sample(body, `${P}upstream_request_errors_total{endpoint="query",tier="thanos",outcome="timeout"}`)).toBe(1);
-    expect(sample(body, `${P}upstream_request_errors_total{endpoint="query_range",tier="prometheus",outcome="rejected"}`)).toBe(1);
-    expect(sample(body, `${P}upstream_request_errors_total{endpoint="query",tier="thanos",outcome="ok"}`)).toBeUndefined();
+    expect(sample(body, `${P}upstream_request_duration_seconds_count{endpoint="/api/v1/query",tier="thanos",outcome="ok"}`)).toBe(1);
+    expect(sample(body, `${P}upstream_request_errors_total{endpoint="/api/v1/query",tier="thanos",outcome="timeout"}`)).toBe(1);
+    expect(sample(body, `${P}upstream_request_errors_total{endpoint="/api/v1/query_range",tier="prometheus",outcome="rejected"}`)).toBe(1);
+    expect(sample(body, `${P}upstream_request_errors_total{endpoint="/api/v1/query",tier="thanos",outcome="ok"}`)).toBeUndefined();
     expect(sample(body, `${P}query_cache_lookups_total{result="hit",shared="false"}`)).toBe(2);
     expect(sample(body, `${P}query_cache_lookups_total{result="miss",shared="true"}`)).toBe(1);
     expect(sample(body, `${P}upstream_breaker_state{state="open"}`)).toBe(1);
