@@ -323,11 +323,12 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
 });
 
 /** A URL with its password (and anything unparsable) hidden, for messages and logs. */
+/** A URL as people may see it: the password masked, no lone trailing slash. */
 export function redactUrl(raw: string): string {
   const u = URL.parse(raw);
   if (!u) return '(unparsable)';
   if (u.password) u.password = '***';
-  return u.href;
+  return u.pathname === '/' && !u.search ? u.href.replace(/\/$/, '') : u.href;
 }
 
 export const USAGE = `Usage: prom-incident-mcp [options]

@@ -75,3 +75,11 @@ function parseAnyTime(text: string, now: number): number | null {
   }
   return null;
 }
+
+const NICE_STEPS_MS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((x) => x * 1000);
+
+/** The smallest familiar step (15s, 1m, 5m, ...) of at least `minMs` that keeps `spanMs` within `points` points. */
+export function niceStep(spanMs: number, points: number, minMs = 1000): number {
+  const want = Math.max(minMs, spanMs / points);
+  return NICE_STEPS_MS.find((s) => s >= want) ?? Math.ceil(want / 86_400_000) * 86_400_000;
+}

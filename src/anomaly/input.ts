@@ -1,13 +1,13 @@
 // detect_anomaly's two input forms made into plain arrays: inline [time, value] pairs, and
 // the time range of a PromQL query (range/start/end/step as agents write them).
 import { InputError } from '../errors.js';
-import { formatDuration, parseDuration, parseTime } from '../time.js';
+import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS } from '../prometheus/promql.js';
+import { formatDuration, niceStep, parseDuration, parseTime } from '../time.js';
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
-export const MAX_QUERY_POINTS = 11_000;
+
 /** Points per series we aim for when no step is given: fine enough for minutes-long spikes. */
 const TARGET_POINTS = 3_000;
-const NICE_STEPS = ['15s', '30s', '1m', '2m', '5m', '10m', '15m', '30m', '1h', '2h', '3h', '6h', '12h', '1d'].map((s) => parseDuration(s)!);
 export const DEFAULT_RANGE = '24h';
 
 export interface InlineSeries {
@@ -81,10 +81,9 @@ export interface ResolvedRange {
   step: number;
 }
 
-/** The smallest "nice" step that keeps a range within TARGET_POINTS points. */
+/** The smallest familiar step, at least 15s, that keeps a range within TARGET_POINTS points. */
 export function defaultStep(spanMs: number): number {
-  const want = spanMs / TARGET_POINTS;
-  return NICE_STEPS.find((s) => s >= want) ?? Math.ceil(want / 86_400_000) * 86_400_000;
+  return niceStep(spanMs, TARGET_POINTS, 15_000);
 }
 
 /** range ("24h", ending at `end` or now) or start/end; step given or chosen. Throws InputError naming the field. */
@@ -107,8 +106,7 @@ export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
   } else step = defaultStep(end - start);
   const points = Math.floor((end - start) / step) + 1;
   if (points > MAX_QUERY_POINTS) {
-    const need = (end - start) / (MAX_QUERY_POINTS - 1);
-    const nice = NICE_STEPS.find((x) => x >= need) ?? Math.ceil(need / 1000) * 1000;
+    const nice = niceStep(end - start, MAX_QUERY_POINTS - 1);
     throw new InputError('step', `gives ${points} points per series, Prometheus allows ${MAX_QUERY_POINTS}: use a step of ${formatDuration(nice)} or more`);
   }
   return { start, end, step };

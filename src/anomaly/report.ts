@@ -1,6 +1,7 @@
 // detect_anomaly's result: series ranked by score and bounded (top N, the rest counted),
 // anomalies per series bounded (the number left out stated), a hint for the next call, and
 // a compact text an agent can act on.
+import { commonLabels } from '../prometheus/shape.js';
 import { formatDuration } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
 import { explain, formatTime, formatValue, modelOf, type Unit } from './explain.js';
@@ -74,9 +75,9 @@ export function seriesName(labels: Record<string, string>, common: ReadonlySet<s
 }
 
 /** Labels with the same value in every series (none when there is only one). */
-function commonLabels(all: Record<string, string>[]): Set<string> {
-  if (all.length < 2) return new Set();
-  return new Set(Object.keys(all[0]!).filter((k) => k !== '__name__' && all.every((l) => l[k] === all[0]![k])));
+/** Names of the labels every series shares (the metric name aside), to leave out of their names. */
+function sharedLabels(all: Record<string, string>[]): Set<string> {
+  return new Set(Object.keys(commonLabels(all)).filter((k) => k !== '__name__'));
 }
 
 export function buildReport(items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[], o: ReportOptions): Report {
@@ -122,7 +123,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
         end: formatTime(Math.min(o.range.end, an.to + pad)),
         step: formatDuration(o.range.step),
       },
-      why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels, commonLabels(items.map((it) => it.labels)))})`,
+      why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels, sharedLabels(items.map((it) => it.labels)))})`,
     };
   }
   return {
@@ -142,7 +143,7 @@ export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | '
   const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
   lines.push(`${r.anomalous_series} of ${r.series_total} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
-  const common = commonLabels(r.series.map((s) => s.labels));
+  const common = sharedLabels(r.series.map((s) => s.labels));
   r.series.forEach((s, i) => {
     const head = `${i + 1}. ${seriesName(s.labels, common)} score ${s.score}, confidence ${s.confidence}`;
     if (s.anomalies.length === 0) {

@@ -162,7 +162,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const times: number[] = [];
   const plans = featurePlans(scope, opts.parallel ?? 2);
   await Promise.all(
-    plans.map((p) => async () => {
+    plans.map(async (p) => {
       const names = Object.keys(p.exprs);
       for (const n of names) if (p.exprs[n] === null) raw.set(n, { why: 'not_applicable' });
       const query = batchQuery(p.exprs);
@@ -184,7 +184,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
         // the message itself is in errors, once
         for (const n of names) if (!raw.has(n)) raw.set(n, { why: `error: see errors[${errors.indexOf(msg)}]` });
       }
-    }).map((run) => run()),
+    }),
   );
 
   const at = opts.time ?? (times.length ? Math.min(...times) : Date.now());

@@ -1,7 +1,7 @@
 // Export and import of incidents as JSON lines (one incident per line, oldest first), for
 // backups and moving between stores. Import validates every line before anything is written.
 import { z } from 'zod';
-import { describeIssue } from '../mcp/tool-errors.js';
+import { describeIssue } from '../zod-issues.js';
 import {
   AffectedResources,
   Evidence,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
+import { redactUrl } from '../config.js';
 import { UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatDuration } from '../time.js';
@@ -75,18 +76,6 @@ class AttemptError extends Error {
 }
 
 const NAME: Record<Tier, string> = { prometheus: 'Prometheus', thanos: 'Thanos' };
-
-/** The URL without user:password, for anything a person or agent will read. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(invalid URL)';
-  }
-}
 
 function parseValue(v: string): number {
   if (v === '+Inf' || v === 'Inf') return Number.POSITIVE_INFINITY;

@@ -2,21 +2,18 @@
 // the 11,000-points-per-series limit), run it through the shared client, and shape the
 // answer for an agent: summaries first, bounded series and points, truncation stated.
 import { InputError, NotConfiguredError } from '../errors.js';
-import { formatDuration } from '../time.js';
+import { formatDuration, niceStep } from '../time.js';
 import type { Labels, PrometheusApi, Tier } from './api.js';
-import { matcher } from './promql.js';
+import { MAX_POINTS_PER_SERIES, matcher } from './promql.js';
 import { commonLabels, distinguishing, downsample, num, pick, selector, short, sparkline, stats, without, type Num, type Stats } from './shape.js';
 
 export const DISCOVER = ['metrics', 'labels', 'label_values', 'series', 'metadata'] as const;
 export type Discover = (typeof DISCOVER)[number];
 
-/** Prometheus refuses range queries over 11,000 points per series. */
-export const MAX_POINTS_PER_SERIES = 11_000;
 const TARGET_POINTS = 250;
 /** all points shown across series, so many series do not flood the context */
 const POINT_BUDGET = 1500;
 const DISCOVERY_WINDOW_MS = 3_600_000;
-const NICE_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 
 export interface QueryArgs {
   query?: string | undefined;
@@ -59,8 +56,7 @@ export function requirePrometheus(p: PrometheusApi | null): PrometheusApi {
 
 /** A step of about 250 points, rounded to a familiar value. */
 export function defaultStep(spanMs: number): number {
-  const want = spanMs / TARGET_POINTS / 1000;
-  return (NICE_STEPS_S.find((s) => s >= want) ?? Math.ceil(want / 86400) * 86400) * 1000;
+  return niceStep(spanMs, TARGET_POINTS);
 }
 
 /**

@@ -2,6 +2,9 @@
 // back a query reaches (for routing between Prometheus and Thanos).
 import { parseDuration } from '../time.js';
 
+/** Prometheus refuses range queries over 11,000 points per series. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
 /** Escapes a string for use inside a double-quoted PromQL label value. */
 export function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;

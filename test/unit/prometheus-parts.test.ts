@@ -2,11 +2,10 @@ import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, redactUrl } from '../../src/config.js';
 import { Credentials } from '../../src/prometheus/auth.js';
 import { CircuitBreaker } from '../../src/prometheus/breaker.js';
 import { ResultCache } from '../../src/prometheus/cache.js';
-import { redactUrl } from '../../src/prometheus/client.js';
 import { escapeRegex, lookbackMs, matcher, quote } from '../../src/prometheus/promql.js';
 import { SERVICE_CA_FILES, clientSettings } from '../../src/prometheus/settings.js';
 import { SERVICE_ACCOUNT_TOKEN } from '../../src/prometheus/auth.js';
@@ -161,6 +160,7 @@ describe('Prometheus configuration', () => {
   });
 
   it('redacts credentials in URLs', () => {
-    expect(redactUrl('https://user:pw@prom.example:9090/')).toBe('https://prom.example:9090');
+    expect(redactUrl('https://user:pw@prom.example:9090/')).toBe('https://user:***@prom.example:9090');
+    expect(redactUrl('http://127.0.0.1:9090')).toBe('http://127.0.0.1:9090');
   });
 });
