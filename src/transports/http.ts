@@ -205,24 +205,30 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     return s;
   }
 
+  /** The JSON body, or undefined after answering 413 (too large, connection closed) or `bad` (not JSON). */
+  async function readBody(req: IncomingMessage, res: ServerResponse, bad: (status: number, message: string) => void): Promise<{ value: unknown } | undefined> {
+    try {
+      return { value: await readJson(req, MAX_BODY_BYTES) };
+    } catch (err) {
+      const status = err instanceof BodyError ? err.status : 400;
+      if (status === 413) refuse(res, 'too_large', 413, `Payload too large: ${messageOf(err)}`, { connection: 'close' });
+      else bad(status, messageOf(err));
+      return undefined;
+    }
+  }
+
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const client = admit(req, res);
     if (client === null) return;
     if (req.method === 'POST') {
       track(res);
-      let body: unknown;
-      try {
-        body = await readJson(req, MAX_BODY_BYTES);
-      } catch (err) {
-        const status = err instanceof BodyError ? err.status : 400;
-        if (status === 413) return refuse(res, 'too_large', 413, `Payload too large: ${messageOf(err)}`, { connection: 'close' });
-        return rpcError(res, status, -32700, messageOf(err));
-      }
-      if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, body, client);
+      const got = await readBody(req, res, (status, message) => rpcError(res, status, -32700, message));
+      if (!got) return;
+      if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, got.value, client);
       const s = lookup(req, res, client);
       if (!s) return;
       track(res, s);
-      await s.transport.handleRequest(withAuth(req, client), res, body);
+      await s.transport.handleRequest(withAuth(req, client), res, got.value);
       return;
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
@@ -242,14 +248,9 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     if (client === null) return;
     if (cfg.readOnly) return sendJson(res, 403, { error: 'this server is read-only (MCP_READ_ONLY); it takes no alerts' });
     track(res);
-    let body: unknown;
-    try {
-      body = await readJson(req, MAX_BODY_BYTES);
-    } catch (err) {
-      const status = err instanceof BodyError ? err.status : 400;
-      return sendJson(res, status, { error: messageOf(err) });
-    }
-    const parsed = WebhookPayload.safeParse(body);
+    const got = await readBody(req, res, (status, message) => sendJson(res, status, { error: message }));
+    if (!got) return;
+    const parsed = WebhookPayload.safeParse(got.value);
     if (!parsed.success) {
       return sendJson(res, 400, { error: `not an Alertmanager webhook notification (version 4): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}` });
     }
