@@ -185,7 +185,16 @@ const SETTINGS = {
     'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091',
     optional(httpUrl),
   ),
-  thanosUrl: setting('THANOS_URL', undefined, 'an http(s) URL', optional(httpUrl)),
+  thanosUrl: {
+    // both tiers share one set of credentials (PROMETHEUS_TOKEN, PROMETHEUS_USERNAME, ...)
+    ...setting(
+      'THANOS_URL',
+      undefined,
+      'an http(s) URL without user:password (both tiers use the PROMETHEUS_* credentials)',
+      optional(httpUrl.refine((s) => !URL.parse(s)?.username)),
+    ),
+    show: redactUrl,
+  },
   queryRoutingThresholdMs: setting('QUERY_ROUTING_THRESHOLD', undefined, 'a duration such as 15m', durationMs(0, 366 * 86_400_000)),
   prometheusTimeoutMs: setting('PROMETHEUS_TIMEOUT', undefined, 'a duration from 1s to 5m, such as 10s', durationMs(1000, 300_000)),
   prometheusCacheTtlMs: setting('PROMETHEUS_CACHE_TTL', undefined, 'a duration up to 24h, such as 5m (0 turns caching off)', durationMs(0, 86_400_000)),
@@ -322,12 +331,15 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   shutdownTimeoutMs: '15s',
 });
 
-/** A URL with its password (and anything unparsable) hidden, for messages and logs. */
-/** A URL as people may see it: the password masked, no lone trailing slash. */
+/**
+ * A URL as people may see it: the password masked (a user name alone is masked too, since
+ * some services take a token there), no lone trailing slash; anything unparsable hidden.
+ */
 export function redactUrl(raw: string): string {
   const u = URL.parse(raw);
   if (!u) return '(unparsable)';
   if (u.password) u.password = '***';
+  else if (u.username) u.username = '***';
   return u.pathname === '/' && !u.search ? u.href.replace(/\/$/, '') : u.href;
 }
 

@@ -188,7 +188,7 @@ export function registerPrompts(mcp: McpServer, app: App): void {
   const namespaces = async (prefix: string): Promise<string[]> => {
     if (!app.prometheus) return [];
     try {
-      const all = await app.prometheus.labelValues('namespace', { match: ['kube_namespace_status_phase'], start: Date.now() - 3_600_000 });
+      const { values: all } = await app.prometheus.labelValues('namespace', { match: ['kube_namespace_status_phase'], start: Date.now() - 3_600_000 });
       return all.filter((n) => n.startsWith(prefix)).slice(0, 50);
     } catch {
       return [];

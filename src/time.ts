@@ -70,7 +70,9 @@ function parseAnyTime(text: string, now: number): number | null {
   const ago = parseDuration(s);
   if (ago !== null) return now - ago;
   if (RFC3339_RE.test(s)) {
-    const t = Date.parse(s);
+    // Without an offset JavaScript reads a date-time as server-local; Prometheus's convention is UTC.
+    const utc = /[T t]\d{2}:\d{2}/.test(s) && !/(?:[Zz]|[+-]\d{2}:?\d{2})$/.test(s) ? `${s.replace(/[ t]/, 'T')}Z` : s;
+    const t = Date.parse(utc);
     return Number.isNaN(t) ? null : t;
   }
   return null;

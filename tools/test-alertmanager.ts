@@ -39,7 +39,7 @@ export function ensureAlertmanagerInstalled(): void {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', BINARY], { stdio: 'ignore', env });
-  execFileSync('sh', ['-c', `systemctl stop ${BINARY} 2>/dev/null; pkill -f /usr/bin/${BINARY} || true`], { stdio: 'ignore' });
+  execFileSync('sh', ['-c', `systemctl stop ${BINARY} 2>/dev/null || service ${BINARY} stop 2>/dev/null || true`], { stdio: 'ignore' });
 }
 
 export async function startAlertmanager(opts: { webhookUrl: string; token: string; groupBy?: string[]; repeatInterval?: string }): Promise<TestAlertmanager> {

@@ -43,9 +43,10 @@ export function ensurePrometheusInstalled(log: (s: string) => void = () => {}): 
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'], { stdio: 'ignore', env });
-  // The package's service is not wanted: tests run their own server.
+  // The package's service is not wanted: tests run their own server. Stop only the service,
+  // never another run's test server.
   try {
-    execFileSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null; pkill -x prometheus || true'], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', 'systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true'], { stdio: 'ignore' });
   } catch {
     /* no systemd here */
   }
@@ -62,14 +63,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, proc: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until the Prometheus at url is ready and is ours (serves tsdbPath), not another run's on a reused port. */
+async function waitReady(url: string, proc: ChildProcess, tsdbPath: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`prometheus exited with code ${proc.exitCode}`);
     try {
       const res = await fetch(`${url}/-/ready`);
-      if (res.ok) return;
-    } catch {
+      if (res.ok) {
+        const flags = (await (await fetch(`${url}/api/v1/status/flags`)).json()) as { data?: Record<string, string> };
+        if (flags.data?.['storage.tsdb.path'] !== tsdbPath) throw new Error(`another Prometheus answers on ${url}`);
+        return;
+      }
+    } catch (err) {
+      if ((err as Error).message.startsWith('another')) throw err;
       /* not listening yet */
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -114,7 +121,7 @@ export async function startFixturePrometheus(opts: { log?: (s: string) => void; 
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   try {
-    await waitReady(url, proc, 30_000);
+    await waitReady(url, proc, join(dir, 'tsdb'), 30_000);
   } catch (err) {
     proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // detect_anomaly's two input forms made into plain arrays: inline [time, value] pairs, and
 // the time range of a PromQL query (range/start/end/step as agents write them).
 import { InputError } from '../errors.js';
-import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS } from '../prometheus/promql.js';
+import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, alignRange } from '../prometheus/promql.js';
 import { formatDuration, niceStep, parseDuration, parseTime } from '../time.js';
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
@@ -104,7 +104,7 @@ export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
     if (s === null || s < 1000) throw new InputError('step', 'must be a duration of at least 1s, such as "30s" or "5m"');
     step = s;
   } else step = defaultStep(end - start);
-  const points = Math.floor((end - start) / step) + 1;
+  const { points } = alignRange({ start, end, step });
   if (points > MAX_QUERY_POINTS) {
     const nice = niceStep(end - start, MAX_QUERY_POINTS - 1);
     throw new InputError('step', `gives ${points} points per series, Prometheus allows ${MAX_QUERY_POINTS}: use a step of ${formatDuration(nice)} or more`);

@@ -51,6 +51,13 @@ export interface Range {
   step: number;
 }
 
+/** A discovery answer (names, values, label sets, metadata) with where it came from. */
+export interface Discovered<T> {
+  values: T;
+  warnings: string[];
+  tier: Tier;
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
 }
@@ -91,10 +98,10 @@ export interface PrometheusApi {
   query(query: string, opts?: CallOptions & { time?: number }): Promise<InstantResult>;
   queryRange(query: string, range: Range, opts?: CallOptions): Promise<RangeResult>;
   /** label names, optionally limited to series matching the selectors */
-  labelNames(opts?: CallOptions & { match?: string[]; start?: number; end?: number }): Promise<string[]>;
-  labelValues(label: string, opts?: CallOptions & { match?: string[]; start?: number; end?: number }): Promise<string[]>;
-  series(match: string[], opts?: CallOptions & { start?: number; end?: number; limit?: number }): Promise<Labels[]>;
-  metadata(opts?: CallOptions & { metric?: string; limit?: number }): Promise<Record<string, MetricMetadata[]>>;
+  labelNames(opts?: CallOptions & { match?: string[]; start?: number; end?: number }): Promise<Discovered<string[]>>;
+  labelValues(label: string, opts?: CallOptions & { match?: string[]; start?: number; end?: number }): Promise<Discovered<string[]>>;
+  series(match: string[], opts?: CallOptions & { start?: number; end?: number; limit?: number }): Promise<Discovered<Labels[]>>;
+  metadata(opts?: CallOptions & { metric?: string; limit?: number }): Promise<Discovered<Record<string, MetricMetadata[]>>>;
   /** one cheap request per configured tier */
   health(): Promise<Health[]>;
   breakerState(): BreakerState;

@@ -10,17 +10,19 @@ export interface Cached<T> {
 
 export class ResultCache<T extends object> {
   private readonly lru: LRUCache<string, { value: T; size: number }>;
-  private readonly inflight = new Map<string, Promise<{ value: T; size: number }>>();
+  private readonly inflight = new Map<string, Promise<{ value: T; size: number; ttlMs?: number | undefined }>>();
   /** a TTL of 0 turns caching off (lru-cache would read 0 as "forever") */
   private readonly enabled: boolean;
+  private readonly ttlMs: number;
 
   constructor(opts: { ttlMs: number; maxEntries: number; maxBytes: number }) {
     this.enabled = opts.ttlMs > 0;
+    this.ttlMs = Math.max(1, opts.ttlMs);
     this.lru = new LRUCache({
       max: opts.maxEntries,
       maxSize: opts.maxBytes,
       sizeCalculation: (e) => Math.max(1, e.size),
-      ttl: Math.max(1, opts.ttlMs),
+      ttl: this.ttlMs,
       // an entry larger than a tenth of the cache is not worth evicting others for
       maxEntrySize: Math.max(1, Math.floor(opts.maxBytes / 10)),
     });
@@ -34,7 +36,7 @@ export class ResultCache<T extends object> {
    * Returns the cached value for key, or runs load once however many callers ask at the
    * same time. `load` resolves with the value and its size in bytes. Failures are not cached.
    */
-  async get(key: string, load: () => Promise<{ value: T; size: number }>): Promise<Cached<T>> {
+  async get(key: string, load: () => Promise<{ value: T; size: number; ttlMs?: number | undefined }>): Promise<Cached<T>> {
     const hit = this.enabled ? this.lru.get(key) : undefined;
     if (hit) return { value: hit.value, source: 'hit' };
     const pending = this.inflight.get(key);
@@ -43,7 +45,8 @@ export class ResultCache<T extends object> {
     this.inflight.set(key, p);
     try {
       const entry = await p;
-      if (this.enabled) this.lru.set(key, entry);
+      // an entry may ask for a shorter life than the cache's TTL, never a longer one
+      if (this.enabled) this.lru.set(key, { value: entry.value, size: entry.size }, entry.ttlMs !== undefined ? { ttl: Math.min(entry.ttlMs, this.ttlMs) } : {});
       return { value: entry.value, source: 'miss' };
     } finally {
       this.inflight.delete(key);

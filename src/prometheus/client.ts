@@ -13,6 +13,7 @@ import type {
   BreakerState,
   CallOptions,
   ClientObserver,
+  Discovered,
   Health,
   InstantResult,
   InstantSample,
@@ -28,7 +29,7 @@ import type {
 import { Credentials, type AuthSettings } from './auth.js';
 import { CircuitBreaker } from './breaker.js';
 import { ResultCache } from './cache.js';
-import { lookbackMs } from './promql.js';
+import { alignRange, lookbackMs } from './promql.js';
 
 export interface ClientSettings {
   url: string;
@@ -76,6 +77,24 @@ class AttemptError extends Error {
 }
 
 const NAME: Record<Tier, string> = { prometheus: 'Prometheus', thanos: 'Thanos' };
+
+/** How long an answer from the fallback tier is kept: the preferred tier may be back soon. */
+const FALLBACK_TTL_MS = 30_000;
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function unexpected(why: string): never {
+  throw new Error(why);
+}
+
+/** Discovery endpoints answer arrays; some Thanos versions answer null for "none". */
+function listOf<T>(data: unknown, what: string): T[] {
+  if (data === null || data === undefined) return [];
+  if (!Array.isArray(data)) throw new Error(`data is not a list of ${what}`);
+  return data as T[];
+}
 
 function parseValue(v: string): number {
   if (v === '+Inf' || v === 'Inf') return Number.POSITIVE_INFINITY;
@@ -155,11 +174,16 @@ export class PrometheusClient implements PrometheusApi {
     for (const o of this.observers) o.request?.(e);
   }
 
-  /** Which upstream should answer a request reaching `spanMs` back from its end. */
-  private route(spanMs: number): Upstream[] {
+  /**
+   * Which upstream should answer a request whose data starts at `from` (epoch ms): Thanos
+   * when that is further back than the routing threshold, so both long ranges and short
+   * ranges in the past go to the tier that keeps history (Prometheus answers data it no longer
+   * has with an empty result, not an error, so a fallback would never see the difference).
+   */
+  private route(from: number): Upstream[] {
     const [prom, thanos] = this.upstreams;
     if (!thanos) return [prom!];
-    return spanMs > this.s.routingThresholdMs ? [thanos, prom!] : [prom!, thanos];
+    return Date.now() - from > this.s.routingThresholdMs ? [thanos, prom!] : [prom!, thanos];
   }
 
   private thanosParams(): Params {
@@ -358,7 +382,17 @@ export class PrometheusClient implements PrometheusApi {
     const key = JSON.stringify([order[0]!.tier, path, params]);
     const load = async () => {
       const r = await this.fetch(order, path, params);
-      return { value: shape(r.data, r.warnings, r.tier), size: r.bytes };
+      let value: T;
+      try {
+        value = shape(r.data, r.warnings, r.tier);
+      } catch (err) {
+        throw new UpstreamUnavailableError(
+          `${NAME[r.tier]} answered ${path} with JSON of an unexpected shape (${messageOf(err)}): is the URL a Prometheus-compatible API?`,
+        );
+      }
+      // the other tier's answer stands in only until the preferred one is back
+      const ttlMs = r.tier === order[0]!.tier ? undefined : FALLBACK_TTL_MS;
+      return { value, size: r.bytes, ttlMs };
     };
     const p = this.cache.get(key, load);
     const res = opts.signal ? await raceAbort(p, opts.signal) : await p;
@@ -375,11 +409,14 @@ export class PrometheusClient implements PrometheusApi {
     const params: Params = [['query', query]];
     if (time !== undefined) params.push(['time', (time / 1000).toFixed(3)]);
     return this.cached(
-      this.route(lookbackMs(query)),
+      this.route((time ?? Date.now()) - lookbackMs(query)),
       '/api/v1/query',
       params,
       (data, warnings, tier) => {
+        if (!isObject(data) || typeof data.resultType !== 'string') throw new Error('data has no resultType');
         const d = data as { resultType: InstantResult['resultType']; result: unknown };
+        if ((d.resultType === 'vector' || d.resultType === 'matrix') && !Array.isArray(d.result)) throw new Error(`a ${d.resultType} without a result list`);
+        if ((d.resultType === 'scalar' || d.resultType === 'string') && !Array.isArray(d.result)) throw new Error(`a ${d.resultType} without a [time, value] pair`);
         const out: InstantResult = { resultType: d.resultType, samples: [], series: [], warnings, tier, time: time ?? Date.now() };
         if (d.resultType === 'vector') {
           out.samples = (d.result as ApiSample[]).filter((r) => r.value).map((r): InstantSample => ({
@@ -402,11 +439,7 @@ export class PrometheusClient implements PrometheusApi {
   }
 
   async queryRange(query: string, range: Range, opts: CallOptions = {}): Promise<RangeResult> {
-    // Aligning to the step puts repeated "last hour" queries on the same grid, so they hit
-    // the cache and agree with each other.
-    const step = Math.max(1, Math.round(range.step / 1000)) * 1000;
-    const end = Math.floor(range.end / step) * step;
-    const start = Math.min(end, Math.floor(range.start / step) * step);
+    const { start, end, step } = alignRange(range);
     const params: Params = [
       ['query', query],
       ['start', String(start / 1000)],
@@ -414,11 +447,11 @@ export class PrometheusClient implements PrometheusApi {
       ['step', String(step / 1000)],
     ];
     return this.cached(
-      this.route(end - start + lookbackMs(query)),
+      this.route(start - lookbackMs(query)),
       '/api/v1/query_range',
       params,
       (data, warnings, tier) => ({
-        series: ((data as { result: ApiSample[] }).result ?? []).map(toSeries),
+        series: isObject(data) ? listOf<ApiSample>(data.result, 'series').map(toSeries) : unexpected('data is not an object'),
         warnings,
         tier,
         start,
@@ -436,35 +469,36 @@ export class PrometheusClient implements PrometheusApi {
     return p;
   }
 
-  private discoveryOrder(opts: { start?: number; end?: number }): Upstream[] {
-    const span = opts.start === undefined ? Number.POSITIVE_INFINITY : (opts.end ?? Date.now()) - opts.start;
-    return this.route(span);
+  /** Without a start, discovery covers all history: Thanos's question. */
+  private discoveryOrder(opts: { start?: number }): Upstream[] {
+    return this.route(opts.start ?? Number.NEGATIVE_INFINITY);
   }
 
-  async labelNames(opts: CallOptions & { match?: string[]; start?: number; end?: number } = {}): Promise<string[]> {
-    const r = await this.cached(this.discoveryOrder(opts), '/api/v1/labels', this.windowParams(opts), (d) => ({ v: d as string[] }), opts);
-    return r.v;
+  async labelNames(opts: CallOptions & { match?: string[]; start?: number; end?: number } = {}): Promise<Discovered<string[]>> {
+    return this.cached(this.discoveryOrder(opts), '/api/v1/labels', this.windowParams(opts), (d, warnings, tier) => ({ values: listOf<string>(d, 'names'), warnings, tier }), opts);
   }
 
-  async labelValues(label: string, opts: CallOptions & { match?: string[]; start?: number; end?: number } = {}): Promise<string[]> {
+  async labelValues(label: string, opts: CallOptions & { match?: string[]; start?: number; end?: number } = {}): Promise<Discovered<string[]>> {
     const path = `/api/v1/label/${encodeURIComponent(label)}/values`;
-    const r = await this.cached(this.discoveryOrder(opts), path, this.windowParams(opts), (d) => ({ v: d as string[] }), opts);
-    return r.v;
+    return this.cached(this.discoveryOrder(opts), path, this.windowParams(opts), (d, warnings, tier) => ({ values: listOf<string>(d, 'values'), warnings, tier }), opts);
   }
 
-  async series(match: string[], opts: CallOptions & { start?: number; end?: number; limit?: number } = {}): Promise<Labels[]> {
+  async series(match: string[], opts: CallOptions & { start?: number; end?: number; limit?: number } = {}): Promise<Discovered<Labels[]>> {
     const params = this.windowParams({ ...opts, match });
     if (opts.limit !== undefined) params.push(['limit', String(opts.limit)]);
-    const r = await this.cached(this.discoveryOrder(opts), '/api/v1/series', params, (d) => ({ v: d as Labels[] }), opts);
-    return r.v;
+    return this.cached(this.discoveryOrder(opts), '/api/v1/series', params, (d, warnings, tier) => ({ values: listOf<Labels>(d, 'label sets'), warnings, tier }), opts);
   }
 
-  async metadata(opts: CallOptions & { metric?: string; limit?: number } = {}): Promise<Record<string, MetricMetadata[]>> {
+  async metadata(opts: CallOptions & { metric?: string; limit?: number } = {}): Promise<Discovered<Record<string, MetricMetadata[]>>> {
     const params: Params = [];
     if (opts.metric) params.push(['metric', opts.metric]);
     if (opts.limit !== undefined) params.push(['limit', String(opts.limit)]);
-    const r = await this.cached([this.upstreams[0]!], '/api/v1/metadata', params, (d) => ({ v: d as Record<string, MetricMetadata[]> }), opts);
-    return r.v;
+    // metadata comes from live scrapes: Prometheus first, Thanos when it is down
+    const shape = (d: unknown, warnings: string[], tier: Tier) => {
+      if (d !== null && !isObject(d)) throw new Error('metadata is not an object');
+      return { values: (d ?? {}) as Record<string, MetricMetadata[]>, warnings, tier };
+    };
+    return this.cached(this.route(Date.now()), '/api/v1/metadata', params, shape, opts);
   }
 
   async health(): Promise<Health[]> {

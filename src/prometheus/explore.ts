@@ -3,8 +3,8 @@
 // answer for an agent: summaries first, bounded series and points, truncation stated.
 import { InputError, NotConfiguredError } from '../errors.js';
 import { formatDuration, niceStep } from '../time.js';
-import type { Labels, PrometheusApi, Tier } from './api.js';
-import { MAX_POINTS_PER_SERIES, matcher } from './promql.js';
+import type { Discovered, Labels, PrometheusApi, Tier } from './api.js';
+import { MAX_POINTS_PER_SERIES, alignRange, matcher } from './promql.js';
 import { commonLabels, distinguishing, downsample, num, pick, selector, short, sparkline, stats, without, type Num, type Stats } from './shape.js';
 
 export const DISCOVER = ['metrics', 'labels', 'label_values', 'series', 'metadata'] as const;
@@ -124,12 +124,13 @@ export function planQuery(a: QueryArgs, now: number): Plan {
   if (Number.isNaN(start)) throw new InputError('start', 'is required with end; or give range, e.g. "1h"');
   if (start >= end) throw new InputError('start', `must be before end (start ${new Date(start).toISOString()}, end ${new Date(end).toISOString()})`);
   const step = a.step ?? defaultStep(end - start);
-  const points = Math.floor((end - start) / step) + 1;
+  const { points, step: sent } = alignRange({ start, end, step });
   if (points > MAX_POINTS_PER_SERIES) {
-    const minStep = Math.ceil((end - start) / (MAX_POINTS_PER_SERIES - 1) / 1000);
+    // one second more than the even share: flooring start and end to the step may add a point
+    const minStep = Math.ceil((end - start) / (MAX_POINTS_PER_SERIES - 1) / 1000) + 1;
     throw new InputError(
       'step',
-      `${formatDuration(step)} over ${formatDuration(end - start)} gives ${points} points per series; Prometheus allows ${MAX_POINTS_PER_SERIES}: use a step of at least ${minStep}s`,
+      `${formatDuration(sent)} over ${formatDuration(end - start)} gives ${points} points per series; Prometheus allows ${MAX_POINTS_PER_SERIES}: use a step of at least ${minStep}s`,
     );
   }
   return { kind: 'range', query, start, end, step };
@@ -231,9 +232,9 @@ export async function runQuery(client: PrometheusApi, plan: Plan, a: QueryArgs, 
 
 async function discover(client: PrometheusApi, plan: Extract<Plan, { kind: Discover }>, a: QueryArgs, opts: { signal?: AbortSignal }): Promise<QueryView> {
   const window = { ...opts, start: plan.start, end: plan.end, ...(plan.match ? { match: [plan.match] } : {}) };
-  const names = (all: string[]): QueryView => {
-    const kept = (plan.filter ? all.filter(plan.filter) : all).sort();
-    return { kind: plan.kind, total: kept.length, returned: Math.min(kept.length, a.limit), omitted: Math.max(0, kept.length - a.limit), values: kept.slice(0, a.limit), warnings: [] };
+  const names = ({ values, warnings, tier }: Discovered<string[]>): QueryView => {
+    const kept = (plan.filter ? values.filter(plan.filter) : values).sort();
+    return { kind: plan.kind, tier, total: kept.length, returned: Math.min(kept.length, a.limit), omitted: Math.max(0, kept.length - a.limit), values: kept.slice(0, a.limit), warnings };
   };
   switch (plan.kind) {
     case 'metrics':
@@ -243,18 +244,18 @@ async function discover(client: PrometheusApi, plan: Extract<Plan, { kind: Disco
     case 'label_values':
       return names(await client.labelValues(plan.label!, window));
     case 'series': {
-      let sets = await client.series([plan.match!], { ...opts, start: plan.start, end: plan.end });
-      if (plan.filter) sets = sets.filter((l) => plan.filter!(selector(l)));
+      const r = await client.series([plan.match!], { ...opts, start: plan.start, end: plan.end });
+      const sets = plan.filter ? r.values.filter((l) => plan.filter!(selector(l))) : r.values;
       const { shown, common, omitted } = limitSeries(sets.map((labels) => ({ labels })), a.limit);
-      return { kind: 'series', total: sets.length, returned: shown.length, omitted, common_labels: common, series: shown, warnings: [] };
+      return { kind: 'series', tier: r.tier, total: sets.length, returned: shown.length, omitted, common_labels: common, series: shown, warnings: r.warnings };
     }
     case 'metadata': {
       const md = await client.metadata(opts);
-      const rows = Object.entries(md)
+      const rows = Object.entries(md.values)
         .filter(([m]) => !plan.filter || plan.filter(m))
         .sort(([x], [y]) => (x < y ? -1 : 1))
         .map(([metric, list]) => ({ metric, type: list[0]?.type ?? '', help: list[0]?.help ?? '', unit: list[0]?.unit ?? '' }));
-      return { kind: 'metadata', total: rows.length, returned: Math.min(rows.length, a.limit), omitted: Math.max(0, rows.length - a.limit), metadata: rows.slice(0, a.limit), warnings: [] };
+      return { kind: 'metadata', total: rows.length, returned: Math.min(rows.length, a.limit), omitted: Math.max(0, rows.length - a.limit), metadata: rows.slice(0, a.limit), tier: md.tier, warnings: md.warnings };
     }
   }
 }

@@ -5,6 +5,18 @@ import { parseDuration } from '../time.js';
 /** Prometheus refuses range queries over 11,000 points per series. */
 export const MAX_POINTS_PER_SERIES = 11_000;
 
+/**
+ * The grid a range query is sent on: a whole-second step (at least 1s), start and end floored
+ * to it. Repeated "last hour" queries then land on the same grid, so they hit the cache and
+ * agree; the point limit is checked on this grid, as Prometheus will see it.
+ */
+export function alignRange(r: { start: number; end: number; step: number }): { start: number; end: number; step: number; points: number } {
+  const step = Math.max(1, Math.round(r.step / 1000)) * 1000;
+  const end = Math.floor(r.end / step) * step;
+  const start = Math.min(end, Math.floor(r.start / step) * step);
+  return { start, end, step, points: Math.floor((end - start) / step) + 1 };
+}
+
 /** Escapes a string for use inside a double-quoted PromQL label value. */
 export function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;

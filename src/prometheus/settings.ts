@@ -24,7 +24,7 @@ function splitUserinfo(url: string): { url: string; username: string | null; pas
 export function clientSettings(c: Config, exists: (p: string) => boolean = existsSync): ClientSettings | null {
   if (!c.prometheusUrl) return null;
   const fromUrl = splitUserinfo(c.prometheusUrl);
-  const thanos = c.thanosUrl ? splitUserinfo(c.thanosUrl).url : null;
+  const thanos = c.thanosUrl;
   const username = c.prometheusUsername ?? fromUrl.username;
   const password = c.prometheusUsername ? c.prometheusPassword : fromUrl.username ? fromUrl.password : c.prometheusPassword;
   const tls = [c.prometheusUrl, c.thanosUrl].some((u) => u?.startsWith('https:'));

@@ -1,5 +1,7 @@
 // query_metrics through a real MCP client, over stdio and HTTP, against the fixture Prometheus.
-import { describe, expect, inject, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { cpuRate5m, makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 import { call, connectStdio, freePort, serverForSuite, tempDir, text } from '../helpers/server.js';
 
@@ -80,6 +82,15 @@ for (const transport of ['stdio', 'http'] as const) {
       const evil = await q({ discover: 'metrics', filter: '/^([a-z_]+)*[0-9]$/' });
       expect(evil.r.isError, evil.t).toBeFalsy();
       expect(evil.s.total).toBe(0);
+      const labels = (await q({ discover: 'labels', match: 'kube_node_status_condition' })).s;
+      expect(labels).toMatchObject({ kind: 'labels', tier: 'prometheus', warnings: [] });
+      expect(labels.values).toEqual(expect.arrayContaining(['condition', 'node', 'status']));
+      // backfilled series carry no metadata; what Prometheus scrapes of itself does (once scraped)
+      const md = await q({ discover: 'metadata', filter: 'prometheus_', limit: 3 });
+      expect(md.r.isError, md.t).toBeFalsy();
+      expect(md.s).toMatchObject({ kind: 'metadata', tier: 'prometheus' });
+      expect(md.s.returned).toBeLessThanOrEqual(3);
+      for (const row of md.s.metadata as S[]) expect(row).toEqual({ metric: expect.stringMatching(/^prometheus_/), type: expect.any(String), help: expect.any(String), unit: expect.any(String) });
     });
 
     it('turns bad PromQL and impossible ranges into clear tool errors', async () => {
@@ -89,11 +100,36 @@ for (const transport of ['stdio', 'http'] as const) {
       const inverted = await q({ query: 'up', start: 'now-1h', end: 'now-2h' });
       expect(inverted.t).toMatch(/- start: must be before end/);
       const tooMany = await q({ query: 'up', range: '30d', step: '10s' });
-      expect(tooMany.t).toMatch(/- step: 10s over 30d gives 259201 points per series; Prometheus allows 11000: use a step of at least 236s/);
+      expect(tooMany.t).toMatch(/- step: 10s over 30d gives 259201 points per series; Prometheus allows 11000: use a step of at least 237s/);
       const both = await q({ query: 'up', discover: 'metrics' });
       expect(both.t).toMatch(/- query: give either query \(PromQL\) or discover/);
       const empty = await q({ query: '   ' });
       expect(empty.t).toMatch(/- query: must not be empty/);
+    });
+  });
+}
+
+// A Prometheus that accepts the connection and never answers: only a fake can do that on demand.
+const hanging = createServer(() => {
+  /* never answer */
+});
+await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', () => r()));
+afterAll(() => {
+  hanging.closeAllConnections();
+  hanging.close();
+});
+const hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+
+for (const transport of ['stdio', 'http'] as const) {
+  describe(`query_metrics over ${transport} with a Prometheus that hangs`, () => {
+    const tool = serverForSuite(transport, { PROMETHEUS_URL: hangingUrl, PROMETHEUS_TIMEOUT: '1s' });
+    it('answers a clear tool error within the timeout, and the incident tools keep working', async () => {
+      const started = Date.now();
+      const { r, t } = await tool('query_metrics', { query: 'up', range: '1h' });
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(r.isError).toBe(true);
+      expect(t).toBe(`Prometheus at ${hangingUrl} did not answer within 1s (PROMETHEUS_TIMEOUT)`);
+      expect((await tool('list_incidents', {})).r.isError).toBeFalsy();
     });
   });
 }

@@ -63,11 +63,11 @@ describe('PrometheusClient against a real Prometheus', () => {
 
   it('discovers label values, series and metric names', async () => {
     const window = { start: (w.now - 3600) * 1000, end: w.now * 1000 };
-    expect(await c.labelValues('namespace', { ...window, match: ['kube_pod_info'] })).toEqual(['batch', 'payments', 'web']);
+    expect(await c.labelValues('namespace', { ...window, match: ['kube_pod_info'] })).toEqual({ values: ['batch', 'payments', 'web'], warnings: [], tier: 'prometheus' });
     const series = await c.series(['kube_pod_info{namespace="web"}'], window);
-    expect(series).toHaveLength(w.pods.filter((p) => p.namespace === 'web').length);
-    expect(await c.labelValues('__name__', window)).toEqual(expect.arrayContaining(['kube_pod_container_status_restarts_total', 'node_memory_MemAvailable_bytes']));
-    expect(await c.labelNames({ ...window, match: ['kube_node_status_condition'] })).toEqual(
+    expect(series.values).toHaveLength(w.pods.filter((p) => p.namespace === 'web').length);
+    expect((await c.labelValues('__name__', window)).values).toEqual(expect.arrayContaining(['kube_pod_container_status_restarts_total', 'node_memory_MemAvailable_bytes']));
+    expect((await c.labelNames({ ...window, match: ['kube_node_status_condition'] })).values).toEqual(
       expect.arrayContaining(['condition', 'node', 'status']),
     );
   });
@@ -76,7 +76,7 @@ describe('PrometheusClient against a real Prometheus', () => {
     const fresh = client({ cacheTtlMs: 0 });
     let md: Record<string, unknown> = {};
     for (let i = 0; i < 40 && !md.prometheus_tsdb_head_series; i++) {
-      md = await fresh.metadata();
+      md = (await fresh.metadata()).values;
       if (!md.prometheus_tsdb_head_series) await new Promise((r) => setTimeout(r, 500));
     }
     expect(md.prometheus_tsdb_head_series).toEqual([expect.objectContaining({ type: 'gauge' })]);

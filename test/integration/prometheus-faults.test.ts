@@ -9,6 +9,7 @@ import { UpstreamRejectedError, UpstreamUnavailableError } from '../../src/error
 import { createLogger } from '../../src/log.js';
 import { PrometheusClient, type ClientSettings } from '../../src/prometheus/client.js';
 import { plainSettings } from '../../src/prometheus/settings.js';
+import { captureLogger } from '../helpers/log.js';
 import { freePort } from '../helpers/server.js';
 
 const OK = JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ metric: { a: 'b' }, value: [1700000000, '1'] }] } });
@@ -229,6 +230,80 @@ describe('TLS', () => {
     const { err } = await failure(client(url, { retries: 0 }).query('up'));
     expect(err).toBeInstanceOf(UpstreamUnavailableError);
     expect(err.message).toMatch(/is unreachable: .*(certificate|UNABLE_TO_VERIFY|SELF_SIGNED)/i);
-    expect((await client(url, { insecureSkipVerify: true }).query('up')).samples).toHaveLength(1);
+    const cap = captureLogger();
+    const insecure = new PrometheusClient(plainSettings(url, { timeoutMs: 1000, cacheTtlMs: 0, insecureSkipVerify: true }), cap.log);
+    open.push(() => insecure.close());
+    expect((await insecure.query('up')).samples).toHaveLength(1);
+    expect(cap.lines().filter((l) => l.level === 40).map((l) => l.msg)).toEqual([expect.stringMatching(/PROMETHEUS_INSECURE_SKIP_VERIFY .* NOT verified/)]);
+  });
+});
+
+describe('answers that are not what the API promises', () => {
+  it('turns JSON of an unexpected shape into a clear error, and reads an empty discovery answer as none', async () => {
+    const f = await fake((req, res) => {
+      const body = req.url!.startsWith('/api/v1/labels') ? { status: 'success', data: null } : { status: 'success', data: req.url!.startsWith('/api/v1/query') ? null : 'oops' };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    const c = client(f.url);
+    for (const p of [c.query('up'), c.queryRange('up', { start: Date.now() - 3_600_000, end: Date.now(), step: 60_000 }), c.labelValues('job')]) {
+      const { err } = await failure(p);
+      expect(err).toBeInstanceOf(UpstreamUnavailableError);
+      expect(err.message).toMatch(new RegExp(`^Prometheus answered /api/v1/\\S+ with JSON of an unexpected shape \\(.+\\): is the URL a Prometheus-compatible API\\?$`));
+    }
+    expect((await c.labelNames()).values).toEqual([]);
+  });
+
+  it('passes Thanos parameters and returns upstream warnings with discovery answers', async () => {
+    const f = await fake((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: ['web'], warnings: ['partial response: store gateway unreachable'] }));
+    });
+    const c = client(f.url, { thanos: { dedup: true, partialResponse: true, maxSourceResolution: '5m' } });
+    expect(await c.labelValues('namespace', { start: Date.now() - 60_000 })).toEqual({
+      values: ['web'],
+      warnings: ['partial response: store gateway unreachable'],
+      tier: 'prometheus',
+    });
+    const q = new URL(f.requests[0]!.url!, f.url).searchParams;
+    expect([q.get('dedup'), q.get('partial_response'), q.get('max_source_resolution')]).toEqual(['true', 'true', '5m']);
+  });
+});
+
+describe('routing between Prometheus and Thanos', () => {
+  /** Two fakes that answer with their own name, so the test sees which one was asked. */
+  async function tiers(promUp = true) {
+    const answer = (name: string) => (req: IncomingMessage, res: ServerResponse) => {
+      const path = new URL(req.url!, 'http://x').pathname;
+      const data = path === '/api/v1/query'
+        ? { resultType: 'vector', result: [{ metric: { from: name }, value: [1700000000, '1'] }] }
+        : path === '/api/v1/query_range'
+          ? { resultType: 'matrix', result: [{ metric: { from: name }, values: [[1700000000, '1']] }] }
+          : path === '/api/v1/metadata' ? { up: [{ type: 'gauge', help: name, unit: '' }] } : [name];
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data }));
+    };
+    const prom = await fake(promUp ? answer('prometheus') : (_req, res) => res.writeHead(503).end());
+    const thanos = await fake(answer('thanos'));
+    return { prom, thanos, c: client(prom.url, { thanosUrl: thanos.url, retries: 0 }) };
+  }
+
+  it('sends a short range in the past to Thanos: routing is on how far back data starts, not on span alone', async () => {
+    const { c } = await tiers();
+    const now = Date.now();
+    const day = 86_400_000;
+    expect((await c.queryRange('up', { start: now - 10 * 60_000, end: now, step: 60_000 })).tier).toBe('prometheus');
+    expect((await c.queryRange('up', { start: now - 30 * day - 10 * 60_000, end: now - 30 * day, step: 60_000 })).tier).toBe('thanos');
+    expect((await c.query('up', { time: now - 30 * day })).tier).toBe('thanos');
+    expect((await c.query('up')).tier).toBe('prometheus');
+    expect((await c.query('rate(up[1h])')).tier).toBe('thanos');
+    expect((await c.labelValues('namespace', { start: now - 5 * 60_000 })).tier).toBe('prometheus');
+    expect((await c.labelValues('namespace', { start: now - 2 * day })).tier).toBe('thanos');
+  });
+
+  it('asks Thanos for metadata when Prometheus is down, and keeps a fallback answer only briefly', async () => {
+    const { c, thanos } = await tiers(false);
+    const md = await c.metadata();
+    expect(md.tier).toBe('thanos');
+    expect(md.warnings[0]).toMatch(/^Prometheus failed \(HTTP 503\).*answered by Thanos instead/);
+    expect(md.values.up![0]!.help).toBe('thanos');
+    expect(thanos.requests).toHaveLength(1);
   });
 });

@@ -45,7 +45,10 @@ describe('planQuery', () => {
     fails({ query: 'up', range: H, start: NOW - H }, 'range', /range or start, not both/);
     fails({ query: 'up', end: NOW - H }, 'start', /is required with end/);
     fails({ query: 'up', start: NOW, end: NOW - H }, 'start', /must be before end/);
-    fails({ query: 'up', range: 7 * 24 * H, step: 1000 }, 'step', /604801 points per series; Prometheus allows 11000: use a step of at least 55s/);
+    fails({ query: 'up', range: 7 * 24 * H, step: 1000 }, 'step', /604801 points per series; Prometheus allows 11000: use a step of at least 56s/);
+    // counted on the grid the client sends: a whole-second step, start and end floored to it
+    fails({ query: 'up', range: 4 * H, step: 1400 }, 'step', /^1s over 4h gives 14401 points/);
+    fails({ query: 'up', start: 90_000, end: 135_000 + 10_999 * 60_000, step: 60_000 }, 'step', /gives 11001 points/);
     fails({ query: 'up', filter: 'x' }, 'filter', /is for discover/);
     fails({ discover: 'label_values' }, 'label', /required/);
     fails({ discover: 'label_values', label: '0bad' }, 'label', /must be a label name/);

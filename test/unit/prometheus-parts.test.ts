@@ -79,6 +79,16 @@ describe('ResultCache', () => {
     expect((await off.get('k', async () => ({ value: { n: 2 }, size: 1 }))).value.n).toBe(2);
   });
 
+  it('keeps an entry that asks for a shorter life only that long', async () => {
+    const cache = new ResultCache<{ n: number }>({ ttlMs: 60_000, maxEntries: 10, maxBytes: 1000 });
+    await cache.get('brief', async () => ({ value: { n: 1 }, size: 1, ttlMs: 30 }));
+    await cache.get('full', async () => ({ value: { n: 1 }, size: 1 }));
+    expect((await cache.get('brief', async () => ({ value: { n: 2 }, size: 1 }))).source).toBe('hit');
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await cache.get('brief', async () => ({ value: { n: 2 }, size: 1 }))).value.n).toBe(2);
+    expect((await cache.get('full', async () => ({ value: { n: 2 }, size: 1 }))).source).toBe('hit');
+  });
+
   it('stays within its byte bound', async () => {
     const cache = new ResultCache<{ n: number }>({ ttlMs: 10_000, maxEntries: 100, maxBytes: 100 });
     for (let i = 0; i < 20; i++) await cache.get(`k${i}`, async () => ({ value: { n: i }, size: 10 }));
@@ -161,6 +171,13 @@ describe('Prometheus configuration', () => {
 
   it('redacts credentials in URLs', () => {
     expect(redactUrl('https://user:pw@prom.example:9090/')).toBe('https://user:***@prom.example:9090');
+    expect(redactUrl('https://glpat-token@prom.example/')).toBe('https://***@prom.example');
     expect(redactUrl('http://127.0.0.1:9090')).toBe('http://127.0.0.1:9090');
+  });
+
+  it('refuses credentials in THANOS_URL, which shares the PROMETHEUS_* credentials, without echoing them', () => {
+    expect(() => cfg({ PROMETHEUS_URL: 'http://p:9090', THANOS_URL: 'https://u:s3cret@thanos:9091' })).toThrow(
+      'THANOS_URL must be an http(s) URL without user:password (both tiers use the PROMETHEUS_* credentials), got "https://u:***@thanos:9091"',
+    );
   });
 });

@@ -32,6 +32,20 @@ describe('parseTime', () => {
     expect(parseTime('now - 30m', NOW)).toBe(NOW - 1_800_000);
     expect(parseTime('24h', NOW)).toBe(NOW - 86_400_000);
   });
+  it('reads a date-time without an offset as UTC, whatever the server\'s time zone', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York'; // Node applies a changed TZ at once
+    try {
+      const utc = Date.parse('2026-01-25T10:00:00Z');
+      expect(parseTime('2026-01-25T10:00:00', NOW)).toBe(utc);
+      expect(parseTime('2026-01-25 10:00', NOW)).toBe(utc);
+      expect(parseTime('2026-01-25', NOW)).toBe(Date.parse('2026-01-25T00:00:00Z'));
+      expect(parseTime('2026-01-25T10:00:00-05:00', NOW)).toBe(Date.parse('2026-01-25T15:00:00Z'));
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
   it('rejects what it does not understand', () => {
     for (const bad of ['yesterday', 'now-', 'now-1x', '2026-13-45T99:00:00Z', '']) expect(parseTime(bad, NOW)).toBeNull();
   });
