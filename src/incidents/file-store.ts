@@ -166,6 +166,15 @@ export class FileIncidentStore implements IncidentStore {
   commits = 0;
   private compaction: Promise<void> | null = null;
   private closed = false;
+  /** ids the commit in progress put in the index before they are on disk */
+  private readonly pending = new Set<string>();
+  /**
+   * The journal (inode, offset) that was last read or written under the lock: everything up
+   * to it is on disk. A lock-free read may go further, into another process's unsynced write.
+   */
+  private durable = { ino: -1, offset: 0 };
+  /** a failed write could not be rolled back in memory: reload before the next one */
+  private reloadBeforeWrite = false;
 
   private constructor(
     readonly dir: string,
@@ -366,7 +375,10 @@ export class FileIncidentStore implements IncidentStore {
     }
     this.lockLost = false;
     try {
-      return await fn();
+      const out = await fn();
+      // with the lock lost, another process may be writing what was just read
+      if (!this.lockLost) this.durable = { ino: this.state.journalIno, offset: this.state.offset };
+      return out;
     } finally {
       await release().catch((err: unknown) => this.log.warn({ err: messageOf(err) }, 'releasing store lock failed'));
     }
@@ -449,7 +461,7 @@ export class FileIncidentStore implements IncidentStore {
       this.batch.push({ build, resolve, reject });
       if (this.batchQueued) return;
       this.batchQueued = true;
-      this.exclusive(() => this.commitBatch())
+      this.exclusive(() => this.commitBatch().finally(() => this.pending.clear()))
         .catch((err: unknown) => {
           // the lock could not be had (or the store closed): fail whoever is still waiting
           this.batchQueued = false;
@@ -467,6 +479,10 @@ export class FileIncidentStore implements IncidentStore {
     const waiters = this.batch.splice(0);
     let fh: FileHandle;
     try {
+      if (this.reloadBeforeWrite) {
+        this.state = this.loadAll();
+        this.reloadBeforeWrite = false;
+      }
       this.refresh(true);
       await this.ensureJournal();
       fh = await this.handle();
@@ -487,10 +503,12 @@ export class FileIncidentStore implements IncidentStore {
       try {
         const records = w.build();
         // Applied now so the next build sees it (unique ids, increasing times, dedup keys).
-        // Lock-free readers may see it before the fsync, as they may see any written line.
+        // Lock-free readers may see it before the fsync; create's dedup shortcut must not.
         for (const r of records) {
-          if (r.op === 'put') this.state.index.put(r.incident);
-          else this.state.index.delete(r.id);
+          if (r.op === 'put') {
+            this.state.index.put(r.incident);
+            this.pending.add(r.incident.id);
+          } else this.state.index.delete(r.id);
         }
         done.push({ w, records });
       } catch (err) {
@@ -504,7 +522,7 @@ export class FileIncidentStore implements IncidentStore {
       try {
         this.state = this.loadAll();
       } catch {
-        // the next write reloads
+        this.reloadBeforeWrite = true;
       }
       for (const d of done) d.w.reject(err);
       return;
@@ -527,6 +545,7 @@ export class FileIncidentStore implements IncidentStore {
           await fh.truncate(at);
           this.state = this.loadAll();
         } catch (reloadErr) {
+          this.reloadBeforeWrite = true;
           this.log.error({ err: messageOf(reloadErr) }, 'reloading the store after a failed write failed');
         }
         for (const d of done) d.w.reject(err);
@@ -636,10 +655,11 @@ export class FileIncidentStore implements IncidentStore {
 
   async create(input: NewIncident, by: string): Promise<CreateResult> {
     if (input.dedup_key !== undefined) {
-      // A retry's fast path: no lock when the incident is already there.
+      // A retry's fast path: no lock when the incident is already there and on disk. Else the
+      // write queue decides, after the commit that is writing it succeeded or was rolled back.
       this.refresh(false);
       const dup = this.activeWithKey(input.dedup_key);
-      if (dup) return { incident: dup, deduplicated: true };
+      if (dup && this.isDurable(dup.id)) return { incident: dup, deduplicated: true };
     }
     let result!: CreateResult;
     await this.append(() => {
@@ -657,6 +677,12 @@ export class FileIncidentStore implements IncidentStore {
       return [{ op: 'put', incident: result.incident }];
     });
     return result;
+  }
+
+  /** Whether the index's entry for `id` is known to be on disk (see `durable`). */
+  private isDurable(id: string): boolean {
+    const s = this.state;
+    return !this.pending.has(id) && !this.reloadBeforeWrite && s.journalIno === this.durable.ino && s.offset <= this.durable.offset;
   }
 
   private activeWithKey(key: string): Incident | undefined {

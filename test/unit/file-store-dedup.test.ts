@@ -1,0 +1,101 @@
+// A repeated dedup_key must only be answered with an incident that is on disk. The window is
+// the first incident's write and fdatasync; a real disk does not hold them open or fail them
+// on demand, so the test holds node's FileHandle method at a gate (then lets it fail or go on).
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FileIncidentStore } from '../../src/incidents/file-store.js';
+import type { NewIncident } from '../../src/incidents/model.js';
+import { createLogger } from '../../src/log.js';
+import { tempDir } from '../helpers/server.js';
+
+const logger = createLogger('silent');
+const input = (n: number): NewIncident => ({
+  title: `incident ${n}`,
+  description: `description ${n}`,
+  severity: 'high',
+  target: 'production',
+  dedup_key: 'HighCPU/production',
+});
+
+let dir: { path: string; cleanup(): void };
+const open = () => FileIncidentStore.open(dir.path, { logger, lockStaleMs: 2000 });
+
+beforeEach(() => {
+  dir = tempDir('pim-dedup-');
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  dir.cleanup();
+});
+
+/** Holds the next write or fdatasync of any file until release(); then it fails or runs. */
+async function holdNext(method: 'write' | 'datasync', outcome: 'fail' | 'succeed') {
+  const probe = await openFile(dir.path, 'r');
+  const proto = Object.getPrototypeOf(probe) as FileHandle;
+  await probe.close();
+  const real = proto[method] as (...args: unknown[]) => Promise<unknown>;
+  let reached!: () => void;
+  let release!: () => void;
+  const held = new Promise<void>((r) => (reached = r));
+  const gate = new Promise<void>((r) => (release = r));
+  vi.spyOn(proto, method).mockImplementationOnce(async function (this: FileHandle, ...args: unknown[]): Promise<any> {
+    reached();
+    await gate;
+    if (outcome === 'fail') throw Object.assign(new Error(`EIO: i/o error, ${method}`), { code: 'EIO' });
+    return real.apply(this, args);
+  });
+  return { held, release };
+}
+
+describe('dedup answers while the first incident is being written', () => {
+  it('waits for the write, then answers with the incident it wrote', async () => {
+    const s = await open();
+    const sync = await holdNext('datasync', 'succeed');
+    const settled: string[] = [];
+    const first = s.create(input(1), 'a').then((r) => (settled.push('first'), r));
+    await sync.held; // the first incident is in memory, not yet on disk
+    const second = s.create(input(2), 'b').then((r) => (settled.push('second'), r));
+    sync.release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(settled).toEqual(['first', 'second']);
+    expect(b).toEqual({ incident: a.incident, deduplicated: true });
+    await s.close();
+  });
+
+  it.each(['write', 'datasync'] as const)('never names an incident whose %s failed: the repeat creates it instead', async (method) => {
+    const s = await open();
+    const sync = await holdNext(method, 'fail');
+    const first = s.create(input(1), 'a');
+    first.catch(() => undefined);
+    await sync.held;
+    const second = s.create(input(2), 'b');
+    sync.release();
+    await expect(first).rejects.toThrow(/EIO/);
+    const r = await second;
+    expect(r.deduplicated).toBe(false);
+    expect(r.incident.title).toBe('incident 2');
+    await s.close();
+    const again = await open();
+    expect((await again.list({ limit: 10 })).incidents.map((i) => i.id)).toEqual([r.incident.id]);
+    await again.close();
+  });
+
+  it('does not trust another process\'s line it read before that write was synced', async () => {
+    const writer = await open();
+    const reader = await open();
+    const sync = await holdNext('datasync', 'fail');
+    const first = writer.create(input(1), 'a');
+    first.catch(() => undefined);
+    await sync.held; // the line is in the journal (the reader can read it), not synced
+    const second = reader.create(input(2), 'b');
+    sync.release();
+    await expect(first).rejects.toThrow(/EIO/);
+    const r = await second;
+    expect(r.deduplicated).toBe(false);
+    expect(await writer.get(r.incident.id)).toEqual(r.incident);
+    expect(await writer.count()).toBe(1);
+    await writer.close();
+    await reader.close();
+  });
+
+});
