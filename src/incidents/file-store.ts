@@ -4,7 +4,7 @@
 // DATA_DIR: writes take a proper-lockfile lock and first read what others appended; reads
 // catch up without the lock.
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { access, constants, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { NotFoundError, StoreError, messageOf } from '../errors.js';
@@ -72,6 +72,20 @@ interface BatchWaiter {
 const JOURNAL = 'incidents.journal';
 const SNAPSHOT = 'incidents.snapshot';
 const LOCK = 'incidents.lock';
+/** `<journal or snapshot>.tmp-<pid>`: what a journal switch or a compaction writes before its rename */
+const TMP_RE = /^incidents\.(journal|snapshot)\.tmp-(\d+)$/;
+/** snapshot temporaries this process is writing (another store here must not remove them) */
+const writingTmp = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // an earlier process with our pid (containers reuse them)
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 function exists(path: string): boolean {
   try {
@@ -204,6 +218,7 @@ export class FileIncidentStore implements IncidentStore {
     }
     const started = performance.now();
     await store.withLock(async () => {
+      await store.removeLeftovers();
       store.state = store.loadAll();
       await store.ensureJournal();
     });
@@ -213,6 +228,22 @@ export class FileIncidentStore implements IncidentStore {
     );
     if (store.needsCompaction()) store.scheduleCompaction();
     return store;
+  }
+
+  /**
+   * Removes temporary files that a killed process left (only a finally block removes them
+   * otherwise). Under the lock: a journal's temporary is only written under it; a snapshot's
+   * is written without it, so it goes only when its process is gone.
+   */
+  private async removeLeftovers(): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      const m = TMP_RE.exec(name);
+      if (!m) continue;
+      const path = join(this.dir, name);
+      if (m[1] === 'snapshot' && (writingTmp.has(path) || isAlive(Number(m[2])))) continue;
+      await rm(path, { force: true });
+      this.log.warn({ file: path }, 'removed a temporary file left by an interrupted journal switch or compaction');
+    }
   }
 
   // ---- reading ---------------------------------------------------------------------------
@@ -607,6 +638,7 @@ export class FileIncidentStore implements IncidentStore {
     });
     const gen = cap.generation + 1;
     const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
+    writingTmp.add(tmp);
     try {
       const fh = await open(tmp, 'w', 0o600);
       try {
@@ -644,6 +676,7 @@ export class FileIncidentStore implements IncidentStore {
       if (!installed) return;
     } finally {
       await rm(tmp, { force: true });
+      writingTmp.delete(tmp);
     }
     this.log.info(
       { incidents: cap.entries.length, generation: gen, ms: Math.round(performance.now() - started) },

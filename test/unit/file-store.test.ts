@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -209,6 +209,23 @@ describe('FileIncidentStore', () => {
     expect(await d.count()).toBe(4);
     expect(await d.get(late.id)).toEqual(late);
     await d.close();
+  });
+
+  it('removes the temporary files a killed journal switch or compaction left, and nothing else', async () => {
+    const a = await open();
+    const kept = (await a.create(input(1), 'test')).incident;
+    await a.close();
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!; // a process that has exited
+    const at = (name: string) => join(dir.path, name);
+    const leftovers = [`incidents.snapshot.tmp-${gone}`, `incidents.snapshot.tmp-${process.pid}`, `incidents.journal.tmp-${process.ppid}`];
+    // a live process's snapshot (written without the lock), and files that are not ours
+    const others = [`incidents.snapshot.tmp-${process.ppid}`, 'incidents.snapshot.tmp-x1', 'incidents.journal.bak', 'notes.tmp-123'];
+    for (const name of [...leftovers, ...others]) writeFileSync(at(name), 'half-written\n');
+    const b = await open();
+    for (const name of leftovers) expect(existsSync(at(name)), name).toBe(false);
+    for (const name of others) expect(readFileSync(at(name), 'utf8'), name).toBe('half-written\n');
+    expect((await b.list({ limit: 10 })).incidents.map((i) => i.id)).toEqual([kept.id]);
+    await b.close();
   });
 
   it('lets writers go on while a compaction writes its snapshot, and keeps their writes', async () => {

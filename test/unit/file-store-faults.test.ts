@@ -1,7 +1,9 @@
-// A repeated dedup_key must only be answered with an incident that is on disk. The window is
-// the first incident's write and fdatasync; a real disk does not hold them open or fail them
-// on demand, so the test holds node's FileHandle method at a gate (then lets it fail or go on).
+// What the file store does while a write is in progress: a real disk does not hold a write or
+// fdatasync open, or fail it, on demand, so these tests hold node's FileHandle method at a gate
+// (then let it fail or go on).
+import { existsSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import type { NewIncident } from '../../src/incidents/model.js';
@@ -9,12 +11,12 @@ import { createLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/server.js';
 
 const logger = createLogger('silent');
-const input = (n: number): NewIncident => ({
+const input = (n: number, dedupKey = 'HighCPU/production'): NewIncident => ({
   title: `incident ${n}`,
   description: `description ${n}`,
   severity: 'high',
   target: 'production',
-  dedup_key: 'HighCPU/production',
+  dedup_key: dedupKey,
 });
 
 let dir: { path: string; cleanup(): void };
@@ -28,8 +30,8 @@ afterEach(() => {
   dir.cleanup();
 });
 
-/** Holds the next write or fdatasync of any file until release(); then it fails or runs. */
-async function holdNext(method: 'write' | 'datasync', outcome: 'fail' | 'succeed') {
+/** Holds the next call of `method` on any file until release(); then it fails or runs. */
+async function holdNext(method: 'write' | 'writev' | 'datasync', outcome: 'fail' | 'succeed') {
   const probe = await openFile(dir.path, 'r');
   const proto = Object.getPrototypeOf(probe) as FileHandle;
   await probe.close();
@@ -98,4 +100,25 @@ describe('dedup answers while the first incident is being written', () => {
     await reader.close();
   });
 
+});
+
+describe('temporary files', () => {
+  it('a store opening while another in this process compacts leaves the snapshot being written alone', async () => {
+    const a = await open();
+    for (let i = 0; i < 3; i++) await a.create(input(i, `k${i}`), 'a');
+    const hold = await holdNext('writev', 'succeed');
+    const compaction = a.compact();
+    await hold.held; // the snapshot's temporary file is open and being written
+    const tmp = join(dir.path, `incidents.snapshot.tmp-${process.pid}`);
+    expect(existsSync(tmp)).toBe(true);
+    const b = await open();
+    expect(existsSync(tmp)).toBe(true);
+    hold.release();
+    await compaction;
+    expect(existsSync(tmp)).toBe(false);
+    expect(existsSync(join(dir.path, 'incidents.snapshot'))).toBe(true);
+    expect(await b.count()).toBe(3);
+    await b.close();
+    await a.close();
+  });
 });
