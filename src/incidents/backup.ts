@@ -41,7 +41,7 @@ export const ImportedIncident = z.strictObject({
   // absent in exports of the first version
   dedup_key: text(LIMITS.dedupKey).nullable().default(null),
   evidence: Evidence.default([]),
-  timeline: z.array(TimelineEntry.extend({ at: Instant })).max(LIMITS.timeline).default([]),
+  timeline: z.array(TimelineEntry.extend({ at: Instant })).max(LIMITS.timelineMax).default([]),
 });
 
 export interface ParsedImport {

@@ -13,7 +13,7 @@ export function describeChange(e: TimelineEntry): string {
       return 'created';
     case 'status':
     case 'severity':
-      return `${e.event} ${e.from} -> ${e.to}`;
+      return `${e.event} ${e.from} -> ${e.to}${e.note ? ` (${e.note})` : ''}`;
     case 'workflow':
       return e.to === null ? `workflow ${e.from} unlinked` : `workflow ${e.to} linked`;
     case 'labels': {

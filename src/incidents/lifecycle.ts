@@ -95,15 +95,35 @@ export function applyUpdate(cur: Incident, patch: IncidentUpdate, by: string, no
   if (patch.note !== undefined) changes.push({ at, by, event: 'note', note: patch.note });
 
   if (changes.length === 0) return { incident: cur, changes };
-  if (cur.timeline.length + changes.length > LIMITS.timeline) {
-    throw new ConflictError(
-      `${cur.id} already has ${cur.timeline.length} timeline entries, the most one incident keeps (${LIMITS.timeline}); ` +
-        'record further notes in a new incident that names this one',
-    );
-  }
-  next.timeline = [...cur.timeline, ...changes];
+  next.timeline = extendTimeline(cur, changes);
   next.updated_at = at;
   return { incident: next, changes };
+}
+
+/**
+ * The timeline with `changes` added. Without a status change it holds at most
+ * LIMITS.timeline entries. A status change always goes in, with what came with it: up to
+ * LIMITS.timelineMax entries, then the oldest notes and other changes (else the oldest
+ * status changes; never "created") are dropped, and its entry's note says how many.
+ */
+function extendTimeline(cur: Incident, changes: TimelineEntry[]): TimelineEntry[] {
+  const status = changes.find((c) => c.event === 'status');
+  const over = cur.timeline.length + changes.length - (status ? LIMITS.timelineMax : LIMITS.timeline);
+  if (over <= 0) return [...cur.timeline, ...changes];
+  if (!status) {
+    throw new ConflictError(
+      `${cur.id} already has ${cur.timeline.length} timeline entries, the most one incident keeps for notes and other changes ` +
+        `(${LIMITS.timeline}); status changes are still recorded, so it can be resolved or cancelled. ` +
+        'Record further notes in a new incident that names this one',
+    );
+  }
+  status.note = `${over} oldest timeline ${over === 1 ? 'entry was' : 'entries were'} dropped to keep at most ${LIMITS.timelineMax}`;
+  const rank = (e: TimelineEntry) => (e.event === 'created' ? 2 : e.event === 'status' ? 1 : 0);
+  const drop = new Set<number>();
+  for (const r of [0, 1]) {
+    for (let i = 0; i < cur.timeline.length && drop.size < over; i++) if (rank(cur.timeline[i]!) === r) drop.add(i);
+  }
+  return [...cur.timeline.filter((_, i) => !drop.has(i)), ...changes];
 }
 
 export function notFoundMessage(id: string): string {

@@ -23,8 +23,13 @@ export const LIMITS = {
   workflowId: 50,
   dedupKey: 200,
   note: 2000,
-  /** entries per incident; an incident's whole history stays one bounded record */
+  /** timeline entries per incident for notes and other changes; its whole history stays one bounded record */
   timeline: 200,
+  /**
+   * Status changes are always recorded (a busy incident must still be resolvable): they may go
+   * past `timeline` up to this, then the oldest entries make room.
+   */
+  timelineMax: 250,
   /** all evidence of one incident, as JSON */
   evidenceBytes: 32 * 1024,
 } as const;
