@@ -7,6 +7,7 @@ import {
   Evidence,
   Incident,
   LIMITS,
+  LabelKey,
   Labels,
   Namespace,
   TimelineEntry,
@@ -25,6 +26,23 @@ const Instant = Incident.shape.created_at
   .refine((s) => Date.parse(s) <= Date.now() + FUTURE_SLACK_MS, { error: 'is in the future (more than 5 minutes ahead of this server\'s clock)' })
   .transform((s) => new Date(s).toISOString());
 
+/**
+ * A timeline entry with the rules of what create and update_incident put into one: NUL-free
+ * text (PostgreSQL refuses NUL), the note and label limits, and no fields this server does not
+ * know (they would be dropped silently).
+ */
+const ImportedTimelineEntry = z.strictObject({
+  ...TimelineEntry.shape,
+  at: Instant,
+  by: text(LIMITS.by),
+  // a status, a severity or a workflow id
+  from: text(LIMITS.workflowId).nullable().optional(),
+  to: text(LIMITS.workflowId).nullable().optional(),
+  labels_set: Labels.optional(),
+  labels_removed: z.array(LabelKey).max(LIMITS.labels).optional(),
+  note: text(LIMITS.note).optional(),
+});
+
 /** One exported line: the incident model with the limits create_incident enforces. */
 export const ImportedIncident = z.strictObject({
   ...Incident.shape,
@@ -41,7 +59,17 @@ export const ImportedIncident = z.strictObject({
   // absent in exports of the first version
   dedup_key: text(LIMITS.dedupKey).nullable().default(null),
   evidence: Evidence.default([]),
-  timeline: z.array(TimelineEntry.extend({ at: Instant })).max(LIMITS.timelineMax).default([]),
+  timeline: z.array(ImportedTimelineEntry).max(LIMITS.timelineMax).default([]),
+}).check((ctx) => {
+  // as update_incident leaves them: only a resolved incident has a resolved_at
+  const { status, resolved_at } = ctx.value;
+  if ((status === 'resolved') === (resolved_at !== null)) return;
+  ctx.issues.push({
+    code: 'custom',
+    path: ['resolved_at'],
+    message: status === 'resolved' ? 'must be set when status is "resolved"' : `must be null when status is "${status}" (only resolved incidents have one)`,
+    input: resolved_at ?? undefined,
+  });
 });
 
 export interface ParsedImport {

@@ -23,6 +23,8 @@ export const LIMITS = {
   workflowId: 50,
   dedupKey: 200,
   note: 2000,
+  /** who made a change: the MCP client's name, which the dispatcher cuts to this */
+  by: 100,
   /** timeline entries per incident for notes and other changes; its whole history stays one bounded record */
   timeline: 200,
   /**

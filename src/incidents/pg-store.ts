@@ -342,15 +342,24 @@ export class PostgresIncidentStore implements IncidentStore {
 
   async importMany(incidents: readonly Incident[]): Promise<ImportResult> {
     const result: ImportResult = { added: 0, skipped: 0 };
-    for (let i = 0; i < incidents.length; i += BATCH) {
-      const batch = incidents.slice(i, i + BATCH);
-      // ON CONFLICT DO NOTHING skips both a known id and an active dedup_key already held.
-      const rows = await this.query(
-        `INSERT INTO incidents SELECT * FROM jsonb_populate_recordset(NULL::incidents, $1::jsonb) ON CONFLICT DO NOTHING RETURNING id`,
-        [JSON.stringify(batch)],
-      );
-      result.added += rows.length;
-      result.skipped += batch.length - rows.length;
+    try {
+      // One transaction, so a failure part-way imports nothing.
+      await this.tx(async (c) => {
+        for (let i = 0; i < incidents.length; i += BATCH) {
+          const batch = incidents.slice(i, i + BATCH);
+          // ON CONFLICT DO NOTHING skips both a known id and an active dedup_key already held.
+          const { rowCount } = await c.query(
+            `INSERT INTO incidents SELECT * FROM jsonb_populate_recordset(NULL::incidents, $1::jsonb) ON CONFLICT DO NOTHING`,
+            [JSON.stringify(batch)],
+          );
+          result.added += rowCount ?? 0;
+          result.skipped += batch.length - (rowCount ?? 0);
+        }
+      });
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      this.log.error({ err: messageOf(err) }, 'PostgreSQL import failed');
+      throw new StoreError(`the import was rolled back, nothing was imported (PostgreSQL: ${messageOf(err).split('\n')[0]})`);
     }
     return result;
   }

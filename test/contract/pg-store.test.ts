@@ -1,7 +1,9 @@
+import { describe, expect, it } from 'vitest';
+import { buildIncident } from '../../src/incidents/model.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
 import { freshDatabase } from '../helpers/postgres.js';
-import { storeContract } from './store-contract.js';
+import { input, storeContract } from './store-contract.js';
 
 const logger = createLogger('silent');
 
@@ -14,4 +16,24 @@ storeContract('postgres', async ({ now }) => {
     openAnother: () => PostgresIncidentStore.open(url, opts),
     cleanup: () => store.close(),
   };
+});
+
+describe('PostgreSQL import', () => {
+  it('imports in one transaction: a row refused after the first batch of 1,000 leaves nothing imported', async () => {
+    const store = await PostgresIncidentStore.open(await freshDatabase(), { logger, poolSize: 2 });
+    try {
+      const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+      const all = Array.from({ length: 1500 }, (_, i) =>
+        buildIncident(input(i), `inc-${i.toString(16).padStart(16, '0')}`, new Date(t0 + i), 'c'),
+      );
+      // past the column's 200 characters: the file store would take it, PostgreSQL does not
+      all[1400] = { ...all[1400]!, title: 'x'.repeat(201) };
+      const err = await store.importMany(all).catch((e: unknown) => e);
+      expect(await store.count()).toBe(0);
+      expect((err as Error).message).toMatch(/rolled back, nothing was imported \(PostgreSQL: value too long/);
+      expect(await store.importMany(all.slice(0, 1400))).toEqual({ added: 1400, skipped: 0 });
+    } finally {
+      await store.close();
+    }
+  });
 });

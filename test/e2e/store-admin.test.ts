@@ -88,11 +88,16 @@ describe('export and import', () => {
         JSON.stringify({ ...incident(2, 1, 'active'), severity: 'urgent' }),
         JSON.stringify({ ...incident(3, 1, 'active'), extra: 1 }),
         JSON.stringify(good),
+        // PostgreSQL cannot store a NUL; the file store could, so both refuse it here
+        JSON.stringify({ ...incident(4, 1, 'active'), timeline: [{ at: good.created_at, by: 'c', event: 'note', note: 'a\u0000b' }] }),
+        JSON.stringify({ ...incident(5, 1, 'active'), resolved_at: good.created_at }),
       ].join('\n'),
     );
     const r = await runServer(['import', file], { DATA_DIR: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('4 bad line(s); nothing was imported');
+    expect(r.stderr).toContain('6 bad line(s); nothing was imported');
+    expect(r.stderr).toMatch(/line 7: timeline\[0\]\.note: must not contain NUL characters/);
+    expect(r.stderr).toMatch(/line 8: resolved_at: must be null when status is "active"/);
     expect(r.stderr).toMatch(/line 2: not JSON/);
     expect(r.stderr).toMatch(/line 4: severity: must be one of "low", "medium", "high", "critical", got "urgent"/);
     expect(r.stderr).toMatch(/line 5: extra: unknown field/);
