@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { listView, renderListView } from '../incidents/listing.js';
-import { IncidentSummary, LIMITS, NO_NUL, Namespace, SEVERITIES, STATUSES, noNul } from '../incidents/model.js';
+import { IncidentSummary, LIMITS, NO_NUL, Namespace, SEVERITIES, STATUSES, noNul, text } from '../incidents/model.js';
 import { defineTool } from '../mcp/tool.js';
 import { TimeInput } from '../schemas.js';
 
@@ -9,7 +9,8 @@ const input = z.strictObject({
   status: z.enum([...STATUSES, 'all']).default('active'),
   severity: z.enum([...SEVERITIES, 'all']).default('all'),
   namespace: Namespace.optional(),
-  target: z.string().min(1).max(LIMITS.target).refine(noNul, NO_NUL).optional(),
+  // trimmed as create_incident trims what it stores
+  target: text(LIMITS.target).optional(),
   since: TimeInput.optional().describe('created at/after: "24h", "now-7d" or RFC 3339'),
   until: TimeInput.optional().describe('created before'),
   labels: z.record(z.string().refine(noNul, NO_NUL), z.string().refine(noNul, NO_NUL)).optional().describe('all must match'),

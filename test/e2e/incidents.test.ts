@@ -96,6 +96,24 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(byOffset.incidents.map((i: Structured) => i.title)).toEqual(['paged 1', 'paged 0']);
     });
 
+    it('trims the target filter as create_incident trims the target it stores', async () => {
+      const made = (await call(conn.client, 'create_incident', { title: 'spaced', description: 'd', severity: 'low', target: '  spaced-out  ' }))
+        .structuredContent as Structured;
+      expect(made.incident.target).toBe('spaced-out');
+      const found = (await call(conn.client, 'list_incidents', { target: ' spaced-out ' })).structuredContent as Structured;
+      expect(found.incidents.map((i: Structured) => i.id)).toEqual([made.incident.id]);
+      expect(found.filters.target).toBe('spaced-out');
+      // a namespace is a name, not text: both tools refuse spaces around it rather than match nothing
+      for (const [tool, args] of [
+        ['list_incidents', {}],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't' }],
+      ] as const) {
+        const r = await call(conn.client, tool, { ...args, namespace: ' spaced-out ' });
+        expect(r.isError).toBe(true);
+        expect(text(r)).toMatch(/namespace: must be a Kubernetes namespace name/);
+      }
+    });
+
     it('answers bad input with a tool error naming the field and the rule', async () => {
       const cases: [string, Record<string, unknown>, RegExp[]][] = [
         ['list_incidents', { severity: 'urgent' }, [/severity: must be one of "low", "medium", "high", "critical", "all", got "urgent"/]],
@@ -107,6 +125,7 @@ for (const transport of ['stdio', 'http'] as const) {
         ['list_incidents', { namespace: 'Prod"}' }, [/namespace: must be a Kubernetes namespace name/]],
         ['list_incidents', { sevrity: 'high' }, [/sevrity: unknown field/, /Known fields: status, severity/]],
         ['list_incidents', { target: 'a\u0000b' }, [/target: must not contain NUL characters/]],
+        ['list_incidents', { target: '   ' }, [/target: must not be empty/]],
         ['list_incidents', { labels: { team: 'x\u0000' } }, [/labels\.team: must not contain NUL characters/]],
         [
           'create_incident',
@@ -126,7 +145,7 @@ for (const transport of ['stdio', 'http'] as const) {
       }
       // nothing already stored was lost
       const after = (await call(conn.client, 'list_incidents', { status: 'all', limit: 500 })).structuredContent as Structured;
-      expect(after.total).toBe(7);
+      expect(after.total).toBe(8);
     });
 
     it('keeps incidents across a restart of the server', async () => {
