@@ -1,7 +1,7 @@
 // Writes docs/features.md, the reference of every feature and the PromQL behind it, from
 // the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
-import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, FEATURES, ISSUE_TYPES, LAYERS } from '../src/features/catalog.js';
+import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, FEATURES, ISSUE_TYPES, LAYERS } from '../src/features/catalog.js';
 import { ScopeSelectors, checkScope } from '../src/features/scope.js';
 
 export function featuresDoc(): string {
@@ -18,6 +18,10 @@ export function featuresDoc(): string {
     '| # | feature | group | unit | meaning | computed as |',
     '|---|---|---|---|---|---|',
     ...FEATURES.map((f, i) => `| ${i} | \`${f.name}\` | ${f.group} | ${f.unit} | ${f.description} | ${DERIVATIONS[f.name] ?? 'query of the same name'} |`),
+    '',
+    '## Deviations from ADR-014',
+    '',
+    ...Object.entries(DEVIATIONS).map(([name, why]) => `- \`${name}\`: ${why}`),
     '',
     '## The queries',
     '',

@@ -51,6 +51,19 @@ export const DERIVATIONS: Record<string, string> = {
   is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17)',
 };
 
+/** Where a feature deliberately differs from ADR-014's FeatureVector, and why (docs/features.md). */
+export const DEVIATIONS: Record<string, string> = {
+  cpu_utilization:
+    'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same.',
+  time_since_last_restart:
+    'ADR-014 means the time since the last restart. kube-state-metrics gives container start times, so this is the time since the most recent container start: in a scope that never restarted, the age of its youngest container (not null, not infinity).',
+  pvcs_bound: 'ADR-014 does not define it and its neighbours are counts; here it is the share (0-1) of the scope\'s claims that are Bound, comparable across scopes of any size. null when there are no claims.',
+  services_healthy: 'A share (0-1) of the namespace\'s services with at least one ready endpoint, not a count. null when there are no endpoints.',
+  ingress_healthy:
+    'A share (0-1), read from OpenShift\'s router (haproxy_backend_up per route). Other ingress controllers publish no per-route health, so outside OpenShift it is null (`no_data`).',
+  hpa_scaling_events: 'Counted over HPAs found through their scale target (kube_horizontalpodautoscaler_info), not by name; 0 for a deployment without one, null when kube-state-metrics reports no HPAs at all.',
+};
+
 export const DEPLOYMENT_METHODS = { Manual: 0, Helm: 1, ArgoCD: 2, Operator: 3 };
 export const LAYERS = { Application: 0, Platform: 1, Infrastructure: 2 };
 export const ISSUE_TYPES = {
