@@ -195,7 +195,8 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   for (const [n, v] of raw) if (!n.startsWith('_')) r.set(n, v);
 
   for (const [feature, x] of [['cpu', '_cpu'], ['memory', '_mem']] as const) {
-    const now = perLimit(get(`${x}_used`), get(`${x}_cap`));
+    const use = why(get(`${x}_used`)) === 'not_applicable' ? get(x) : get(`${x}_used`);
+    const now = perLimit(use, get(`${x}_cap`));
     r.set(`${feature}_utilization`, now);
     const failed = raw.get(`${x}_ratio`);
     let h = failed ? { avg: failed, max: failed } : reduceSeries(series.get(`${x}_ratio`));

@@ -25,8 +25,8 @@ const f = (group: Group, name: string, unit: string, description: string, codes?
 
 /** How derived features are computed from the batches' intermediate values (names with "_"). */
 export const DERIVATIONS: Record<string, string> = {
-  cpu_utilization: '_cpu_used / _cpu_cap; null with no_limits when pods run but no container has a CPU limit (a warning counts running containers without one)',
-  memory_utilization: '_mem_used / _mem_cap; null with no_limits as for CPU',
+  cpu_utilization: '_cpu_used (cluster: _cpu) / _cpu_cap; null with no_limits when pods run but no container has a CPU limit (a warning counts running containers without one)',
+  memory_utilization: '_mem_used (cluster: _mem) / _mem_cap; null with no_limits as for CPU',
   cpu_trend_5m: '(_cpu - _cpu_5m) / _cpu_5m',
   cpu_trend_1h: '(_cpu - _cpu_1h) / _cpu_1h',
   memory_trend_5m: '(_mem - _mem_5m) / _mem_5m',
@@ -211,14 +211,15 @@ export const BATCHES: readonly Batch[] = [
         _cpu_5m: usage(s, 'cpu', ' offset 5m'),
         _cpu_1h: usage(s, 'cpu', ' offset 1h'),
         _cpu_1d: usage(s, 'cpu', ' offset 1d'),
-        _cpu_used: used(s, 'cpu'),
+        // the cluster's use is _cpu itself (the builder falls back to it)
+        _cpu_used: s.scope.kind === 'cluster' ? null : used(s, 'cpu'),
         _cpu_cap: capacityOr0(s, 'cpu'),
         _cpu_unlimited: unlimited(s, 'cpu'),
         _mem: usage(s, 'memory'),
         _mem_5m: usage(s, 'memory', ' offset 5m'),
         _mem_1h: usage(s, 'memory', ' offset 1h'),
         _mem_1d: usage(s, 'memory', ' offset 1d'),
-        _mem_used: used(s, 'memory'),
+        _mem_used: s.scope.kind === 'cluster' ? null : used(s, 'memory'),
         _mem_cap: capacityOr0(s, 'memory'),
         _mem_unlimited: unlimited(s, 'memory'),
         network_bytes_in: net('container_network_receive_bytes_total'),
