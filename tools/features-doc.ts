@@ -1,7 +1,7 @@
 // Writes docs/features.md, the reference of every feature and the PromQL behind it, from
 // the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
-import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, FEATURES, ISSUE_TYPES, LAYERS } from '../src/features/catalog.js';
+import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, FEATURES, ISSUE_TYPES, LAYERS } from '../src/features/catalog.js';
 import { ScopeSelectors, checkScope } from '../src/features/scope.js';
 
 export function featuresDoc(): string {
@@ -13,11 +13,15 @@ export function featuresDoc(): string {
     'The vector holds these 45 features in this order (`names` in every result). Categories are encoded as codes;',
     `deployment_method ${JSON.stringify(DEPLOYMENT_METHODS)}, layer ${JSON.stringify(LAYERS)}, issue_type ${JSON.stringify(ISSUE_TYPES)};`,
     'namespace as a stable hash in [0, 1). A feature without data is null with a reason (`no_data`, `not_applicable`,',
-    '`error: see errors[i]`) in `nulls`; nothing is filled in.',
+    '`no_limits`, `error: see errors[i]`) in `nulls`; nothing is filled in. Ratios (unit `ratio 0-1`) stay within 0-1.',
     '',
     '| # | feature | group | unit | meaning | computed as |',
     '|---|---|---|---|---|---|',
     ...FEATURES.map((f, i) => `| ${i} | \`${f.name}\` | ${f.group} | ${f.unit} | ${f.description} | ${DERIVATIONS[f.name] ?? 'query of the same name'} |`),
+    '',
+    '## Deviations from ADR-014',
+    '',
+    ...Object.entries(DEVIATIONS).map(([name, why]) => `- \`${name}\`: ${why}`),
     '',
     '## The queries',
     '',

@@ -42,7 +42,7 @@ export interface FeatureResult {
   real: number;
   total: number;
   features: Record<Group, Record<string, Value>>;
-  /** why each null feature is null: no_data, not_applicable or "error: see errors[i]" */
+  /** why each null feature is null: no_data, not_applicable, no_limits or "error: see errors[i]" */
   nulls: Record<string, string>;
   units: Record<string, string>;
   names: string[];
@@ -62,6 +62,8 @@ function div(a: R, b: R): R {
   if (b.v === 0) return { why: 'no_data' };
   return ok(a.v / b.v);
 }
+/** a / limits, where limits of 0 mean pods run but none has a limit */
+const perLimit = (a: R, limits: R): R => ('v' in limits && limits.v === 0 ? { why: 'no_limits' } : div(a, limits));
 const change = (now: R, then: R): R => ('why' in now ? now : div({ v: now.v - ('v' in then ? then.v : 0) }, then));
 
 /** A stable hash of a string in [0, 1) (FNV-1a, 32 bits), for categorical values with no fixed list. */
@@ -192,14 +194,16 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const r = new Map<string, R | { s: string }>();
   for (const [n, v] of raw) if (!n.startsWith('_')) r.set(n, v);
 
-  for (const [feature, name] of [['cpu', '_cpu_ratio'], ['memory', '_mem_ratio']] as const) {
-    const failed = raw.get(name);
-    const h = failed ? { avg: failed, max: failed } : reduceSeries(series.get(name));
+  for (const [feature, x] of [['cpu', '_cpu'], ['memory', '_mem']] as const) {
+    const use = why(get(`${x}_used`)) === 'not_applicable' ? get(x) : get(`${x}_used`);
+    const now = perLimit(use, get(`${x}_cap`));
+    r.set(`${feature}_utilization`, now);
+    const failed = raw.get(`${x}_ratio`);
+    let h = failed ? { avg: failed, max: failed } : reduceSeries(series.get(`${x}_ratio`));
+    if (why(h.avg) === 'no_data' && why(now) === 'no_limits') h = { avg: now, max: now };
     r.set(`${feature}_24h_avg`, h.avg);
     r.set(`${feature}_24h_max`, h.max);
   }
-  r.set('cpu_utilization', div(get('_cpu'), get('_cpu_cap')));
-  r.set('memory_utilization', div(get('_mem'), get('_mem_cap')));
   r.set('cpu_trend_5m', change(get('_cpu'), get('_cpu_5m')));
   r.set('cpu_trend_1h', change(get('_cpu'), get('_cpu_1h')));
   r.set('memory_trend_5m', change(get('_mem'), get('_mem_5m')));
@@ -209,10 +213,17 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const pods = get('pod_count');
   r.set('avg_pod_memory_request', div(get('_mem_req'), pods));
   r.set('avg_pod_cpu_request', div(get('_cpu_req'), pods));
-  r.set('avg_pod_memory_limit', div(get('_mem_lim'), pods));
-  r.set('avg_pod_cpu_limit', div(get('_cpu_lim'), pods));
-  const ratios = [div(get('_cpu_req'), get('_cpu_lim')), div(get('_mem_req'), get('_mem_lim'))].filter((x): x is { v: number } => 'v' in x);
-  r.set('request_to_limit_ratio', ratios.length ? ok(ratios.reduce((a, x) => a + x.v, 0) / ratios.length) : div(get('_cpu_req'), get('_cpu_lim')));
+  // a pod without a limit is unbounded, not limited to 0: no limits at all gives null
+  const limitPerPod = (lim: R) => ('v' in lim && lim.v === 0 ? { why: 'no_limits' } : div(lim, pods));
+  r.set('avg_pod_memory_limit', limitPerPod(get('_mem_lim')));
+  r.set('avg_pod_cpu_limit', limitPerPod(get('_cpu_lim')));
+  // requests of limited containers over their limits: each at most 1 (the API server refuses requests > limits)
+  const ratios = [perLimit(get('_cpu_req_limited'), get('_cpu_lim')), perLimit(get('_mem_req_limited'), get('_mem_lim'))];
+  const known = ratios.filter((x): x is { v: number } => 'v' in x);
+  r.set(
+    'request_to_limit_ratio',
+    known.length ? ok(known.reduce((a, x) => a + x.v, 0) / known.length) : (ratios.find((x) => why(x)?.startsWith('error')) ?? ratios[0]!),
+  );
 
   r.set('namespace', scope.namespace === null ? { why: 'not_applicable' } : { s: scope.namespace });
   r.set('layer', scope.namespace === null ? { why: 'not_applicable' } : { s: layerOf(scope.namespace) });
@@ -253,6 +264,14 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   }
   const real = FEATURES.length - Object.keys(nulls).length;
   const warnings: string[] = [];
+  for (const [res, name] of [['cpu', '_cpu_unlimited'], ['memory', '_mem_unlimited']] as const) {
+    const u = raw.get(name);
+    const n = u && 'v' in u ? u.v : 0;
+    const k = `${res}_utilization`;
+    if (n > 0 && num(k) !== null) {
+      warnings.push(`${k} covers only containers with a ${res === 'cpu' ? 'CPU' : res} limit: ${n} running container${n === 1 ? ' has' : 's have'} none`);
+    }
+  }
   if (why(get('pod_count')) === 'no_data' && scope.kind !== 'cluster') {
     warnings.push(
       `no pods found for ${scope.kind} ${scope.name ?? scope.namespace}${scope.kind !== 'namespace' ? ` in namespace ${scope.namespace}` : ''}; check the name (query_metrics {"discover":"label_values","label":"${scope.kind === 'namespace' ? 'namespace' : 'pod'}"})`,

@@ -25,23 +25,23 @@ const f = (group: Group, name: string, unit: string, description: string, codes?
 
 /** How derived features are computed from the batches' intermediate values (names with "_"). */
 export const DERIVATIONS: Record<string, string> = {
-  cpu_utilization: '_cpu / _cpu_cap',
-  memory_utilization: '_mem / _mem_cap',
+  cpu_utilization: '_cpu_used (cluster: _cpu) / _cpu_cap; null with no_limits when pods run but no container has a CPU limit (a warning counts running containers without one)',
+  memory_utilization: '_mem_used (cluster: _mem) / _mem_cap; null with no_limits as for CPU',
   cpu_trend_5m: '(_cpu - _cpu_5m) / _cpu_5m',
   cpu_trend_1h: '(_cpu - _cpu_1h) / _cpu_1h',
   memory_trend_5m: '(_mem - _mem_5m) / _mem_5m',
   memory_trend_1h: '(_mem - _mem_1h) / _mem_1h',
   cpu_daily_change: '(_cpu - _cpu_1d) / _cpu_1d',
   memory_daily_change: '(_mem - _mem_1d) / _mem_1d',
-  cpu_24h_avg: 'mean of _cpu_ratio over the 24h range query',
+  cpu_24h_avg: 'mean of _cpu_ratio (_cpu_used / _cpu_cap at each step) over the 24h range query',
   cpu_24h_max: 'max of _cpu_ratio over the 24h range query',
-  memory_24h_avg: 'mean of _mem_ratio over the 24h range query',
+  memory_24h_avg: 'mean of _mem_ratio (_mem_used / _mem_cap at each step) over the 24h range query',
   memory_24h_max: 'max of _mem_ratio over the 24h range query',
   avg_pod_memory_request: '_mem_req / pod_count',
   avg_pod_cpu_request: '_cpu_req / pod_count',
-  avg_pod_memory_limit: '_mem_lim / pod_count',
-  avg_pod_cpu_limit: '_cpu_lim / pod_count',
-  request_to_limit_ratio: 'mean of _cpu_req / _cpu_lim and _mem_req / _mem_lim',
+  avg_pod_memory_limit: '_mem_lim / pod_count; null with no_limits when no container has one',
+  avg_pod_cpu_limit: '_cpu_lim / pod_count; null with no_limits when no container has one',
+  request_to_limit_ratio: 'mean of _cpu_req_limited / _cpu_lim and _mem_req_limited / _mem_lim, of those with limits (no_limits when neither has)',
   namespace: 'the scope; vector: FNV-1a hash / 2^32',
   deployment_method: 'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
@@ -49,6 +49,19 @@ export const DERIVATIONS: Record<string, string> = {
   time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument)',
   day_of_week: 'vector time in the time zone',
   is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17)',
+};
+
+/** Where a feature deliberately differs from ADR-014's FeatureVector, and why (docs/features.md). */
+export const DEVIATIONS: Record<string, string> = {
+  cpu_utilization:
+    'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same.',
+  time_since_last_restart:
+    'ADR-014 means the time since the last restart. kube-state-metrics gives container start times, so this is the time since the most recent container start: in a scope that never restarted, the age of its youngest container (not null, not infinity).',
+  pvcs_bound: 'ADR-014 does not define it and its neighbours are counts; here it is the share (0-1) of the scope\'s claims that are Bound, comparable across scopes of any size. null when there are no claims.',
+  services_healthy: 'A share (0-1) of the namespace\'s services with at least one ready endpoint, not a count. null when there are no endpoints.',
+  ingress_healthy:
+    'A share (0-1), read from OpenShift\'s router (haproxy_backend_up per route). Other ingress controllers publish no per-route health, so outside OpenShift it is null (`no_data`).',
+  hpa_scaling_events: 'Counted over HPAs found through their scale target (kube_horizontalpodautoscaler_info), not by name; 0 for a deployment without one, null when kube-state-metrics reports no HPAs at all.',
 };
 
 export const DEPLOYMENT_METHODS = { Manual: 0, Helm: 1, ArgoCD: 2, Operator: 3 };
@@ -65,14 +78,14 @@ export const ISSUE_TYPES = {
 };
 
 export const FEATURES: readonly Feature[] = [
-  f('resource_utilization', 'cpu_utilization', 'ratio 0-1', 'CPU used (5m rate) / CPU limits of running pods; cluster: / allocatable CPU'),
-  f('resource_utilization', 'memory_utilization', 'ratio 0-1', 'memory working set (5m mean) / memory limits of running pods; cluster: / allocatable memory'),
-  f('resource_utilization', 'disk_utilization', 'ratio 0-1', 'fullest root filesystem among the nodes running the scope'),
-  f('resource_utilization', 'network_bytes_in', 'bytes/s', 'received, 5m rate'),
-  f('resource_utilization', 'network_bytes_out', 'bytes/s', 'transmitted, 5m rate'),
+  f('resource_utilization', 'cpu_utilization', 'ratio 0-1', 'CPU used (5m rate) / CPU limits, over the running containers that have a CPU limit; cluster: all use / allocatable CPU'),
+  f('resource_utilization', 'memory_utilization', 'ratio 0-1', 'memory working set (5m mean) / memory limits, over the running containers that have a memory limit; cluster: all use / allocatable memory'),
+  f('resource_utilization', 'disk_utilization', 'ratio 0-1', 'fullest root filesystem (node-exporter) among the nodes running the scope'),
+  f('resource_utilization', 'network_bytes_in', 'bytes/s', 'received by the pods, 5m rate'),
+  f('resource_utilization', 'network_bytes_out', 'bytes/s', 'transmitted by the pods, 5m rate'),
   f('resource_utilization', 'container_restarts', 'count', 'container restarts in the last 5 minutes'),
   f('resource_utilization', 'pod_count', 'count', 'pods that exist (any phase)'),
-  f('resource_utilization', 'node_count', 'count', 'nodes running the scope\'s pods; cluster: all nodes'),
+  f('resource_utilization', 'node_count', 'count', 'nodes running the scope\'s pods (unscheduled pods have none); cluster: all nodes'),
   f('resource_utilization', 'pvc_utilization', 'ratio 0-1', 'fullest persistent volume claim the scope uses'),
   f('trends', 'cpu_trend_5m', 'fraction', 'CPU use now vs 5 minutes ago: (now - then) / then'),
   f('trends', 'cpu_trend_1h', 'fraction', 'CPU use now vs 1 hour ago'),
@@ -96,12 +109,12 @@ export const FEATURES: readonly Feature[] = [
   f('platform_health', 'ingress_healthy', 'ratio 0-1', 'share of the namespace\'s OpenShift routes whose backend is up'),
   f('workload', 'avg_pod_memory_request', 'bytes', 'memory requests per pod'),
   f('workload', 'avg_pod_cpu_request', 'cores', 'CPU requests per pod'),
-  f('workload', 'avg_pod_memory_limit', 'bytes', 'memory limits per pod'),
-  f('workload', 'avg_pod_cpu_limit', 'cores', 'CPU limits per pod'),
-  f('workload', 'request_to_limit_ratio', 'ratio', 'requests / limits, mean of CPU and memory'),
+  f('workload', 'avg_pod_memory_limit', 'bytes', 'memory limits per pod (containers without one add nothing)'),
+  f('workload', 'avg_pod_cpu_limit', 'cores', 'CPU limits per pod (containers without one add nothing)'),
+  f('workload', 'request_to_limit_ratio', 'ratio 0-1', 'requests / limits of the containers that have limits, mean of CPU and memory'),
   f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h (cAdvisor OOM events, else restarts of OOMKilled containers)'),
   f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff or ErrImagePull'),
-  f('workload', 'hpa_scaling_events', 'count', 'changes of the HorizontalPodAutoscaler\'s desired replicas in 24h'),
+  f('workload', 'hpa_scaling_events', 'count', 'changes of desired replicas in 24h of the HorizontalPodAutoscalers targeting the deployment (all in a namespace); 0 without one'),
   f('metadata', 'namespace', 'category', 'the scope\'s namespace; in the vector a stable hash in [0, 1)'),
   f('metadata', 'deployment_method', 'category', 'from deployment labels: Helm, ArgoCD, Operator or Manual (most common in a namespace)', DEPLOYMENT_METHODS),
   f('metadata', 'layer', 'category', 'from the namespace: Infrastructure (kube-*, openshift-*), Platform (monitoring, logging, ...), Application', LAYERS),
@@ -144,45 +157,75 @@ export interface Batch {
   exprs(s: ScopeSelectors): Exprs;
 }
 
+type Resource = 'cpu' | 'memory';
 const RUNNING = 'and on(namespace, pod) (kube_pod_status_phase{phase="Running"} == 1)';
 const CONTAINERS = ['container!=""', 'container!="POD"'];
+const BY_CONTAINER = 'on(namespace, pod, container)';
 
-function cpuUse(s: ScopeSelectors, offset = ''): string {
-  return `sum(rate(container_cpu_usage_seconds_total{${s.pod(...CONTAINERS)}}[5m]${offset}))`;
+function cpuRate(s: ScopeSelectors, offset = ''): string {
+  return `rate(container_cpu_usage_seconds_total{${s.pod(...CONTAINERS)}}[5m]${offset})`;
 }
-function memUse(s: ScopeSelectors, offset = ''): string {
-  return `sum(avg_over_time(container_memory_working_set_bytes{${s.pod(...CONTAINERS)}}[5m]${offset}))`;
+function memMean(s: ScopeSelectors, offset = ''): string {
+  return `avg_over_time(container_memory_working_set_bytes{${s.pod(...CONTAINERS)}}[5m]${offset})`;
 }
-function capacity(s: ScopeSelectors, resource: 'cpu' | 'memory'): string {
-  if (s.scope.kind === 'cluster') return `sum(kube_node_status_allocatable{resource="${resource}"})`;
-  return `sum(kube_pod_container_resource_limits{${s.pod(`resource="${resource}"`)}} ${RUNNING})`;
+const usage = (s: ScopeSelectors, r: Resource, offset = '') => `sum(${r === 'cpu' ? cpuRate(s, offset) : memMean(s, offset)})`;
+/** The limits of running containers that have one. */
+const runningLimits = (s: ScopeSelectors, r: Resource) => `(kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}} ${RUNNING})`;
+/**
+ * Use against capacity: only containers with a limit count against their limits (use of
+ * unlimited containers over others' limits could pass 1); the cluster against allocatable.
+ */
+function used(s: ScopeSelectors, r: Resource): string {
+  if (s.scope.kind === 'cluster') return usage(s, r);
+  return `sum(${r === 'cpu' ? cpuRate(s) : memMean(s)} and ${BY_CONTAINER} ${runningLimits(s, r)})`;
+}
+function capacity(s: ScopeSelectors, r: Resource): string {
+  if (s.scope.kind === 'cluster') return `sum(kube_node_status_allocatable{resource="${r}"})`;
+  return `sum(${runningLimits(s, r)})`;
 }
 /** X, or 0 when PRESENCE has series (so an absent metric family stays absent). */
 const zeroIf = (x: string, presence: string) => `((${x}) or (0 * count(${presence})))`;
+/** Capacity, 0 when pods run but no container has a limit (the builder says no_limits). */
+const capacityOr0 = (s: ScopeSelectors, r: Resource) =>
+  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `kube_pod_info{${s.pod()}} ${RUNNING}`);
+/** Running containers without a limit, left out of utilization (reported in warnings). */
+const unlimited = (s: ScopeSelectors, r: Resource) =>
+  s.scope.kind === 'cluster'
+    ? null
+    : `count(kube_pod_container_info{${s.pod()}} ${RUNNING} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
 const pressure = (s: ScopeSelectors, condition: string) => {
   const series = `kube_node_status_condition{condition="${condition}",status="true"}`;
-  return zeroIf(`count((${series} == 1)${s.onNodes('node')})`, `${series}${s.onNodes('node')}`);
+  return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
 };
-const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment('deployment', ...extra);
+const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment(...extra);
 
 export const BATCHES: readonly Batch[] = [
   {
     id: 'usage',
     cost: 3,
-    exprs: (s) => ({
-      _cpu: cpuUse(s),
-      _cpu_5m: cpuUse(s, ' offset 5m'),
-      _cpu_1h: cpuUse(s, ' offset 1h'),
-      _cpu_1d: cpuUse(s, ' offset 1d'),
-      _cpu_cap: capacity(s, 'cpu'),
-      _mem: memUse(s),
-      _mem_5m: memUse(s, ' offset 5m'),
-      _mem_1h: memUse(s, ' offset 1h'),
-      _mem_1d: memUse(s, ' offset 1d'),
-      _mem_cap: capacity(s, 'memory'),
-      network_bytes_in: `sum(rate(container_network_receive_bytes_total{${s.pod()}}[5m]))`,
-      network_bytes_out: `sum(rate(container_network_transmit_bytes_total{${s.pod()}}[5m]))`,
-    }),
+    exprs: (s) => {
+      // cAdvisor's root cgroup (id="/", no pod label) is the host's interfaces, pods' traffic included
+      const net = (m: string) => `sum(rate(${m}{${s.pod(...(s.scope.kind === 'cluster' ? ['pod!=""'] : []))}}[5m]))`;
+      return {
+        _cpu: usage(s, 'cpu'),
+        _cpu_5m: usage(s, 'cpu', ' offset 5m'),
+        _cpu_1h: usage(s, 'cpu', ' offset 1h'),
+        _cpu_1d: usage(s, 'cpu', ' offset 1d'),
+        // the cluster's use is _cpu itself (the builder falls back to it)
+        _cpu_used: s.scope.kind === 'cluster' ? null : used(s, 'cpu'),
+        _cpu_cap: capacityOr0(s, 'cpu'),
+        _cpu_unlimited: unlimited(s, 'cpu'),
+        _mem: usage(s, 'memory'),
+        _mem_5m: usage(s, 'memory', ' offset 5m'),
+        _mem_1h: usage(s, 'memory', ' offset 1h'),
+        _mem_1d: usage(s, 'memory', ' offset 1d'),
+        _mem_used: s.scope.kind === 'cluster' ? null : used(s, 'memory'),
+        _mem_cap: capacityOr0(s, 'memory'),
+        _mem_unlimited: unlimited(s, 'memory'),
+        network_bytes_in: net('container_network_receive_bytes_total'),
+        network_bytes_out: net('container_network_transmit_bytes_total'),
+      };
+    },
   },
   {
     id: 'inventory',
@@ -190,22 +233,28 @@ export const BATCHES: readonly Batch[] = [
     exprs: (s) => {
       const fs = (m: string) => `${m}{mountpoint="/",fstype!~"tmpfs|overlay|squashfs"}`;
       const vol = (m: string) => `${m}{${s.namespace()}}`;
+      const pods = `kube_pod_info{${s.pod()}}`;
+      const res = (kind: 'requests' | 'limits', r: Resource) => `kube_pod_container_resource_${kind}{${s.pod(`resource="${r}"`)}}`;
       return {
-        disk_utilization: `max((1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')})${s.onNodes('instance')})`,
+        disk_utilization: `max(${s.onNodeExporter(`1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')}`)})`,
         container_restarts: `round(sum(increase(kube_pod_container_status_restarts_total{${s.pod()}}[5m])))`,
-        pod_count: `count(kube_pod_info{${s.pod()}})`,
-        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (kube_pod_info{${s.pod()}}))`,
+        pod_count: `count(${pods})`,
+        // an unscheduled pod has no node label: not a node
+        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (kube_pod_info{${s.pod('node!=""')}}))`,
         pvc_utilization: `max(${vol('kubelet_volume_stats_used_bytes')} / ${vol('kubelet_volume_stats_capacity_bytes')}${s.onClaims()})`,
         pods_not_running: `sum(kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}})`,
         image_pull_failures: zeroIf(
           `count(kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1)`,
-          `kube_pod_info{${s.pod()}}`,
+          pods,
         ),
         time_since_last_restart: `time() - max(kube_pod_container_state_started{${s.pod()}})`,
-        _cpu_req: `sum(kube_pod_container_resource_requests{${s.pod('resource="cpu"')}})`,
-        _cpu_lim: `sum(kube_pod_container_resource_limits{${s.pod('resource="cpu"')}})`,
-        _mem_req: `sum(kube_pod_container_resource_requests{${s.pod('resource="memory"')}})`,
-        _mem_lim: `sum(kube_pod_container_resource_limits{${s.pod('resource="memory"')}})`,
+        _cpu_req: `sum(${res('requests', 'cpu')})`,
+        _mem_req: `sum(${res('requests', 'memory')})`,
+        // limits are 0 when pods exist but none has one; requests only of limited containers (<= their limits)
+        _cpu_lim: zeroIf(`sum(${res('limits', 'cpu')})`, pods),
+        _mem_lim: zeroIf(`sum(${res('limits', 'memory')})`, pods),
+        _cpu_req_limited: `sum(${res('requests', 'cpu')} and ${BY_CONTAINER} ${res('limits', 'cpu')})`,
+        _mem_req_limited: `sum(${res('requests', 'memory')} and ${BY_CONTAINER} ${res('limits', 'memory')})`,
       };
     },
   },
@@ -216,8 +265,8 @@ export const BATCHES: readonly Batch[] = [
     cost: 6,
     range: true,
     exprs: (s) => ({
-      _cpu_ratio: `${cpuUse(s)} / ${capacity(s, 'cpu')}`,
-      _mem_ratio: `${memUse(s)} / ${capacity(s, 'memory')}`,
+      _cpu_ratio: `${used(s, 'cpu')} / ${capacity(s, 'cpu')}`,
+      _mem_ratio: `${used(s, 'memory')} / ${capacity(s, 'memory')}`,
     }),
   },
   {
@@ -225,7 +274,7 @@ export const BATCHES: readonly Batch[] = [
     cost: 3,
     exprs: (s) => {
       const restarts = `kube_pod_container_status_restarts_total{${s.pod()}}`;
-      const hpa = s.deployment('horizontalpodautoscaler');
+      const hpa = s.hpaTarget();
       const oomFromRestarts =
         `round(sum(increase(${restarts}[24h]) * on(namespace, pod, container) group_left() ` +
         `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)))`;
@@ -233,10 +282,14 @@ export const BATCHES: readonly Batch[] = [
         restarts_24h: `round(sum(increase(${restarts}[24h])))`,
         restarts_7d: `round(sum(increase(${restarts}[7d])))`,
         oom_kill_count: zeroIf(`round(sum(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))) or ${oomFromRestarts}`, restarts),
+        // 0 for a deployment without an HPA, but only when kube-state-metrics reports HPAs at all
         hpa_scaling_events:
           hpa === null
             ? null
-            : zeroIf(`sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${hpa}}[24h]))`, `kube_pod_info{${s.pod()}}`),
+            : zeroIf(
+                `sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${s.namespace()}}[24h]) and on(namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_info{${hpa}})`,
+                'kube_horizontalpodautoscaler_info',
+              ),
       };
     },
   },

@@ -71,25 +71,53 @@ export class ScopeSelectors {
     return this.join(this.ns(), ...extra);
   }
 
-  /** The deployment in scope, for kube_deployment_* and HPA series (a pod's owner by name). */
-  deployment(label: 'deployment' | 'horizontalpodautoscaler', ...extra: string[]): string | null {
+  /** The deployment's name in scope (a pod's owner by name); undefined for namespace and cluster, null when unknown. */
+  private deploymentName(): string | null | undefined {
     const { kind, name } = this.scope;
-    if (kind === 'deployment') return this.join(this.ns(), matcher(label, name!), ...extra);
-    if (kind === 'pod') {
-      const dep = deploymentOfPod(name!);
-      return dep === null ? null : this.join(this.ns(), matcher(label, dep), ...extra);
-    }
-    return this.join(this.ns(), ...extra);
+    if (kind === 'deployment') return name!;
+    if (kind === 'pod') return deploymentOfPod(name!);
+    return undefined;
+  }
+
+  /** The deployment in scope, for kube_deployment_* series; null for a pod with no deployment. */
+  deployment(...extra: string[]): string | null {
+    const dep = this.deploymentName();
+    if (dep === null) return null;
+    return this.join(this.ns(), dep === undefined ? null : matcher('deployment', dep), ...extra);
   }
 
   /**
-   * Keeps node series (labelled `label`, "node" for kube-state-metrics and "instance" for
-   * node-exporter) to the nodes running the scope's pods; nothing to add for the cluster.
+   * kube_horizontalpodautoscaler_info matchers for the HPAs scaling the scope's deployment
+   * (an HPA's name need not be its target's); all HPAs for a namespace or the cluster.
    */
-  onNodes(label: 'node' | 'instance'): string {
+  hpaTarget(): string | null {
+    const dep = this.deploymentName();
+    if (dep === null) return null;
+    return this.join(this.ns(), ...(dep === undefined ? [] : ['scaletargetref_kind="Deployment"', matcher('scaletargetref_name', dep)]));
+  }
+
+  /**
+   * Keeps kube-state-metrics node series (labelled node) to the nodes running the scope's
+   * pods; nothing to add for the cluster. Unscheduled pods (no node) are left out.
+   */
+  onNodes(): string {
     if (this.scope.kind === 'cluster') return '';
-    const pods = `kube_pod_info{${this.pod()}}`;
-    return label === 'node' ? ` and on(node) ${pods}` : ` and on(instance) label_replace(${pods}, "instance", "$1", "node", "(.+)")`;
+    return ` and on(node) ${this.scheduledPods()}`;
+  }
+
+  /**
+   * `expr` (node-exporter series) kept to the nodes running the scope's pods. Node-exporter
+   * names a node by instance (OpenShift, kube-prometheus) or, when scraped by address, by a
+   * relabelled node label: either matches.
+   */
+  onNodeExporter(expr: string): string {
+    if (this.scope.kind === 'cluster') return expr;
+    const pods = this.scheduledPods();
+    return `((${expr}) and on(instance) label_replace(${pods}, "instance", "$1", "node", "(.+)")) or ((${expr}) and on(node) ${pods})`;
+  }
+
+  private scheduledPods(): string {
+    return `kube_pod_info{${this.pod('node!=""')}}`;
   }
 
   /** Keeps PVC series to the claims the scope's pods mount (a namespace keeps all of its own). */

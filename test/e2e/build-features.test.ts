@@ -1,91 +1,221 @@
 // build_features through a real MCP client, over stdio and HTTP, checked against values the
 // fixture world defines.
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { describe, expect, inject, it } from 'vitest';
 import {
+  HPA,
   NODES,
   cpuRate,
-  cpuRate5m,
+  hpaDesired,
   makeWorld,
   memory,
   nodeCondition,
+  nodeFs,
   podByName,
+  podExists,
+  podRx,
+  podTx,
   pvcs,
   restartTimes,
+  waitingReason,
   type Pod,
 } from '../../tools/fixture/world.js';
+import { sampleTimes } from '../../tools/fixture/openmetrics.js';
 import { call, connectStdio, serverForSuite, tempDir, text } from '../helpers/server.js';
 
 type S = Record<string, any>;
 const url = inject('prometheusUrl');
 const w = makeWorld(inject('fixtureNow'));
-// between two sample minutes, where Prometheus 2.x and 3.x windows agree (see cpuRate5m)
+// between two sample minutes, where Prometheus 2.x and 3.x windows agree
 const T = w.now - 30;
-const iso = new Date(T * 1000).toISOString();
+const iso = (t: number) => new Date(t * 1000).toISOString();
 
-const exists = (p: Pod) => p.created <= T;
-const running = (ps: Pod[]) => ps.filter((p) => p.runs && exists(p));
+// The 24h history is evaluated on a 5-minute grid, on sample minutes, where the versions differ:
+// 2.x windows include the sample at their start, 3.x windows do not.
+const buildinfo = (await (await fetch(`${url}/api/v1/status/buildinfo`)).json()) as { data: { version: string } };
+const OPEN_START = Number(buildinfo.data.version.split('.')[0]) >= 3;
+
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-/** avg_over_time(...[5m]) of a gauge at T: the samples inside the window */
-const mean5m = (f: (t: number) => number) => {
-  const ts = [T - 270, T - 210, T - 150, T - 90, T - 30];
-  return sum(ts.map(f)) / ts.length;
+const SAMPLES = sampleTimes(w);
+/** The fixture's sample times inside a window of `range` seconds ending at `at`. */
+function samplesIn(at: number, range: number): number[] {
+  const first = SAMPLES.findIndex((t) => (OPEN_START ? t > at - range : t >= at - range));
+  const out: number[] = [];
+  for (let i = first; i >= 0 && i < SAMPLES.length && SAMPLES[i]! <= at; i++) out.push(SAMPLES[i]!);
+  return out;
+}
+/**
+ * rate(x[5m]) of a fixture counter growing at perSec(t) from each sample t to the next; the
+ * extrapolation to the window's edges cancels out. null with fewer than two samples.
+ */
+const rate5m = (p: Pod, at: number, perSec: (t: number) => number): number | null => {
+  const ts = samplesIn(at, 300).filter((t) => podExists(p, t));
+  if (ts.length < 2) return null;
+  return sum(ts.slice(0, -1).map((t, i) => perSec(t) * (ts[i + 1]! - t))) / (ts.at(-1)! - ts[0]!);
 };
-const restartsIn = (ps: Pod[], seconds: number) => sum(ps.map((p) => restartTimes(w, p).filter((r) => r > T - seconds && r <= T).length));
+/** avg_over_time(x[5m]) of a gauge */
+const mean5m = (p: Pod, at: number, f: (t: number) => number): number | null => {
+  const ts = samplesIn(at, 300).filter((t) => podExists(p, t));
+  return ts.length ? sum(ts.map(f)) / ts.length : null;
+};
+const restartsIn = (ps: Pod[], at: number, seconds: number) => sum(ps.map((p) => restartTimes(w, p).filter((r) => r > at - seconds && r <= at).length));
+const cpuOf = (p: Pod, at: number) => rate5m(p, at, (t) => cpuRate(w, p, t));
+const memOf = (p: Pod, at: number) => mean5m(p, at, (t) => memory(w, p, t));
+type Res = 'cpu' | 'memory';
+const GiB = 1024 ** 3;
 
-function expected(ps: Pod[]) {
-  const run = running(ps);
-  const all = ps.filter(exists);
-  const nodes = new Set(all.map((p) => p.node));
-  return {
-    pod_count: all.length,
-    node_count: nodes.size,
-    cpu_utilization: sum(run.map((p) => cpuRate5m(w, p, T))) / sum(run.map((p) => p.deployment.limits.cpu)),
-    memory_utilization: sum(run.map((p) => mean5m((t) => memory(w, p, t)))) / sum(run.map((p) => p.deployment.limits.memory)),
-    network_bytes_in: sum(run.map((p) => 50_000 + 400_000 * cpuRate5m(w, p, T))),
-    restarts_24h: restartsIn(all, 86_400),
-    restarts_7d: restartsIn(all, 7 * 86_400),
-    oom_kill_count: all.some((p) => p.name === w.events.oom.pod) && w.events.oom.time > T - 86_400 ? 1 : 0,
-    node_memory_pressure: [...nodes].filter((n) => nodeCondition(w, n, 'MemoryPressure', T)).length,
-    pods_not_running: all.filter((p) => !p.runs).length,
-    image_pull_failures: all.filter((p) => !p.runs).length,
-    avg_pod_cpu_request: sum(all.map((p) => p.deployment.requests.cpu)) / all.length,
-    avg_pod_memory_limit: sum(all.map((p) => p.deployment.limits.memory)) / all.length,
-    request_to_limit_ratio:
-      (sum(all.map((p) => p.deployment.requests.cpu)) / sum(all.map((p) => p.deployment.limits.cpu)) +
-        sum(all.map((p) => p.deployment.requests.memory)) / sum(all.map((p) => p.deployment.limits.memory))) /
-      2,
+/**
+ * What build_features should say about pods `ps` at `at`, from the fixture's own functions.
+ * Namespace-like scopes measure against the limits of containers that have one; the cluster
+ * against node allocatable. `history` adds the 24h range results.
+ */
+function expected(ps: Pod[], opts: { at?: number; cluster?: boolean; history?: boolean } = {}): Record<string, number | null> {
+  const at = opts.at ?? T;
+  const all = ps.filter((p) => podExists(p, at));
+  const runningAt = (t: number) => ps.filter((p) => p.runs && podExists(p, t));
+  const run = runningAt(at);
+  const nodes = opts.cluster ? NODES.map((n) => n.name) : [...new Set(all.map((p) => p.node).filter((n) => n !== ''))];
+  const limit = (p: Pod, r: Res) => p.deployment.limits[r];
+  const allocatable = { cpu: sum(NODES.map((n) => n.cores - 0.5)), memory: sum(NODES.map((n) => n.memory - GiB)) };
+  const use = { cpu: cpuOf, memory: memOf };
+  /** use of the pods at t that have data (a rate needs two samples in its window), or null when none has */
+  const total = (r: Res, pods: Pod[], t: number) => {
+    const xs = pods.map((p) => use[r](p, t)).filter((x): x is number => x !== null);
+    return xs.length ? sum(xs) : null;
   };
+  /** the limited containers' use over all their limits (the cluster's over allocatable) */
+  const utilization = (r: Res, t: number): number | null => {
+    const pods = runningAt(t).filter((p) => opts.cluster || limit(p, r) !== null);
+    const used = total(r, pods, t);
+    return used === null ? null : used / (opts.cluster ? allocatable[r] : sum(pods.map((p) => limit(p, r)!)));
+  };
+  const trend = (r: Res, offset: number) => {
+    const now = total(r, runningAt(at), at);
+    const then = total(r, runningAt(at - offset), at - offset);
+    return now === null || then === null ? null : (now - then) / then;
+  };
+  const perPod = (xs: number[]) => (xs.length ? sum(xs) / all.length : null);
+  const reqToLim = (r: Res) => {
+    const limited = all.filter((p) => limit(p, r) !== null);
+    return limited.length ? sum(limited.map((p) => p.deployment.requests[r])) / sum(limited.map((p) => limit(p, r)!)) : null;
+  };
+  const ratios = [reqToLim('cpu'), reqToLim('memory')].filter((x): x is number => x !== null);
+  const pressure = (c: string) => nodes.filter((n) => nodeCondition(w, n, c, at)).length;
+  const day = samplesIn(at, 86_400);
+  const out: Record<string, number | null> = {
+    cpu_utilization: utilization('cpu', at),
+    memory_utilization: utilization('memory', at),
+    disk_utilization: Math.max(...nodes.map((n) => 1 - nodeFs(n).avail / nodeFs(n).size)),
+    network_bytes_in: sum(run.map((p) => rate5m(p, at, (t) => podRx(w, p, t))!)),
+    network_bytes_out: sum(run.map((p) => rate5m(p, at, (t) => podTx(w, p, t))!)),
+    container_restarts: restartsIn(all, at, 300),
+    pod_count: all.length,
+    node_count: nodes.length,
+    cpu_trend_5m: trend('cpu', 300),
+    cpu_trend_1h: trend('cpu', 3600),
+    memory_trend_5m: trend('memory', 300),
+    memory_trend_1h: trend('memory', 3600),
+    cpu_daily_change: trend('cpu', 86_400),
+    memory_daily_change: trend('memory', 86_400),
+    restarts_24h: restartsIn(all, at, 86_400),
+    restarts_7d: restartsIn(all, at, 7 * 86_400),
+    node_memory_pressure: pressure('MemoryPressure'),
+    node_disk_pressure: pressure('DiskPressure'),
+    node_pid_pressure: pressure('PIDPressure'),
+    pods_not_running: all.filter((p) => !p.runs).length,
+    avg_pod_memory_request: sum(all.map((p) => p.deployment.requests.memory)) / all.length,
+    avg_pod_cpu_request: sum(all.map((p) => p.deployment.requests.cpu)) / all.length,
+    avg_pod_memory_limit: perPod(all.flatMap((p) => limit(p, 'memory') ?? [])),
+    avg_pod_cpu_limit: perPod(all.flatMap((p) => limit(p, 'cpu') ?? [])),
+    request_to_limit_ratio: ratios.length ? sum(ratios) / ratios.length : null,
+    oom_kill_count: all.some((p) => p.name === w.events.oom.pod) && w.events.oom.time > at - 86_400 && w.events.oom.time <= at ? 1 : 0,
+    image_pull_failures: all.filter((p) => /ImagePull/.test(waitingReason(w, p, at) ?? '')).length,
+  };
+  // changes() of the one HPA's desired replicas over the day's samples, when the scope holds its target
+  const targeted = opts.cluster || ps.some((p) => p.namespace === HPA.namespace && p.deployment.name === HPA.target);
+  out.hpa_scaling_events = targeted ? day.slice(1).filter((t, i) => hpaDesired(t) !== hpaDesired(day[i]!)).length : 0;
+  if (opts.history) {
+    // the range query's grid: start and end floored to the 5-minute step
+    const grid: number[] = [];
+    for (let t = Math.floor((at - 86_400) / 300) * 300; t <= Math.floor(at / 300) * 300; t += 300) grid.push(t);
+    for (const r of ['cpu', 'memory'] as const) {
+      // a step without data is no point of the range result
+      const xs = grid.map((t) => utilization(r, t)).filter((x): x is number => x !== null);
+      out[`${r}_24h_avg`] = sum(xs) / xs.length;
+      out[`${r}_24h_max`] = Math.max(...xs);
+    }
+  }
+  return out;
 }
 
-function check(s: S, want: Record<string, number>) {
+function check(s: S, want: Record<string, number | null>) {
   const flat: Record<string, unknown> = Object.assign({}, ...Object.values(s.features as Record<string, object>));
   for (const [k, v] of Object.entries(want)) {
-    expect(flat[k], k).not.toBeNull();
+    if (v === null) {
+      expect(flat[k], k).toBeNull();
+      continue;
+    }
+    expect(flat[k], `${k} (${s.nulls[k]})`).not.toBeNull();
     const got = flat[k] as number;
     expect(Math.abs(got - v), `${k}: ${got} vs ${v}`).toBeLessThanOrEqual(Math.max(1e-4, Math.abs(v) * 1e-5));
   }
 }
 
+/**
+ * A Prometheus in front of the fixture one that has never heard of some metric families (their
+ * names are rewritten in every query), like a cluster without their exporter.
+ */
+async function withoutFamilies(prefixes: string[]): Promise<{ url: string; close(): void }> {
+  const hide = (q: string) => q.replace(new RegExp(`(?<![\\w])(${prefixes.join('|')})`, 'g'), 'absent_$1');
+  const srv: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const target = new URL(req.url!, url);
+      const q = target.searchParams.get('query');
+      if (q !== null) target.searchParams.set('query', hide(q));
+      const form = new URLSearchParams(Buffer.concat(chunks).toString());
+      const fq = form.get('query');
+      if (fq !== null) form.set('query', hide(fq));
+      const body = req.method === 'POST' ? form.toString() : undefined;
+      const headers = body ? { 'content-type': 'application/x-www-form-urlencoded' } : undefined;
+      const up = await fetch(target, { method: req.method!, ...(headers ? { headers } : {}), ...(body !== undefined ? { body } : {}) });
+      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' });
+      res.end(Buffer.from(await up.arrayBuffer()));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`,
+    close: () => {
+      srv.closeAllConnections();
+      srv.close();
+    },
+  };
+}
+
 for (const transport of ['stdio', 'http'] as const) {
   describe(`build_features over ${transport}`, () => {
     const tool = serverForSuite(transport, { PROMETHEUS_URL: url });
-    const build = (args: Record<string, unknown>) => tool('build_features', { time: iso, ...args });
+    const build = (args: Record<string, unknown>, at = T) => tool('build_features', { time: iso(at), ...args });
 
     it('describes a namespace with the fixture values', async () => {
       const { r, s, t } = await build({ scope: 'namespace', namespace: 'payments' });
       expect(r.isError, t).toBeFalsy();
-      expect(s).toMatchObject({ time: iso, timezone: 'UTC', total: 45, scope: { kind: 'namespace', namespace: 'payments', name: null } });
-      check(s, expected(w.pods.filter((p) => p.namespace === 'payments')));
+      expect(s).toMatchObject({ time: iso(T), timezone: 'UTC', total: 45, scope: { kind: 'namespace', namespace: 'payments', name: null } });
+      check(s, expected(w.pods.filter((p) => p.namespace === 'payments'), { history: true }));
       const ledger = pvcs(w).find((v) => v.name === 'ledger-data')!;
       expect(s.features.resource_utilization.pvc_utilization).toBeCloseTo(ledger.used(T - 30) / ledger.capacity, 6);
-      expect(s.features.platform_health).toMatchObject({ operators_not_ready: 1, pvcs_bound: 1, services_healthy: 1, ingress_healthy: 1, node_disk_pressure: 0 });
+      // worker-2 (MemoryPressure) runs a payments pod; its node-exporter is named by IP plus a node label
+      expect(s.features.platform_health).toMatchObject({ node_memory_pressure: 1, operators_not_ready: 1, pvcs_bound: 1, services_healthy: 1, ingress_healthy: 1 });
+      expect(s.features.resource_utilization.disk_utilization).toBe(1 - nodeFs('worker-2').avail / nodeFs('worker-2').size);
       expect(s.features.metadata).toMatchObject({ namespace: 'payments', deployment_method: 'Helm', layer: 'Application', issue_type: 'node_pressure' });
       expect(s.features.metadata.time_since_last_restart).toBeCloseTo(T - w.start, 0);
       const hour = new Date(T * 1000).getUTCHours() + new Date(T * 1000).getUTCMinutes() / 60;
       expect(s.features.metadata.time_of_day).toBeCloseTo(hour, 1);
       expect(s.real).toBe(45);
       expect(s.degraded).toBe(false);
+      expect(s.warnings).toEqual([]);
       expect(s.vector).toHaveLength(45);
       expect(s.names[0]).toBe('cpu_utilization');
       expect(s.vector[0]).toBeCloseTo(s.features.resource_utilization.cpu_utilization, 6);
@@ -94,44 +224,76 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(t).toMatch(/^namespace payments at .* \(UTC\): 45\/45 features real\./);
     });
 
-    it('shows the OOM kill and HPA scaling of a deployment', async () => {
+    it('shows the OOM kill and HPA scaling of a deployment, found through the HPA\'s target', async () => {
       const { s } = await build({ scope: 'deployment', namespace: 'web', name: 'api-gateway' });
       const pods = w.pods.filter((p) => p.deployment.name === 'api-gateway');
-      check(s, expected(pods));
-      expect(s.features.workload).toMatchObject({ oom_kill_count: 1, hpa_scaling_events: 2, image_pull_failures: 0 });
+      const want = expected(pods, { history: true });
+      check(s, want);
+      expect(want.hpa_scaling_events).toBeGreaterThan(0); // the HPA is named api-gateway-autoscaler
+      expect(s.features.workload).toMatchObject({ oom_kill_count: 1, image_pull_failures: 0 });
       expect(s.features.metadata).toMatchObject({ issue_type: 'oom', deployment_method: 'ArgoCD' });
       // no claim is mounted: null with a reason, not 0
       expect(s.features.resource_utilization.pvc_utilization).toBeNull();
       expect(s.nulls.pvc_utilization).toBe('no_data');
+      // no HPA targets frontend, while the HPA family exists: 0
+      const frontend = (await build({ scope: 'deployment', namespace: 'web', name: 'frontend' })).s;
+      check(frontend, expected(w.pods.filter((p) => p.deployment.name === 'frontend')));
+      expect(frontend.features.workload.hpa_scaling_events).toBe(0);
     });
 
     it('shows the restart storm of a pod and the spike in the 24h max', async () => {
       const storm = podByName(w, w.events.storm.pod);
       const a = (await build({ scope: 'pod', namespace: 'batch', name: storm.name })).s;
-      check(a, expected([storm]));
+      check(a, expected([storm], { history: true }));
       expect(a.features.history.restarts_24h).toBe(12);
       expect(a.features.metadata).toMatchObject({ issue_type: 'crashloop', deployment_method: 'Manual' });
       expect(a.features.resource_utilization.pvc_utilization).toBe(0.25);
       expect(a.features.platform_health.ingress_healthy).toBeNull(); // no OpenShift route in batch
+      // in the storm, one restart every 5 minutes
+      const during = w.events.storm.restarts[4]! + 30;
+      const b = (await build({ scope: 'pod', namespace: 'batch', name: storm.name }, during)).s;
+      const want = expected([storm], { at: during, history: true });
+      expect(want.container_restarts).toBe(1);
+      check(b, want);
       const spike = podByName(w, w.events.spike.pod);
-      const b = (await build({ scope: 'pod', namespace: 'payments', name: spike.name })).s;
+      const c = (await build({ scope: 'pod', namespace: 'payments', name: spike.name })).s;
+      check(c, expected([spike], { history: true }));
       const slotRate = cpuRate(w, spike, w.events.spike.start);
-      expect(b.features.history.cpu_24h_max).toBeCloseTo(slotRate / spike.deployment.limits.cpu, 5);
-      expect(b.features.history.memory_24h_max).toBeGreaterThan(2 * b.features.history.memory_24h_avg);
+      expect(c.features.history.cpu_24h_max).toBeCloseTo(slotRate / spike.deployment.limits.cpu!, 5);
+      expect(c.features.history.memory_24h_max).toBeGreaterThan(2 * c.features.history.memory_24h_avg);
     });
 
-    it('describes the whole cluster', async () => {
+    it('describes the whole cluster, pods\' traffic without the hosts\'', async () => {
       const { s } = await build({ scope: 'cluster' });
-      const e = expected(w.pods);
-      check(s, { pod_count: e.pod_count, restarts_24h: e.restarts_24h, restarts_7d: e.restarts_7d, pods_not_running: 1, image_pull_failures: 1, oom_kill_count: 1 });
+      const e = expected(w.pods, { cluster: true, history: true });
+      expect(e.node_memory_pressure).toBe(1);
+      check(s, e);
       expect(s.features.resource_utilization.node_count).toBe(NODES.length);
-      expect(s.features.resource_utilization.cpu_utilization).toBeCloseTo(
-        sum(running(w.pods).map((p) => cpuRate5m(w, p, T))) / sum(NODES.map((n) => n.cores - 0.5)),
-        4,
-      );
-      expect(s.features.platform_health).toMatchObject({ node_memory_pressure: 1, pvcs_bound: Number((2 / 3).toPrecision(6)) });
+      expect(s.features.platform_health).toMatchObject({ pvcs_bound: Number((2 / 3).toPrecision(6)) });
       expect(s.nulls).toMatchObject({ namespace: 'not_applicable', layer: 'not_applicable' });
       expect(s.real).toBe(43);
+    });
+
+    it('counts only containers with limits against limits, and no node for an unscheduled pod', async () => {
+      // two days ago batch briefly held notebook (CPU limit), proxy (none) and a notebook pod Pending unscheduled
+      const at = w.sandbox.start + 1830;
+      const ps = [...w.pods.filter((p) => p.namespace === 'batch'), ...w.sandbox.pods];
+      const ns = (await build({ scope: 'namespace', namespace: 'batch' }, at)).s;
+      const want = expected(ps, { at, history: true });
+      expect(want).toMatchObject({ node_count: 2, pod_count: 4, pods_not_running: 1 });
+      check(ns, want);
+      expect(ns.features.resource_utilization.cpu_utilization).toBeLessThan(1);
+      expect(ns.warnings).toEqual(['cpu_utilization covers only containers with a CPU limit: 1 running container has none']);
+      const sandbox = (name: string) => w.sandbox.pods.filter((p) => p.deployment.name === name);
+      const proxy = (await build({ scope: 'deployment', namespace: 'batch', name: 'proxy' }, at)).s;
+      const wantProxy = expected(sandbox('proxy'), { at });
+      expect(wantProxy).toMatchObject({ cpu_utilization: null, avg_pod_cpu_limit: null, request_to_limit_ratio: 0.5, cpu_trend_1h: null });
+      check(proxy, wantProxy);
+      expect(proxy.nulls).toMatchObject({ cpu_utilization: 'no_limits', cpu_24h_avg: 'no_limits', avg_pod_cpu_limit: 'no_limits', cpu_trend_1h: 'no_data' });
+      expect(proxy.features.history.memory_24h_max).toBeLessThanOrEqual(1);
+      const notebook = (await build({ scope: 'deployment', namespace: 'batch', name: 'notebook' }, at)).s;
+      check(notebook, expected(sandbox('notebook'), { at }));
+      expect(notebook.features.resource_utilization.node_count).toBe(1);
     });
 
     it('rejects names that could change a query, and says what it needs', async () => {
@@ -177,5 +339,33 @@ describe('build_features when Prometheus is down or slow', () => {
     hang.closeAllConnections();
     hang.close();
     dir.cleanup();
+  });
+});
+
+describe('build_features on a cluster without some exporters', () => {
+  it('gives null with a reason for every feature whose metric family is missing, never 0', async () => {
+    // no HPA metrics, no node-exporter, no node conditions, no OpenShift operators or router
+    const prom = await withoutFamilies(['kube_horizontalpodautoscaler_', 'node_filesystem_', 'kube_node_status_condition', 'cluster_operator_', 'haproxy_backend_up']);
+    const dir = tempDir();
+    const c = await connectStdio({ DATA_DIR: dir.path, PROMETHEUS_URL: prom.url });
+    try {
+      const r = await call(c.client, 'build_features', { scope: 'deployment', namespace: 'web', name: 'api-gateway', time: iso(T) });
+      const s = r.structuredContent as S;
+      expect(r.isError).toBeFalsy();
+      const gone = ['hpa_scaling_events', 'disk_utilization', 'node_memory_pressure', 'node_disk_pressure', 'node_pid_pressure', 'operators_not_ready', 'ingress_healthy'];
+      for (const k of gone) expect(s.nulls[k], k).toBe('no_data');
+      // the rest still comes from the exporters that are there
+      const { hpa_scaling_events: _h, disk_utilization: _d, node_memory_pressure: _m, node_disk_pressure: _k, node_pid_pressure: _p, ...rest } = expected(
+        w.pods.filter((p) => p.deployment.name === 'api-gateway'),
+      );
+      check(s, rest);
+      expect(s.errors).toEqual([]);
+      expect(s.real).toBe(45 - Object.keys(s.nulls).length);
+      expect(Object.keys(s.nulls).sort()).toEqual([...gone, 'pvc_utilization', 'pvcs_bound'].sort());
+    } finally {
+      await c.close();
+      prom.close();
+      dir.cleanup();
+    }
   });
 });

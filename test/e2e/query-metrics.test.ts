@@ -75,7 +75,7 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(nodes.total).toBe(3);
       expect(nodes.series.map((x: S) => x.labels.node).sort()).toEqual(['worker-0', 'worker-1', 'worker-2']);
       const rx = (await q({ discover: 'metrics', filter: '/^kube_horizontalpodautoscaler_/' })).s;
-      expect(rx.total).toBe(4);
+      expect(rx.total).toBe(5);
       const pods = (await q({ discover: 'label_values', label: 'pod', filter: '/^report-worker-/' })).s;
       expect(pods.values).toEqual(w.pods.filter((p) => p.deployment.name === 'report-worker').map((p) => p.name));
       // exponential for a backtracking engine on these names; Prometheus' RE2 answers at once

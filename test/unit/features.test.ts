@@ -29,14 +29,17 @@ describe('scope', () => {
   it('builds matchers for each metric family', () => {
     const dep = new ScopeSelectors(checkScope('deployment', 'web', 'api.v2'));
     expect(dep.pod('container!=""')).toBe('namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",container!=""');
-    expect(dep.deployment('deployment')).toBe('namespace="web",deployment="api.v2"');
-    expect(dep.onNodes('node')).toBe(' and on(node) kube_pod_info{namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}"}');
+    expect(dep.deployment()).toBe('namespace="web",deployment="api.v2"');
+    expect(dep.onNodes()).toBe(' and on(node) kube_pod_info{namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",node!=""}');
     const pod = new ScopeSelectors(checkScope('pod', 'web', 'api-gateway-84b6c5d7f-x7k2p'));
-    expect(pod.deployment('horizontalpodautoscaler')).toBe('namespace="web",horizontalpodautoscaler="api-gateway"');
-    expect(new ScopeSelectors(checkScope('pod', 'web', 'standalone')).deployment('deployment')).toBeNull();
+    expect(pod.hpaTarget()).toBe('namespace="web",scaletargetref_kind="Deployment",scaletargetref_name="api-gateway"');
+    expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).hpaTarget()).toBe('namespace="web"');
+    const standalone = new ScopeSelectors(checkScope('pod', 'web', 'standalone'));
+    expect(standalone.deployment()).toBeNull();
+    expect(standalone.hpaTarget()).toBeNull();
     const cluster = new ScopeSelectors(checkScope('cluster', undefined, undefined));
     expect(cluster.pod('container!=""')).toBe('container!=""');
-    expect(cluster.onNodes('instance')).toBe('');
+    expect(cluster.onNodeExporter('node_load1')).toBe('node_load1');
     expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).onClaims()).toBe('');
   });
 
@@ -121,7 +124,10 @@ describe('buildFeatures derivations', () => {
   it('derives utilization, trends, per-pod means and request/limit ratios', async () => {
     const r = await buildFeatures(
       answering(
-        { _cpu: 2, _cpu_cap: 4, _cpu_5m: 1.6, _cpu_1h: 2.5, _cpu_1d: 1, _mem: 300, _mem_cap: 1000, _mem_5m: 300, pod_count: 4, _cpu_req: 1, _cpu_lim: 4, _mem_req: 200, _mem_lim: 800 },
+        {
+          ...{ _cpu: 2.5, _cpu_used: 2, _cpu_cap: 4, _cpu_5m: 2, _cpu_1h: 3.125, _cpu_1d: 1.25, _mem: 300, _mem_used: 300, _mem_cap: 1000, _mem_5m: 300 },
+          ...{ pod_count: 4, _cpu_req: 1.5, _cpu_req_limited: 1, _cpu_lim: 4, _mem_req: 200, _mem_req_limited: 200, _mem_lim: 800 },
+        },
         [],
         { _cpu_ratio: [0.2, 0.4, Number.NaN, 0.9] },
       ),
@@ -131,14 +137,38 @@ describe('buildFeatures derivations', () => {
     expect(r.features.history).toMatchObject({ cpu_24h_avg: 0.5, cpu_24h_max: 0.9, memory_24h_avg: null });
     expect(r.features.resource_utilization.cpu_utilization).toBe(0.5);
     expect(r.features.resource_utilization.memory_utilization).toBe(0.3);
+    // trends follow all use (_cpu), utilization only the limited containers (_cpu_used)
     expect(r.features.trends).toMatchObject({ cpu_trend_5m: 0.25, cpu_trend_1h: -0.2, cpu_daily_change: 1, memory_trend_5m: 0 });
     expect(r.features.trends.memory_trend_1h).toBeNull();
     expect(r.nulls.memory_trend_1h).toBe('no_data');
-    expect(r.features.workload).toMatchObject({ avg_pod_cpu_request: 0.25, avg_pod_memory_limit: 200, request_to_limit_ratio: 0.25 });
+    expect(r.features.workload).toMatchObject({ avg_pod_cpu_request: 0.375, avg_pod_memory_limit: 200, request_to_limit_ratio: 0.25 });
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('says no_limits where nothing has a limit, and which containers utilization leaves out', async () => {
+    // pods run, memory limits on some containers, no CPU limit anywhere
+    const r = await buildFeatures(
+      answering(
+        { pod_count: 2, _cpu: 1, _cpu_used: 0, _cpu_cap: 0, _cpu_unlimited: 3, _mem: 900, _mem_used: 600, _mem_cap: 1000, _mem_unlimited: 1 },
+        [],
+        { _mem_ratio: [0.5, 0.7] },
+      ),
+      ns,
+      opts,
+    );
+    expect(r.nulls).toMatchObject({ cpu_utilization: 'no_limits', cpu_24h_avg: 'no_limits', cpu_24h_max: 'no_limits' });
+    expect(r.features.resource_utilization.memory_utilization).toBe(0.6);
+    expect(r.features.history).toMatchObject({ memory_24h_avg: 0.6, memory_24h_max: 0.7 });
+    expect(r.warnings).toEqual(['memory_utilization covers only containers with a memory limit: 1 running container has none']);
+    const w = await buildFeatures(answering({ pod_count: 2, _cpu_req: 1, _cpu_lim: 0, _mem_req: 100, _mem_req_limited: 60, _mem_lim: 240 }), ns, opts);
+    expect(w.features.workload).toMatchObject({ avg_pod_cpu_limit: null, avg_pod_memory_limit: 120, request_to_limit_ratio: 0.25 });
+    expect(w.nulls.avg_pod_cpu_limit).toBe('no_limits');
+    const none = await buildFeatures(answering({ pod_count: 2, _cpu_lim: 0, _mem_lim: 0 }), ns, opts);
+    expect(none.nulls).toMatchObject({ request_to_limit_ratio: 'no_limits', avg_pod_memory_limit: 'no_limits' });
   });
 
   it('encodes categories and time, and infers the most pressing issue', async () => {
-    const r = await buildFeatures(answering({ oom_kill_count: 1, container_restarts: 3, _cpu: 1, _cpu_cap: 1, _deploys: 2, _deploys_helm: 2 }), ns, opts);
+    const r = await buildFeatures(answering({ oom_kill_count: 1, container_restarts: 3, _cpu_used: 1, _cpu_cap: 1, _deploys: 2, _deploys_helm: 2 }), ns, opts);
     const m = r.features.metadata;
     expect(m).toMatchObject({ namespace: 'payments', layer: 'Application', deployment_method: 'Helm', issue_type: 'oom', time_of_day: 10.5, day_of_week: 0, is_business_hours: 1 });
     const v = (name: string) => r.vector[r.names.indexOf(name)];
@@ -149,7 +179,7 @@ describe('buildFeatures derivations', () => {
     expect(r.names).toEqual(FEATURE_NAMES);
     const given = await buildFeatures(answering({ oom_kill_count: 1 }), ns, { ...opts, issueType: 'image_pull' });
     expect(given.features.metadata.issue_type).toBe('image_pull');
-    const calm = await buildFeatures(answering({ oom_kill_count: 0, container_restarts: 0, restarts_24h: 0, image_pull_failures: 0, _cpu: 1, _cpu_cap: 4, operators_not_ready: 0 }), ns, opts);
+    const calm = await buildFeatures(answering({ oom_kill_count: 0, container_restarts: 0, restarts_24h: 0, image_pull_failures: 0, _cpu_used: 1, _cpu_cap: 4, operators_not_ready: 0 }), ns, opts);
     expect(calm.features.metadata.issue_type).toBe('none');
   });
 
