@@ -120,6 +120,28 @@ function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Ar
   return out;
 }
 
+/** Cycles needed before a phase's own spread is trusted (the MAD of 10 values is within ~30%). */
+const PHASE_SCALE_CYCLES = 10;
+
+/**
+ * The noise scale raised where one phase of the cycle is reliably noisier than its
+ * neighbourhood: a CronJob's burst that differs a little from run to run, or the reset of a
+ * sawtooth whose period is not a whole number of steps (so the drop lands a step earlier in
+ * some cycles). The blocks of localScale are too wide to see a phase a few points wide.
+ */
+function widenAtNoisyPhases(scale: Float64Array, r: Float64Array, season: Season): void {
+  const P = season.period;
+  if (season.cycles < PHASE_SCALE_CYCLES) return;
+  const buf = new Float64Array(Math.ceil(r.length / P));
+  for (let p = 0; p < P; p++) {
+    let k = 0;
+    for (let i = p; i < r.length; i += P) if (!Number.isNaN(r[i]!)) buf[k++] = r[i]!;
+    if (k < PHASE_SCALE_CYCLES) continue;
+    const ps = robustScale(buf.subarray(0, k), 0);
+    for (let i = p; i < r.length; i += P) if (ps > 1.5 * scale[i]!) scale[i] = ps;
+  }
+}
+
 /**
  * The first pass's shifts minus their echoes: a shift leaves a smaller, opposite shift at the
  * same phase of another cycle (through the profile), which must not be taken out as well.
@@ -229,6 +251,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   // every departure counts against the one global scale, not a local one it would inflate.
   const degenerate = mad(r, 0) === 0;
   const scale = degenerate ? new Float64Array(n).fill(sigma) : localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
+  if (season && !degenerate) widenAtNoisyPhases(scale, r, season);
 
   const detectors: string[] = [];
   let cands: Candidate[] = [];
