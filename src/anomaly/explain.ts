@@ -77,10 +77,15 @@ function describe(an: Anomaly, unit: Unit, end: number, periodMs = DAY): string 
     case 'trend':
       return `${KIND_WORDS[an.kind]} ${an.direction} starting ${at}: about ${v} by ${formatTime(an.to)} where the earlier course pointed to ${e}`;
     case 'variance_change':
-      return `${an.direction === 'up' ? 'unusually volatile' : 'unusually calm (a stuck value?)'} from ${at}${dur}`;
+      return `${an.direction === 'up' ? 'unusually volatile' : 'unusually calm (a stuck value?)'} from ${at}${dur}: noise ±${v} where ±${e} is usual (${ratioText(an.ratio ?? an.value / an.expected)} usual)`;
     case 'seasonal_break':
       return `${KIND_WORDS[an.kind]} around ${at}: ${v} where ${periodMs >= DAY ? `this time of ${an.to - an.from > DAY ? 'week' : 'day'}` : `this point of the ${formatDuration(periodMs)} cycle`} is usually about ${e}${dur}`;
   }
+}
+
+/** "3.1x", or "0.2x" for calmer: the noise relative to the usual. */
+export function ratioText(r: number): string {
+  return `${Number(r.toPrecision(2))}x`;
 }
 
 export interface ExplainContext {

@@ -4,7 +4,7 @@
 import { commonLabels } from '../prometheus/shape.js';
 import { formatDuration } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
-import { explain, formatTime, formatValue, modelOf, type Unit } from './explain.js';
+import { explain, formatTime, formatValue, modelOf, ratioText, type Unit } from './explain.js';
 import type { Kind } from './types.js';
 
 export interface AnomalyOut {
@@ -17,6 +17,8 @@ export interface AnomalyOut {
   expected: number;
   band: [number, number];
   score: number;
+  /** variance_change: noise / usual noise (value, expected and band are then noise σ) */
+  ratio?: number;
 }
 
 export interface SeriesOut {
@@ -97,6 +99,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
       expected: round(an.expected),
       band: [round(an.band[0]), round(an.band[1])] as [number, number],
       score: an.score,
+      ...(an.ratio !== undefined ? { ratio: an.ratio } : {}),
     }));
     return {
       labels,
@@ -153,7 +156,11 @@ export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | '
     lines.push(`${head}: ${s.anomalies.length + s.anomalies_omitted} anomal${s.anomalies.length + s.anomalies_omitted === 1 ? 'y' : 'ies'}`);
     const unit = o.unitOf(s.labels);
     for (const a of s.anomalies) {
-      lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)}), score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
+      const what =
+        a.ratio !== undefined
+          ? `noise ±${formatValue(a.value, unit)} (usual ±${formatValue(a.expected, unit)}, ${ratioText(a.ratio)})`
+          : `${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)})`;
+      lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${what}, score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
     }
     if (s.anomalies_omitted > 0) lines.push(`   (${s.anomalies_omitted} more not shown; the strongest are listed)`);
     lines.push(`   ${s.explanation}`);

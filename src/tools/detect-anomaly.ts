@@ -39,6 +39,7 @@ const Anomaly = z.object({
   expected: z.number(),
   band: z.tuple([z.number(), z.number()]),
   score: z.number(),
+  ratio: z.number().optional(),
 });
 
 const output = z.object({
