@@ -37,6 +37,8 @@ export interface Report {
   query: string | null;
   range: { start: string; end: string; step: string } | null;
   series_total: number;
+  /** series the query returned beyond the analysed ones (see warnings): not scored */
+  series_unanalysed: number;
   series_omitted: number;
   anomalous_series: number;
   series: SeriesOut[];
@@ -54,6 +56,10 @@ export interface ReportOptions {
   maxAnomalies: number;
   warnings: string[];
   unitOf(labels: Record<string, string>): Unit;
+  /** series the query returned but not analysed (too many) */
+  unanalysed?: number;
+  /** a corrected query (a counter's rate) to run instead: becomes the next step */
+  betterQuery?: string | undefined;
 }
 
 /** 6 significant digits: enough to act on, short in JSON. */
@@ -115,7 +121,13 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
   });
   const top = shown[0];
   let next: Report['next'] = null;
-  if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
+  if (o.source === 'query' && o.betterQuery && o.range) {
+    next = {
+      tool: 'detect_anomaly',
+      arguments: { query: o.betterQuery, start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) },
+      why: 'the same range as a per-second rate: the query analysed a raw counter',
+    };
+  } else if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
     const an = top.analysis.anomalies[0]!;
     const pad = Math.max(30 * o.range.step, (an.to - an.from) / 2);
     next = {
@@ -133,6 +145,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
     query: o.query ?? null,
     range: o.range ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) } : null,
     series_total: items.length,
+    series_unanalysed: o.unanalysed ?? 0,
     series_omitted: items.length - shown.length,
     anomalous_series: items.filter((it) => it.analysis.anomalies.length > 0).length,
     series,
@@ -144,7 +157,8 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
 export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | 'method' | 'unitOf'>): string {
   const lines: string[] = [];
   const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
-  lines.push(`${r.anomalous_series} of ${r.series_total} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
+  const of = r.series_unanalysed > 0 ? `${r.series_total} analysed (${r.series_unanalysed} more returned, not analysed: see the warning)` : `${r.series_total}`;
+  lines.push(`${r.anomalous_series} of ${of} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
   const common = sharedLabels(r.series.map((s) => s.labels));
   r.series.forEach((s, i) => {

@@ -46,6 +46,7 @@ const output = z.object({
   query: z.string().nullable(),
   range: z.object({ start: z.string(), end: z.string(), step: z.string() }).nullable(),
   series_total: z.number().int(),
+  series_unanalysed: z.number().int(),
   series_omitted: z.number().int(),
   anomalous_series: z.number().int(),
   series: z.array(
