@@ -69,7 +69,7 @@ const output = z.object({
 export const detectAnomaly = defineTool({
   name: 'detect_anomaly',
   description:
-    'Is a metric behaving unusually? Finds spikes, dips, level shifts, drifts, broken daily/weekly cycles, volatility changes: ' +
+    'Is a metric behaving unusually? Finds spikes, dips, level shifts, drifts, broken cycles, volatility changes: ' +
     'expected values, scores 0-1, explanations, ranked. PromQL query (range 3d+ learns cycles) or inline series. ' +
     'Example: {"query":"sum(rate(http_requests_total[5m]))","range":"3d"}',
   input,
