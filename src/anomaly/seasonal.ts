@@ -202,13 +202,14 @@ export function findPeriods(x: Float64Array, known: readonly number[] = []): num
     if (v >= MIN_ACF && v >= r[k - 1]! && v >= r[k + 1]! && v - low >= 0.2) peaks.push({ lag: k, r: v });
   }
   if (peaks.length === 0) return [];
-  // The highest peak too, when it is not the shortest: a cycle of 21.8 steps (a 109-minute
-  // cycle at 5-minute steps) repeats exactly only every 109 steps, and there it peaks highest.
   const top = peaks.reduce((p, q) => (q.r > p.r ? q : p));
   const first = peaks.find((p) => p.r >= top.r - 0.1)!;
+  // The shortest of the highest peaks too, if it fits 6+ times: a cycle of 21.8 steps (a
+  // 109-minute cycle at 5-minute steps) repeats exactly only every 109 steps, and peaks there.
+  const exact = peaks.find((p) => p.r >= top.r - 0.02 && p.lag * 6 <= m);
   // Searched on block means, a period is only known to a block: no fractions to resolve.
   const near = (lag: number) => known.some((k) => Math.abs(k - lag * f) <= 0.01 * k);
-  const lags = (first === top || f > 1 ? [first.lag] : [first.lag, top.lag]).filter((lag) => !near(lag));
+  const lags = (!exact || exact === first || f > 1 ? [first.lag] : [first.lag, exact.lag]).filter((lag) => !near(lag));
   if (f === 1) return lags;
   // Refine on the full series, between the neighbouring block lags.
   return lags.map((lag) => {
