@@ -1,7 +1,9 @@
 // Deterministic (seeded) generator of a labeled evaluation set for detect_anomaly: series
 // shaped like what a Kubernetes cluster's Prometheus holds (CPU rate, memory working set,
 // request rate, p99 latency, error rate), with daily and weekly cycles, noise that grows
-// with the level and is autocorrelated, mild background trends and missing points; into
+// with the level and is autocorrelated, mild background trends and missing points, and
+// regular periodic workloads (a CronJob's bursts every 15/30/60 minutes, a sawtooth that
+// fills and empties on its own period, which need not divide an hour); into
 // some of them one kind of anomaly is injected (1-3 times) and labeled with the window in
 // which a detection counts. The rest are clean.
 //   npx tsx tools/anomaly-eval-gen.ts [--seed N] [--count N] > set.json
@@ -186,6 +188,48 @@ const ARCHETYPES: Record<string, Archetype> = {
     const { level, cycle } = seasonalLevel(r, t, days, lambda, r.uniform(0, 1.5), 0.6);
     const sigma = level.map((l) => Math.sqrt(l / 300));
     return { level, cycle, sigma, phi: 0, nonNegative: true, poissonScale: 300, seasonal: false };
+  },
+  // A CronJob's resource use (or a batch queue): quiet, then a burst of a few minutes every
+  // 15, 30 or 60 minutes, a little different each run. The bursts are the normal shape.
+  cron_job(r, t) {
+    const base = r.uniform(50, 500);
+    const period = r.pick([15, 30, 60]) * MIN;
+    const dur = Math.round(r.uniform(1, period === 60 * MIN ? 6 : 3)) * MIN;
+    const offset = r.int(0, period / MIN - 1) * MIN;
+    const height = base * r.uniform(0.4, 2);
+    const level = new Float64Array(t.length);
+    const cycle = new Float64Array(t.length);
+    let run = -1;
+    let h = height;
+    for (let i = 0; i < t.length; i++) {
+      const k = Math.floor((t[i]! - offset) / period);
+      if (k !== run) {
+        run = k;
+        h = height * (1 + 0.03 * r.normal());
+      }
+      // Sampled as Prometheus does: the burst shows at every scrape inside it (at least one).
+      const inBurst = (((t[i]! - offset) % period) + period) % period < Math.max(dur, t[1]! - t[0]!);
+      cycle[i] = inBurst ? h : 0;
+      level[i] = base + cycle[i]!;
+    }
+    const sigma = new Float64Array(t.length).fill(base * r.uniform(0.01, 0.03));
+    return { level, cycle, sigma, phi: r.uniform(0, 0.4), nonNegative: true, seasonal: false };
+  },
+  // A queue or buffer that fills steadily and is flushed on its own period (20-180 minutes,
+  // usually not a divisor of an hour or a day): a sawtooth.
+  sawtooth(r, t) {
+    const base = r.uniform(100, 1000);
+    const period = Math.round(r.uniform(20, 180)) * MIN;
+    const amp = base * r.uniform(0.2, 1);
+    const offset = r.uniform(0, period);
+    const level = new Float64Array(t.length);
+    const cycle = new Float64Array(t.length);
+    for (let i = 0; i < t.length; i++) {
+      cycle[i] = (amp * ((((t[i]! - offset) % period) + period) % period)) / period;
+      level[i] = base + cycle[i]!;
+    }
+    const sigma = new Float64Array(t.length).fill(amp * r.uniform(0.01, 0.04));
+    return { level, cycle, sigma, phi: r.uniform(0, 0.5), nonNegative: true, seasonal: false };
   },
 };
 

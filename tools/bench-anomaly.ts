@@ -5,7 +5,9 @@
 // outside every window is a false positive. Per kind, precision counts the false
 // positives on the series that carry that kind; overall precision also counts those on
 // clean series. "kind ok" is the share of found windows whose best detection has the
-// injected kind.
+// injected kind. The kind-strict columns count a window as found only when a detection of the
+// injected kind falls in it; a detection of another kind inside a window is then a false
+// positive (a spike reported as a variance change is a miss and a false alarm).
 import { pathToFileURL } from 'node:url';
 import { analyze, type Analysis, type Sensitivity } from '../src/anomaly/detect.js';
 import { generateEvalSet, INJECTED_KINDS, type EvalSeries } from './anomaly-eval-gen.js';
@@ -20,7 +22,14 @@ export interface KindScore {
   recall: number;
   f1: number;
   kindOk: number;
+  /** windows found by a detection of the injected kind */
+  strictFound: number;
+  /** false positives counting detections of another kind inside a window */
+  strictFp: number;
+  strictF1: number;
 }
+
+type Acc = { series: number; windows: number; found: number; fp: number; kindOk: number; strictFound: number; strictFp: number };
 
 export interface EvalResult {
   kinds: KindScore[];
@@ -36,17 +45,21 @@ export function evaluate(
   run: (s: EvalSeries) => Analysis = (s) => analyze(s.timestamps, s.values, {}),
   onSeries?: (s: EvalSeries, a: Analysis, fps: number, missed: number) => void,
 ): EvalResult {
-  const acc = new Map<string, { series: number; windows: number; found: number; fp: number; kindOk: number }>();
+  const acc = new Map<string, Acc>();
   const clean = { series: 0, points: 0, fp: 0, fpPer1000: 0 };
   for (const s of set) {
     const a = run(s);
     const hit = new Array<boolean>(s.labels.length).fill(false);
     const kindHit = new Array<boolean>(s.labels.length).fill(false);
+    const strictHit = new Array<boolean>(s.labels.length).fill(false);
     let fp = 0;
+    let strictFp = 0;
     for (const d of a.anomalies) {
       const w = s.labels.findIndex((l) => d.at >= l.start && d.at <= l.end);
       if (w < 0) fp++;
       else {
+        if (d.kind === s.labels[w]!.kind) strictHit[w] = true;
+        else strictFp++;
         // The first (highest-scored) detection in a window decides whether the kind was right.
         if (!hit[w]) kindHit[w] = d.kind === s.labels[w]!.kind || (s.labels[w]!.kind === 'trend' && d.kind === 'level_shift');
         hit[w] = true;
@@ -59,43 +72,49 @@ export function evaluate(
       clean.fp += fp;
       continue;
     }
-    const k = acc.get(s.injected) ?? { series: 0, windows: 0, found: 0, fp: 0, kindOk: 0 };
+    const k = acc.get(s.injected) ?? { series: 0, windows: 0, found: 0, fp: 0, kindOk: 0, strictFound: 0, strictFp: 0 };
     k.series++;
     k.windows += s.labels.length;
     k.found += hit.filter(Boolean).length;
     k.kindOk += kindHit.filter(Boolean).length;
     k.fp += fp;
+    k.strictFound += strictHit.filter(Boolean).length;
+    k.strictFp += fp + strictFp;
     acc.set(s.injected, k);
   }
   clean.fpPer1000 = (1000 * clean.fp) / Math.max(1, clean.points);
-  const score = (kind: string, v: { series: number; windows: number; found: number; fp: number; kindOk: number }): KindScore => {
+  const score = (kind: string, v: Acc): KindScore => {
     const precision = ratio(v.found, v.found + v.fp);
     const recall = ratio(v.found, v.windows);
-    return { kind, ...v, precision, recall, f1: f1(precision, recall), kindOk: ratio(v.kindOk, v.found) };
+    const strictF1 = f1(ratio(v.strictFound, v.strictFound + v.strictFp), ratio(v.strictFound, v.windows));
+    return { kind, ...v, precision, recall, f1: f1(precision, recall), kindOk: ratio(v.kindOk, v.found), strictF1 };
   };
   const kinds = INJECTED_KINDS.filter((k) => acc.has(k)).map((k) => score(k, acc.get(k)!));
-  const total = { series: clean.series, windows: 0, found: 0, fp: clean.fp, kindOk: 0 };
+  const total: Acc = { series: clean.series, windows: 0, found: 0, fp: clean.fp, kindOk: 0, strictFound: 0, strictFp: clean.fp };
   for (const v of acc.values()) {
     total.series += v.series;
     total.windows += v.windows;
     total.found += v.found;
     total.fp += v.fp;
     total.kindOk += v.kindOk;
+    total.strictFound += v.strictFound;
+    total.strictFp += v.strictFp;
   }
   return { kinds, overall: score('overall', total), clean };
 }
 
 export function formatTable(r: EvalResult): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`.padStart(7);
-  const lines = ['kind             series windows found    fp precision  recall      F1  kind ok'];
+  const lines = ['kind             series windows found    fp precision  recall      F1  kind ok  strict F1'];
   for (const k of [...r.kinds, r.overall]) {
     lines.push(
-      `${k.kind.padEnd(16)} ${String(k.series).padStart(6)} ${String(k.windows).padStart(7)} ${String(k.found).padStart(5)} ${String(k.fp).padStart(5)}   ${pct(k.precision)} ${pct(k.recall)} ${pct(k.f1)}  ${pct(k.kindOk)}`,
+      `${k.kind.padEnd(16)} ${String(k.series).padStart(6)} ${String(k.windows).padStart(7)} ${String(k.found).padStart(5)} ${String(k.fp).padStart(5)}   ${pct(k.precision)} ${pct(k.recall)} ${pct(k.f1)}  ${pct(k.kindOk)}    ${pct(k.strictF1)}`,
     );
   }
   lines.push(
     `clean series: ${r.clean.series}, ${r.clean.points} points, ${r.clean.fp} false positives = ${r.clean.fpPer1000.toFixed(3)} per 1,000 points`,
   );
+  lines.push('strict F1: a window counts only when a detection of the injected kind falls in it; other kinds there are false positives');
   return lines.join('\n');
 }
 

@@ -9,7 +9,7 @@ import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from
 import { blockMedians, mad, median, robustScale, rollingMedian } from './stats.js';
 import { findDrift, trendSummary } from './trend.js';
 import type { Candidate, Direction, Kind } from './types.js';
-import { blockBounds, blockScaleSeries, levelAdjustedScales, referenceScales, varianceChanges } from './variance.js';
+import { blockBounds, blockScaleSeries, levelAdjustedScales, referenceScales, VAR_DOWN, VAR_UP, varianceChanges } from './variance.js';
 
 export const METHODS = ['auto', 'robust', 'seasonal', 'level_shift', 'trend', 'variance'] as const;
 export type Method = (typeof METHODS)[number];
@@ -48,6 +48,11 @@ export interface Anomaly {
   band: [number, number];
   /** 0-1 */
   score: number;
+  /**
+   * variance_change only: noise σ over the event / usual σ there. value and expected are
+   * then those two σ and band the range of σ counted as normal.
+   */
+  ratio?: number;
 }
 
 export interface Analysis {
@@ -118,6 +123,28 @@ function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Ar
     out.fill(s, bounds[b]!, bounds[b + 1]!);
   }
   return out;
+}
+
+/** Cycles needed before a phase's own spread is trusted (the MAD of 10 values is within ~30%). */
+const PHASE_SCALE_CYCLES = 10;
+
+/**
+ * The noise scale raised where one phase of the cycle is reliably noisier than its
+ * neighbourhood: a CronJob's burst that differs a little from run to run, or the reset of a
+ * sawtooth whose period is not a whole number of steps (so the drop lands a step earlier in
+ * some cycles). The blocks of localScale are too wide to see a phase a few points wide.
+ */
+function widenAtNoisyPhases(scale: Float64Array, r: Float64Array, season: Season): void {
+  const P = season.period;
+  if (season.cycles < PHASE_SCALE_CYCLES) return;
+  const buf = new Float64Array(Math.ceil(r.length / P));
+  for (let p = 0; p < P; p++) {
+    let k = 0;
+    for (let i = p; i < r.length; i += P) if (!Number.isNaN(r[i]!)) buf[k++] = r[i]!;
+    if (k < PHASE_SCALE_CYCLES) continue;
+    const ps = robustScale(buf.subarray(0, k), 0);
+    for (let i = p; i < r.length; i += P) if (ps > 1.5 * scale[i]!) scale[i] = ps;
+  }
 }
 
 /**
@@ -229,6 +256,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   // every departure counts against the one global scale, not a local one it would inflate.
   const degenerate = mad(r, 0) === 0;
   const scale = degenerate ? new Float64Array(n).fill(sigma) : localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
+  if (season && !degenerate) widenAtNoisyPhases(scale, r, season);
 
   const detectors: string[] = [];
   let cands: Candidate[] = [];
@@ -283,7 +311,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     const levels = new Float64Array(bounds.length - 1);
     for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
     const adjusted = levelAdjustedScales(blockScale, levels);
-    cands.push(...varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin));
+    cands.push(...varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale));
   }
 
   cands = resolveOverlaps(
@@ -291,6 +319,22 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     W,
   );
   const anomalies = cands.map((c): Anomaly => {
+    if (c.noise) {
+      // A change in volatility is about the noise, not the level: report σ against σ.
+      const { observed, usual } = c.noise;
+      return {
+        kind: c.kind,
+        direction: c.direction,
+        at: g.t[c.at]!,
+        from: g.t[c.from]!,
+        to: g.t[c.to]!,
+        value: observed,
+        expected: usual,
+        band: [usual * Math.pow(VAR_DOWN, uMin), usual * Math.pow(VAR_UP, uMin)],
+        score: scoreOf(c.strength),
+        ratio: Math.round((observed / usual) * 100) / 100,
+      };
+    }
     const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
     const s = seasonal(vi);
     const value = c.level ? c.level.value + s : x[vi]!;

@@ -63,7 +63,7 @@ const KIND_WORDS: Record<Anomaly['kind'], string> = {
   variance_change: 'a change in volatility',
 };
 
-function describe(an: Anomaly, unit: Unit, end: number): string {
+function describe(an: Anomaly, unit: Unit, end: number, periodMs = DAY): string {
   const dur = an.to > an.from ? `, lasting ${formatDuration(an.to - an.from)}` : '';
   const at = formatTime(an.at);
   const v = formatValue(an.value, unit);
@@ -77,10 +77,15 @@ function describe(an: Anomaly, unit: Unit, end: number): string {
     case 'trend':
       return `${KIND_WORDS[an.kind]} ${an.direction} starting ${at}: about ${v} by ${formatTime(an.to)} where the earlier course pointed to ${e}`;
     case 'variance_change':
-      return `${an.direction === 'up' ? 'unusually volatile' : 'unusually calm (a stuck value?)'} from ${at}${dur}`;
+      return `${an.direction === 'up' ? 'unusually volatile' : 'unusually calm (a stuck value?)'} from ${at}${dur}: noise ±${v} where ±${e} is usual (${ratioText(an.ratio ?? an.value / an.expected)} usual)`;
     case 'seasonal_break':
-      return `${KIND_WORDS[an.kind]} around ${at}: ${v} where this time of ${an.to - an.from > DAY ? 'week' : 'day'} is usually about ${e}${dur}`;
+      return `${KIND_WORDS[an.kind]} around ${at}: ${v} where ${periodMs >= DAY ? `this time of ${an.to - an.from > DAY ? 'week' : 'day'}` : `this point of the ${formatDuration(periodMs)} cycle`} is usually about ${e}${dur}`;
   }
+}
+
+/** "3.1x", or "0.2x" for calmer: the noise relative to the usual. */
+export function ratioText(r: number): string {
+  return `${Number(r.toPrecision(2))}x`;
 }
 
 export interface ExplainContext {
@@ -106,7 +111,7 @@ export function explain(a: Analysis, ctx: ExplainContext): string {
   if (a.anomalies.length === 0) {
     parts.push('Nothing unusual: no spike, dip, level shift, drift or change in volatility beyond that.');
   } else {
-    const shown = a.anomalies.slice(0, Math.min(3, ctx.shown)).map((an) => describe(an, unit, a.end));
+    const shown = a.anomalies.slice(0, Math.min(3, ctx.shown)).map((an) => describe(an, unit, a.end, a.season?.periodMs));
     const more = a.anomalies.length - shown.length;
     parts.push(`Found ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}.`);
   }

@@ -120,6 +120,59 @@ export function isCounterQuery(query: string): boolean {
   return /^\s*[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)\s*(\{[^{}]*\})?\s*$/.test(query);
 }
 
+const RATE_FUNCTIONS = /\b(rate|irate|increase|delta|idelta|deriv)\s*\(/;
+const COUNTER_NAME = /[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)\b/y;
+
+/**
+ * A counter (a `_total`, `_count`, `_sum` or `_bucket` metric) used raw inside a larger
+ * expression, with no rate/irate/increase/delta/deriv anywhere in the query:
+ * `sum(http_requests_total)` only climbs (and drops whenever one of its series restarts),
+ * and a rate taken of the sum would count those drops as resets. Returns the query with
+ * `rate(<selector>[window])` put in place of each such selector, inside the aggregation,
+ * or null when there is nothing to correct (a bare selector is handled as a counter).
+ */
+export function rawCounterFix(query: string, window: string): string | null {
+  if (isCounterQuery(query) || RATE_FUNCTIONS.test(query)) return null;
+  // Masked copy: strings, label matchers and by/without/on/ignoring/group_x label lists blanked,
+  // so that only metric names are left to match (positions stay the same).
+  const blank = (m: string) => ' '.repeat(m.length);
+  let masked = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, blank);
+  masked = masked.replace(/\{[^{}]*\}/g, blank);
+  masked = masked.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)/g, blank);
+  let out = '';
+  let last = 0;
+  let found = false;
+  for (let i = 0; i < masked.length; i++) {
+    if (i > 0 && /[A-Za-z0-9_:]/.test(masked[i - 1]!)) continue;
+    COUNTER_NAME.lastIndex = i;
+    const m = COUNTER_NAME.exec(masked);
+    if (!m) continue;
+    let end = i + m[0].length;
+    // A function of that name, or a range selector (already in *_over_time or a subquery): not raw.
+    let after = query.slice(end);
+    const br = /^\s*\{/.exec(after);
+    if (br) {
+      const close = query.indexOf('}', end);
+      if (close < 0) return null;
+      end = close + 1;
+      after = query.slice(end);
+    }
+    if (/^\s*[([]/.test(after)) {
+      i = end - 1;
+      continue;
+    }
+    // offset and @ modifiers go after the range: rate(x_total[5m] offset 1h).
+    const mods = /^(\s*(offset\s+-?[0-9a-zA-Z]+|@\s*(\d+(\.\d+)?|start\(\)|end\(\))))*/.exec(after)![0];
+    const selector = query.slice(i, end);
+    end += mods.length;
+    out += `${query.slice(last, i)}rate(${selector}[${window}]${mods})`;
+    last = end;
+    found = true;
+    i = end - 1;
+  }
+  return found ? out + query.slice(last) : null;
+}
+
 /**
  * The unit of a series, when its metric name says it (Prometheus naming conventions):
  * `_bytes` or `_seconds`, unless the query takes a rate or a derivative of it.

@@ -4,7 +4,7 @@
 import { commonLabels } from '../prometheus/shape.js';
 import { formatDuration } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
-import { explain, formatTime, formatValue, modelOf, type Unit } from './explain.js';
+import { explain, formatTime, formatValue, modelOf, ratioText, type Unit } from './explain.js';
 import type { Kind } from './types.js';
 
 export interface AnomalyOut {
@@ -17,6 +17,8 @@ export interface AnomalyOut {
   expected: number;
   band: [number, number];
   score: number;
+  /** variance_change: noise / usual noise (value, expected and band are then noise σ) */
+  ratio?: number;
 }
 
 export interface SeriesOut {
@@ -35,6 +37,8 @@ export interface Report {
   query: string | null;
   range: { start: string; end: string; step: string } | null;
   series_total: number;
+  /** series the query returned beyond the analysed ones (see warnings): not scored */
+  series_unanalysed: number;
   series_omitted: number;
   anomalous_series: number;
   series: SeriesOut[];
@@ -52,6 +56,10 @@ export interface ReportOptions {
   maxAnomalies: number;
   warnings: string[];
   unitOf(labels: Record<string, string>): Unit;
+  /** series the query returned but not analysed (too many) */
+  unanalysed?: number;
+  /** a corrected query (a counter's rate) to run instead: becomes the next step */
+  betterQuery?: string | undefined;
 }
 
 /** 6 significant digits: enough to act on, short in JSON. */
@@ -97,6 +105,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
       expected: round(an.expected),
       band: [round(an.band[0]), round(an.band[1])] as [number, number],
       score: an.score,
+      ...(an.ratio !== undefined ? { ratio: an.ratio } : {}),
     }));
     return {
       labels,
@@ -112,7 +121,13 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
   });
   const top = shown[0];
   let next: Report['next'] = null;
-  if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
+  if (o.source === 'query' && o.betterQuery && o.range) {
+    next = {
+      tool: 'detect_anomaly',
+      arguments: { query: o.betterQuery, start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) },
+      why: 'the same range as a per-second rate: the query analysed a raw counter',
+    };
+  } else if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
     const an = top.analysis.anomalies[0]!;
     const pad = Math.max(30 * o.range.step, (an.to - an.from) / 2);
     next = {
@@ -130,6 +145,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
     query: o.query ?? null,
     range: o.range ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) } : null,
     series_total: items.length,
+    series_unanalysed: o.unanalysed ?? 0,
     series_omitted: items.length - shown.length,
     anomalous_series: items.filter((it) => it.analysis.anomalies.length > 0).length,
     series,
@@ -141,7 +157,8 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
 export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | 'method' | 'unitOf'>): string {
   const lines: string[] = [];
   const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
-  lines.push(`${r.anomalous_series} of ${r.series_total} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
+  const of = r.series_unanalysed > 0 ? `${r.series_total} analysed (${r.series_unanalysed} more returned, not analysed: see the warning)` : `${r.series_total}`;
+  lines.push(`${r.anomalous_series} of ${of} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
   const common = sharedLabels(r.series.map((s) => s.labels));
   r.series.forEach((s, i) => {
@@ -153,7 +170,11 @@ export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | '
     lines.push(`${head}: ${s.anomalies.length + s.anomalies_omitted} anomal${s.anomalies.length + s.anomalies_omitted === 1 ? 'y' : 'ies'}`);
     const unit = o.unitOf(s.labels);
     for (const a of s.anomalies) {
-      lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)}), score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
+      const what =
+        a.ratio !== undefined
+          ? `noise ±${formatValue(a.value, unit)} (usual ±${formatValue(a.expected, unit)}, ${ratioText(a.ratio)})`
+          : `${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)})`;
+      lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${what}, score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
     }
     if (s.anomalies_omitted > 0) lines.push(`   (${s.anomalies_omitted} more not shown; the strongest are listed)`);
     lines.push(`   ${s.explanation}`);

@@ -13,9 +13,15 @@ export const BREAK_BETA = 0.5;
 export const BREAK_Z = 8;
 /** The cycle must swing at least this many σ (rms) within a window to be testable there. */
 const MIN_AMPLITUDE = 2;
+/**
+ * Points a cycle needs to be tested: in a shorter one (a 15-minute CronJob at 1-minute
+ * steps) a window is a handful of points, and one odd run is a spike or dip, which the
+ * point detector reports as such.
+ */
+const MIN_PERIOD = 16;
 
 export function seasonalBreaks(y: Float64Array, season: Season, sigma: number, uMin: number): Candidate[] {
-  if (season.cycles < 3 || !(sigma > 0)) return [];
+  if (season.cycles < 3 || season.period < MIN_PERIOD || !(sigma > 0)) return [];
   const P = season.period;
   const len = Math.max(8, Math.floor(P / 2));
   const stride = Math.max(4, Math.floor(P / 4));

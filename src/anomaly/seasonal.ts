@@ -1,18 +1,26 @@
-// Seasonality: find a daily or weekly (or hourly) cycle from the data itself, then model it
-// as a per-phase profile so each point is compared with the same time in other cycles.
+// Seasonality: find a daily or weekly (or hourly) cycle, or any other period the data repeats
+// on (a CronJob every 15 minutes, a queue flushed every 97), then model it as a per-phase
+// profile so each point is compared with the same time in other cycles.
 // The method is classical decomposition in the spirit of STL (Cleveland et al., 1990):
 // remove the level with a moving average over one period, take the median of each
-// cycle-subseries (all points at one phase), smooth that across neighbouring phases.
+// cycle-subseries (all points at one phase), smooth that across neighbouring phases where
+// the phases agree (a narrow recurring peak, seen in enough cycles, is kept as it is).
 import { blockMedians, mean, median, quantileSorted, robustScale, rollingMedian } from './stats.js';
 
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 export const WEEK = 7 * DAY;
 
-/** Candidate periods, longest first (the longest significant one wins; it contains the shorter). */
+/** Calendar periods always tried, longest first; a period found in the data is tried with them. */
 const CANDIDATES = [WEEK, DAY, HOUR] as const;
 /** Autocorrelation at the period lag that counts as a cycle. */
 export const MIN_ACF = 0.3;
+/** Cycles a period found in the data needs within the series. */
+const MIN_FOUND_CYCLES = 4;
+/** Cycles from which a phase's own median is trusted over its neighbours' (a narrow recurring peak). */
+const RAW_PHASE_CYCLES = 5;
+/** Above this many points the period search runs on block means (the period is then refined at full resolution). */
+const SEARCH_POINTS = 16_384;
 
 export interface Season {
   /** period in points */
@@ -73,10 +81,14 @@ function detrended(x: Float64Array, period: number): Float64Array {
   return d;
 }
 
-/** Pearson correlation of d[i] with d[i+lag] over present pairs, after clipping outliers (so one spike cannot hide a cycle). */
-export function lagCorrelation(d: Float64Array, lag: number): { r: number; pairs: number } {
+/** Where lagCorrelation clips d: 4 robust σ. */
+function clipOf(d: Float64Array): number {
   const s = robustScale(d, 0);
-  const clip = Number.isFinite(s) && s > 0 ? 4 * s : Infinity;
+  return Number.isFinite(s) && s > 0 ? 4 * s : Infinity;
+}
+
+/** Pearson correlation of d[i] with d[i+lag] over present pairs, after clipping outliers (so one spike cannot hide a cycle). */
+export function lagCorrelation(d: Float64Array, lag: number, clip = clipOf(d)): { r: number; pairs: number } {
   const c = (v: number) => (v > clip ? clip : v < -clip ? -clip : v);
   let sab = 0;
   let saa = 0;
@@ -105,22 +117,32 @@ export function lagCorrelation(d: Float64Array, lag: number): { r: number; pairs
 }
 
 /**
- * The cycle the data shows, if any: for each candidate period that fits at least twice in
- * the series (and spans at least 4 points), the autocorrelation at that lag after removing
- * the level. Returns null when none reaches MIN_ACF.
+ * The cycle the data shows, if any: for each candidate period (the calendar ones and the
+ * period the autocorrelation peaks at, see findPeriod) that fits at least twice in the
+ * series (and spans at least 4 points), the autocorrelation at that lag after removing the
+ * level. Returns null when none reaches MIN_ACF.
  */
 export function detectSeason(x: Float64Array, step: number, only?: number): Season | null {
   if (!(step > 0)) return null;
-  const found: { periodMs: number; period: number; acf: number; d: Float64Array }[] = [];
-  for (const periodMs of only === undefined ? CANDIDATES : [only]) {
-    const period = Math.round(periodMs / step);
-    if (period < 4 || x.length < 2 * period) continue;
+  const found: { periodMs: number; period: number; acf: number; d: Float64Array; searched: boolean }[] = [];
+  const tryPeriod = (periodMs: number, period: number, searched: boolean) => {
+    if (period < 4 || x.length < 2 * period) return;
     const d = detrended(x, period);
     const { r, pairs } = lagCorrelation(d, period);
-    if (pairs < period / 2) continue;
-    found.push({ periodMs, period, acf: r, d });
+    if (pairs < period / 2) return;
+    found.push({ periodMs, period, acf: r, d, searched });
+  };
+  for (const periodMs of only === undefined ? CANDIDATES : [only]) tryPeriod(periodMs, Math.round(periodMs / step), false);
+  if (only === undefined) {
+    const calendar = CANDIDATES.map((c) => Math.round(c / step));
+    for (const p of findPeriods(x, calendar)) if (!found.some((f) => f.period === p)) tryPeriod(p * step, p, true);
   }
-  const ok = found.filter((f) => f.acf >= MIN_ACF);
+  found.sort((a, b) => b.period - a.period);
+  const ok = found.filter((f) => {
+    if (f.acf < MIN_ACF) return false;
+    // A period found in the data must explain the series better than no cycle at all.
+    return !f.searched || crossValidatedError(f.d, f.period) < 0.8 * clippedMeanAbs(f.d);
+  });
   if (ok.length === 0) return null;
   // Among the cycles the data shows, the one whose profile best predicts cycles it was not
   // built from: a weekly profile wins only with a real weekday/weekend difference, since it
@@ -140,6 +162,183 @@ export function detectSeason(x: Float64Array, step: number, only?: number): Seas
   }
   const cycles = Math.floor(x.length / best.period);
   return { period: best.period, periodMs: best.periodMs, acf: best.acf, cycles, profile: robustProfile(x, best.d, best.period, cycles) };
+}
+
+/**
+ * The periods, in points, at which the series' autocorrelation peaks (none, one or two): the level is
+ * removed with a moving average twice as long as the longest lag searched (so a cycle of up
+ * to that lag stays in), outliers are clipped, and the autocorrelation at every lag from 4
+ * points to a quarter of the series comes from one FFT (Wiener–Khinchin), with missing
+ * points masked. A peak counts when it rises at least 0.2 above the lowest correlation at a
+ * shorter lag (noise that is merely autocorrelated decays and never rises again) and reaches
+ * MIN_ACF; of peaks nearly as high, the shortest lag is the period, not one of its multiples.
+ * Long series are searched on block means and the period refined at full resolution.
+ * Periods within 1% of a `known` one (the calendar periods, tried anyway) are left out.
+ */
+export function findPeriods(x: Float64Array, known: readonly number[] = []): number[] {
+  const n = x.length;
+  const f = n > SEARCH_POINTS ? Math.ceil(n / SEARCH_POINTS) : 1;
+  const xs = f === 1 ? x : blockMeans(x, f);
+  const m = xs.length;
+  const maxLag = Math.floor(m / MIN_FOUND_CYCLES);
+  const minLag = Math.max(2, Math.ceil(4 / f));
+  if (maxLag <= minLag + 2) return [];
+  const ma = movingAverage(xs, 2 * maxLag + 1);
+  const d = new Float64Array(m);
+  for (let i = 0; i < m; i++) d[i] = xs[i]! - ma[i]!;
+  const clip = clipOf(d);
+  for (let i = 0; i < m; i++) {
+    const v = d[i]!;
+    d[i] = Number.isNaN(v) ? NaN : v > clip ? clip : v < -clip ? -clip : v;
+  }
+  const r = autocorrelation(d, maxLag);
+  // The shortest lag whose peak is within 10% of the highest, among prominent peaks.
+  let low = Infinity;
+  const peaks: { lag: number; r: number }[] = [];
+  for (let k = 1; k <= maxLag; k++) {
+    const v = r[k]!;
+    if (v < low) low = v;
+    if (k < minLag || k >= maxLag) continue;
+    if (v >= MIN_ACF && v >= r[k - 1]! && v >= r[k + 1]! && v - low >= 0.2) peaks.push({ lag: k, r: v });
+  }
+  if (peaks.length === 0) return [];
+  const top = peaks.reduce((p, q) => (q.r > p.r ? q : p));
+  const first = peaks.find((p) => p.r >= top.r - 0.1)!;
+  // The shortest of the highest peaks too, if it fits 6+ times: a cycle of 21.8 steps (a
+  // 109-minute cycle at 5-minute steps) repeats exactly only every 109 steps, and peaks there.
+  const exact = peaks.find((p) => p.r >= top.r - 0.02 && p.lag * 6 <= m);
+  // Searched on block means, a period is only known to a block: no fractions to resolve.
+  const near = (lag: number) => known.some((k) => Math.abs(k - lag * f) <= 0.01 * k);
+  const lags = (!exact || exact === first || f > 1 ? [first.lag] : [first.lag, exact.lag]).filter((lag) => !near(lag));
+  if (f === 1) return lags;
+  // Refine on the full series, between the neighbouring block lags.
+  return lags.map((lag) => {
+    let best = -Infinity;
+    let at = lag * f;
+    const dx = detrended(x, lag * f);
+    const clip = clipOf(dx);
+    for (let p = (lag - 1) * f; p <= (lag + 1) * f; p++) {
+      const { r: c } = lagCorrelation(dx, p, clip);
+      if (c > best) {
+        best = c;
+        at = p;
+      }
+    }
+    return at;
+  });
+}
+
+/** Means of consecutive blocks of `size` points (NaN where a block has none). */
+function blockMeans(x: Float64Array, size: number): Float64Array {
+  const out = new Float64Array(Math.ceil(x.length / size));
+  for (let b = 0; b < out.length; b++) {
+    let sum = 0;
+    let k = 0;
+    for (let i = b * size; i < Math.min(x.length, (b + 1) * size); i++) {
+      if (!Number.isNaN(x[i]!)) {
+        sum += x[i]!;
+        k++;
+      }
+    }
+    out[b] = k === 0 ? NaN : sum / k;
+  }
+  return out;
+}
+
+/**
+ * Pearson-like autocorrelation of d (mean-removed, NaN = missing) at lags 0..maxLag: the
+ * lagged products summed over present pairs, divided by the pairs and the variance. Both
+ * sums come from one complex FFT of d + i·mask.
+ */
+export function autocorrelation(d: Float64Array, maxLag: number): Float64Array {
+  const n = d.length;
+  // Zero-padded to at least n + maxLag, so lags up to maxLag do not wrap around.
+  let size = 1;
+  while (size < n + maxLag + 1) size <<= 1;
+  const re = new Float64Array(size);
+  const im = new Float64Array(size);
+  let sum = 0;
+  let cnt = 0;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isNaN(d[i]!)) {
+      sum += d[i]!;
+      cnt++;
+    }
+  }
+  const mu = cnt > 0 ? sum / cnt : 0;
+  for (let i = 0; i < n; i++) {
+    const ok = !Number.isNaN(d[i]!);
+    re[i] = ok ? d[i]! - mu : 0;
+    im[i] = ok ? 1 : 0;
+  }
+  fft(re, im, false);
+  // Split Z = FFT(a + i·b) into A and B, then |A|² + i·|B|² (both spectra are real).
+  const pr = new Float64Array(size);
+  const pi = new Float64Array(size);
+  for (let k = 0; k < size; k++) {
+    const j = (size - k) & (size - 1);
+    const ar = (re[k]! + re[j]!) / 2;
+    const ai = (im[k]! - im[j]!) / 2;
+    const br = (im[k]! + im[j]!) / 2;
+    const bi = (re[j]! - re[k]!) / 2;
+    pr[k] = ar * ar + ai * ai;
+    pi[k] = br * br + bi * bi;
+  }
+  fft(pr, pi, true);
+  const out = new Float64Array(maxLag + 1);
+  const var0 = pr[0]! / Math.max(1, pi[0]!);
+  for (let k = 0; k <= maxLag; k++) {
+    const pairs = pi[k]!;
+    out[k] = pairs >= 3 && var0 > 0 ? pr[k]! / pairs / var0 : 0;
+  }
+  return out;
+}
+
+/** In-place iterative radix-2 FFT (length a power of 2); the inverse is scaled by 1/n. */
+function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
+  const n = re.length;
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) {
+      let t = re[i]!;
+      re[i] = re[j]!;
+      re[j] = t;
+      t = im[i]!;
+      im[i] = im[j]!;
+      im[j] = t;
+    }
+  }
+  for (let len = 2; len <= n; len <<= 1) {
+    const ang = ((inverse ? 2 : -2) * Math.PI) / len;
+    const wr = Math.cos(ang);
+    const wi = Math.sin(ang);
+    const half = len >> 1;
+    for (let i = 0; i < n; i += len) {
+      let cr = 1;
+      let ci = 0;
+      for (let k = 0; k < half; k++) {
+        const a = i + k;
+        const b = a + half;
+        const xr = re[b]! * cr - im[b]! * ci;
+        const xi = re[b]! * ci + im[b]! * cr;
+        re[b] = re[a]! - xr;
+        im[b] = im[a]! - xi;
+        re[a] = re[a]! + xr;
+        im[a] = im[a]! + xi;
+        const t = cr * wr - ci * wi;
+        ci = cr * wi + ci * wr;
+        cr = t;
+      }
+    }
+  }
+  if (inverse) {
+    for (let i = 0; i < n; i++) {
+      re[i] = re[i]! / n;
+      im[i] = im[i]! / n;
+    }
+  }
 }
 
 /**
@@ -198,8 +397,18 @@ function crossValidatedError(d: Float64Array, period: number): number {
     const c = Math.floor(i / period);
     err[i] = d[i]! - p[1 - (c % 2)]![i % period]!;
   }
-  // Mean absolute error with outliers clipped: a weekend that the daily profile misses is
-  // 2/7 of the points, which a median-based scale would ignore; a spike is not.
+  // A profile is centred on its median, not its mean: for a narrow burst (one phase in three
+  // high) that is an offset from the level, the same at every point, which is not an error.
+  const offset = median(err);
+  for (let i = 0; i < err.length; i++) err[i] = err[i]! - offset;
+  return clippedMeanAbs(err);
+}
+
+/**
+ * Mean absolute value with outliers clipped at 5 robust σ: a weekend that the daily profile
+ * misses is 2/7 of the points, which a median-based scale would ignore; a spike is not.
+ */
+function clippedMeanAbs(err: Float64Array): number {
   const clip = 5 * robustScale(err, 0);
   let sum = 0;
   let k = 0;
@@ -214,7 +423,10 @@ function crossValidatedError(d: Float64Array, period: number): number {
 /**
  * Median of each cycle-subseries, then a circular running median across phases; the
  * smoothing is wider when there are few cycles, because with two cycles the median is a
- * mean and a spike in either would leave a copy in the profile.
+ * mean and a spike in either would leave a copy in the profile. With RAW_PHASE_CYCLES or
+ * more cycles, a phase whose own median differs from the smoothed value by more than its
+ * sampling error allows keeps its own: a CronJob's 3-minute burst every hour, or the drop
+ * of a sawtooth, recurs in every cycle and is the cycle, not noise to smooth away.
  */
 function profile(d: Float64Array, period: number, cycles: number): Float64Array {
   const raw = new Float64Array(period);
@@ -235,6 +447,15 @@ function profile(d: Float64Array, period: number, cycles: number): Float64Array 
     const b = sm[p]!;
     const c = sm[(p + 1) % period]!;
     out[p] = Number.isNaN(b) ? 0 : Number.isNaN(a) || Number.isNaN(c) ? b : (a + 2 * b + c) / 4;
+  }
+  if (cycles >= RAW_PHASE_CYCLES) {
+    // Sampling error of a phase's median: 1.25 σ / √cycles, σ from the spread around the raw medians.
+    // (from at most ~4,000 evenly spread points: a scale needs no more)
+    const stride = Math.max(1, Math.floor(d.length / 4096));
+    const dev = new Float64Array(Math.ceil(d.length / stride));
+    for (let j = 0, i = 0; i < d.length; i += stride, j++) dev[j] = d[i]! - raw[i % period]!;
+    const se = (1.2533 * robustScale(dev, 0)) / Math.sqrt(cycles);
+    for (let p = 0; p < period; p++) if (!Number.isNaN(raw[p]!) && Math.abs(raw[p]! - out[p]!) > 4 * se) out[p] = raw[p]!;
   }
   const m = median(out);
   for (let p = 0; p < period; p++) out[p] = out[p]! - m;

@@ -4,8 +4,10 @@
 import { InputError, NotConfiguredError } from '../errors.js';
 import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
 import { analyze, type Analysis, type Method, type Sensitivity } from './detect.js';
-import { isCounterQuery, parseInline, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
+import { isCounterQuery, parseInline, rawCounterFix, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
+import { formatDuration } from '../time.js';
 import { formatTime } from './explain.js';
+import { robustScale } from './stats.js';
 import { buildReport, renderReport, type Report } from './report.js';
 
 /** Series analysed from one query; more are counted and the agent is told to narrow the query. */
@@ -44,6 +46,23 @@ export function padLateState(s: RangeSeries, range: ResolvedRange): { s: RangeSe
   };
 }
 
+/**
+ * A cheap score for choosing which series to analyse when there are too many: the largest
+ * change between neighbouring points (for a counter, between neighbouring increases) in
+ * robust σ of all such changes. Spikes, dips and level shifts stand out; smooth cycles do not.
+ */
+export function jumpScore(values: readonly number[], counter = false): number {
+  let v = values.filter((x) => Number.isFinite(x));
+  if (counter) v = v.slice(1).map((x, i) => (x >= v[i]! ? x - v[i]! : x));
+  if (v.length < 3) return 0;
+  const d = new Float64Array(v.length - 1);
+  for (let i = 1; i < v.length; i++) d[i - 1] = v[i]! - v[i - 1]!;
+  const s = robustScale(d);
+  let max = 0;
+  for (const x of d) max = Math.max(max, Math.abs(x));
+  return s > 0 ? max / s : max > 0 ? Infinity : 0;
+}
+
 export interface DetectArgs {
   query?: string | undefined;
   range?: string | undefined;
@@ -72,6 +91,8 @@ export async function detectAnomalies(
   const warnings: string[] = [];
   let items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[];
   let range: ResolvedRange | undefined;
+  let betterQuery: string | undefined;
+  let unanalysed = 0;
   if (args.series !== undefined) {
     for (const f of ['range', 'start', 'end', 'step'] as const) {
       if (args[f] !== undefined) throw new InputError(f, 'only goes with query; inline series carry their own times');
@@ -87,16 +108,31 @@ export async function detectAnomalies(
         'detect_anomaly with a query needs Prometheus: set PROMETHEUS_URL to the Prometheus or Thanos Querier URL, or pass the data inline as series.',
       );
     }
+    // A counter summed (or otherwise combined) without a rate: analysed as asked, but the
+    // agent is told the query to use, with the rate inside the aggregation.
+    const fixed = rawCounterFix(query, formatDuration(Math.max(300_000, range.step)));
+    if (fixed !== null) {
+      warnings.push(
+        `the query uses a counter without rate(): its values only climb (and drop when a series restarts), so what is found is in the running total, not the traffic; analyse ${fixed} instead`,
+      );
+      betterQuery = fixed;
+    }
     const res = await prometheus.queryRange(query, range, signal ? { signal } : undefined);
     warnings.push(...res.warnings);
     range = { start: res.start, end: res.end, step: res.step };
     let series = res.series;
+    const counter = isCounterQuery(query);
     if (series.length > MAX_QUERY_SERIES) {
-      warnings.push(`the query returned ${series.length} series; analysed the first ${MAX_QUERY_SERIES}: narrow it with label matchers or aggregate (sum by (...))`);
-      series = series.slice(0, MAX_QUERY_SERIES);
+      // Too many to analyse in full: a quick pre-screen of all of them picks the ones to analyse.
+      const ranked = series.map((x, i) => ({ x, i, j: jumpScore(x.values, counter) })).sort((a, b) => b.j - a.j || a.i - b.i);
+      unanalysed = series.length - MAX_QUERY_SERIES;
+      warnings.push(
+        `the query returned ${series.length} series; only the ${MAX_QUERY_SERIES} with the sharpest jumps (a quick pre-screen of all: largest step between neighbouring points against the usual step) were analysed, ` +
+          `${unanalysed} were not (a drift or a change in volatility there goes unseen): narrow the query with label matchers or aggregate (sum by (...))`,
+      );
+      series = ranked.slice(0, MAX_QUERY_SERIES).sort((a, b) => a.i - b.i).map((r) => r.x);
     }
     if (series.length === 0) warnings.push('the query returned no series in that range: check the metric name and label matchers');
-    const counter = isCounterQuery(query);
     items = [];
     let since = 0;
     for (const raw of series) {
@@ -122,6 +158,8 @@ export async function detectAnomalies(
     maxAnomalies: Math.min(items.length, args.top) === 1 ? MAX_ANOMALIES_ONE_SERIES : MAX_ANOMALIES,
     warnings,
     unitOf: unit,
+    betterQuery,
+    unanalysed,
   };
   const report = buildReport(items, ro);
   return { report, text: renderReport(report, ro) };

@@ -15,4 +15,6 @@ export interface Candidate {
   strength: number;
   /** for shifts and drifts: the new level and the level expected without the change, deseasonalized, at `to` */
   level?: { value: number; expected: number };
+  /** for variance changes: the noise σ over the event and the usual σ there, in value units */
+  noise?: { observed: number; usual: number };
 }

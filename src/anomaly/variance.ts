@@ -111,8 +111,10 @@ export function referenceScales(scales: Float64Array, perCycle: number, minCycle
 /**
  * Runs of at least MIN_RUN blocks whose scale ratio is ≥ VAR_UP^uMin or ≤ VAR_DOWN^uMin.
  * Strength is log(ratio)/log(threshold) of the run's median ratio, so 1 means at the threshold.
+ * `raw` are the block scales in value units (before any level adjustment): the run's median
+ * of them is the observed noise, and that divided by the ratio the usual noise.
  */
-export function varianceChanges(scales: Float64Array, ref: Float64Array, bounds: Int32Array, uMin: number): Candidate[] {
+export function varianceChanges(scales: Float64Array, ref: Float64Array, bounds: Int32Array, uMin: number, raw: Float64Array = scales): Candidate[] {
   const up = Math.pow(VAR_UP, uMin);
   const down = Math.pow(VAR_DOWN, uMin);
   const out: Candidate[] = [];
@@ -134,6 +136,7 @@ export function varianceChanges(scales: Float64Array, ref: Float64Array, bounds:
     }
     if (e - b >= MIN_RUN) {
       const m = median(ratios);
+      const observed = median(raw.subarray(b, e));
       out.push({
         kind: 'variance_change',
         direction: dir > 0 ? 'up' : 'down',
@@ -141,6 +144,7 @@ export function varianceChanges(scales: Float64Array, ref: Float64Array, bounds:
         from: bounds[b]!,
         to: bounds[e]! - 1,
         strength: Math.log(m) / Math.log(dir > 0 ? VAR_UP : VAR_DOWN),
+        noise: { observed, usual: observed / m },
       });
     }
     b = Math.max(e, b + 1);

@@ -39,12 +39,14 @@ const Anomaly = z.object({
   expected: z.number(),
   band: z.tuple([z.number(), z.number()]),
   score: z.number(),
+  ratio: z.number().optional(),
 });
 
 const output = z.object({
   query: z.string().nullable(),
   range: z.object({ start: z.string(), end: z.string(), step: z.string() }).nullable(),
   series_total: z.number().int(),
+  series_unanalysed: z.number().int(),
   series_omitted: z.number().int(),
   anomalous_series: z.number().int(),
   series: z.array(
@@ -67,7 +69,7 @@ const output = z.object({
 export const detectAnomaly = defineTool({
   name: 'detect_anomaly',
   description:
-    'Is a metric behaving unusually? Finds spikes, dips, level shifts, drifts, broken daily/weekly cycles, volatility changes: ' +
+    'Is a metric behaving unusually? Finds spikes, dips, level shifts, drifts, broken cycles, volatility changes: ' +
     'expected values, scores 0-1, explanations, ranked. PromQL query (range 3d+ learns cycles) or inline series. ' +
     'Example: {"query":"sum(rate(http_requests_total[5m]))","range":"3d"}',
   input,

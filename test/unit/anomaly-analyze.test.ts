@@ -130,3 +130,34 @@ describe('analyze edge cases', () => {
     expect(formatValue(0.000123)).toBe('1.23e-4');
   });
 });
+
+describe('a change in volatility is reported as noise against usual noise', () => {
+  it('gives the observed and usual σ, the ratio and the band of normal σ, in the fields and the text', () => {
+    let s = 3;
+    const gauss = () => {
+      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
+      const v = (s = (s * 16807) % 2147483647) / 2147483647;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    const t: number[] = [];
+    const v: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      t.push(Date.UTC(2026, 0, 20) + i * MIN);
+      v.push(50 + (i >= 1000 && i < 1200 ? 4 : 1) * gauss()); // σ 1, then 4 for 200 minutes
+    }
+    const a = analyze(t, v);
+    const vc = a.anomalies.find((x) => x.kind === 'variance_change')!;
+    expect(vc).toMatchObject({ direction: 'up' });
+    expect(vc.expected).toBeGreaterThan(0.7);
+    expect(vc.expected).toBeLessThan(1.4);
+    expect(vc.value).toBeGreaterThan(3);
+    expect(vc.value).toBeLessThan(5.5);
+    expect(vc.ratio).toBeGreaterThan(3);
+    expect(vc.ratio).toBeCloseTo(vc.value / vc.expected, 1);
+    expect(vc.band[0]).toBeLessThan(vc.expected);
+    expect(vc.band[1]).toBeGreaterThan(vc.expected);
+    expect(vc.band[1]).toBeLessThan(vc.value);
+    const text = explain(a, { shown: 5 });
+    expect(text).toMatch(/unusually volatile from [^;]*: noise ±\d[\d.]* where ±\d[\d.]* is usual \(\d[\d.]*x usual\)/);
+  });
+});

@@ -3,7 +3,7 @@
 // against a real fixture Prometheus lives with the client.
 import { describe, expect, it } from 'vitest';
 import { InputError, NotConfiguredError } from '../../src/errors.js';
-import { defaultStep, isCounterQuery, parseInline, resolveRange, unitOf } from '../../src/anomaly/input.js';
+import { defaultStep, isCounterQuery, parseInline, rawCounterFix, resolveRange, unitOf } from '../../src/anomaly/input.js';
 import { detectAnomalies, MAX_QUERY_SERIES, type DetectArgs } from '../../src/anomaly/service.js';
 import type { PrometheusApi, Range, RangeResult, RangeSeries } from '../../src/prometheus/api.js';
 import { kubernetesFixture } from '../helpers/k8s-series.js';
@@ -63,14 +63,58 @@ describe('detect_anomaly with a PromQL query', () => {
     const many = Array.from({ length: MAX_QUERY_SERIES + 3 }, (_, k) => ({ labels: { k: String(k) }, timestamps: f.t.slice(0, 40), values: f.cpu.slice(0, 40) }));
     const { report, text } = await detectAnomalies(fakePrometheus(many, ['partial data']).api, args({ query: 'x', range: '1h', top: 2 }));
     expect(report.series_total).toBe(MAX_QUERY_SERIES);
+    expect(report.series_unanalysed).toBe(3);
     expect(report.series).toHaveLength(2);
     expect(report.series_omitted).toBe(MAX_QUERY_SERIES - 2);
     expect(report.warnings[0]).toBe('partial data');
-    expect(report.warnings[1]).toMatch(/returned 203 series; analysed the first 200/);
+    expect(report.warnings[1]).toMatch(/returned 203 series; only the 200 with the sharpest jumps .* were analysed, 3 were not .*: narrow the query with label matchers/);
+    expect(text).toMatch(/^0 of 200 analysed \(3 more returned, not analysed: see the warning\) series anomalous/);
     expect(text).toMatch(/198 more series not shown/);
     const none = await detectAnomalies(fakePrometheus([]).api, args({ query: 'nope', range: '1h' }));
     expect(none.report.warnings).toEqual(['the query returned no series in that range: check the metric name and label matchers']);
     expect(none.report.next).toBeNull();
+  });
+
+  it('with more series than it analyses, pre-screens all of them so the worst one is not cut off', async () => {
+    const n = f.t.length;
+    const quiet = (k: number) => ({ labels: { pod: `p${String(k).padStart(3, '0')}` }, timestamps: f.t, values: f.cpu.map((v, i) => v * (1 + k / 1000) + 0.001 * (i % 5)) });
+    const many = Array.from({ length: MAX_QUERY_SERIES + 50 }, (_, k) => quiet(k));
+    // The worst series comes last in Prometheus' order, beyond the first 200.
+    const worst = quiet(999);
+    worst.labels = { pod: 'zz-spiking' };
+    worst.values = worst.values.map((v, i) => (i === Math.floor(n / 2) ? v * 8 : v));
+    many.push(worst);
+    const { report } = await detectAnomalies(fakePrometheus(many).api, args({ query: 'rate(container_cpu_usage_seconds_total[5m])', start: f.t[0], end: f.t[n - 1], step: '1m', top: 1 }));
+    expect(report.series_total).toBe(MAX_QUERY_SERIES);
+    expect(report.series_unanalysed).toBe(51);
+    expect(report.series[0]!.labels.pod).toBe('zz-spiking');
+    expect(report.series[0]!.anomalies[0]).toMatchObject({ kind: 'spike' });
+  });
+
+  it('warns when a counter is aggregated without rate(), and gives the query to use', async () => {
+    const ramp = f.t.map((_, i) => 1000 + 37 * i);
+    const { api } = fakePrometheus([s({ job: 'api' }, ramp)]);
+    const q = 'sum by (job) (http_requests_total{code=~"5.."})';
+    const { report, text } = await detectAnomalies(api, args({ query: q, range: '4d', step: '1m' }));
+    const fixed = 'sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))';
+    expect(report.warnings[0]).toContain(`analyse ${fixed} instead`);
+    expect(text).toContain(`Warning: the query uses a counter without rate()`);
+    expect(report.next).toMatchObject({ tool: 'detect_anomaly', arguments: { query: fixed, step: '1m' } });
+    // with a rate, or a bare selector (analysed as its rate), nothing to say
+    for (const ok of ['sum(rate(http_requests_total[5m]))', 'http_requests_total{job="api"}']) {
+      const r = await detectAnomalies(fakePrometheus([s({ job: 'api' }, ramp)]).api, args({ query: ok, range: '4d', step: '1m' }));
+      expect(r.report.warnings.join(' '), ok).not.toMatch(/without rate/);
+    }
+  });
+
+  it('rewrites each raw counter selector with the rate inside the aggregation', () => {
+    expect(rawCounterFix('sum(x_total)', '5m')).toBe('sum(rate(x_total[5m]))');
+    expect(rawCounterFix('histogram_quantile(0.99, sum by (le) (h_bucket{job="api"}))', '5m')).toBe('histogram_quantile(0.99, sum by (le) (rate(h_bucket{job="api"}[5m])))');
+    expect(rawCounterFix('sum(a_total) / sum(b_count offset 1h)', '10m')).toBe('sum(rate(a_total[10m])) / sum(rate(b_count[10m] offset 1h))');
+    expect(rawCounterFix('sum(x_total{path="/y_total"})', '5m')).toBe('sum(rate(x_total{path="/y_total"}[5m]))');
+    for (const q of ['sum(rate(x_total[5m]))', 'x_total', 'max_over_time(x_total[1h])', 'sum(container_memory_working_set_bytes)', 'count(up)', 'sum(increase(x_total[1h]))']) {
+      expect(rawCounterFix(q, '5m'), q).toBeNull();
+    }
   });
 
   it('takes a 0/1 state series that appears mid-range as 0 before it (an OOMKilled reason)', async () => {
