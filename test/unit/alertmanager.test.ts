@@ -1,10 +1,14 @@
 // Alertmanager notifications (bodies as Alertmanager 0.25 sends them) against a real store.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
 import { alertKey, applyNotification, incidentFrom, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { createLogger } from '../../src/log.js';
-import { tempDir } from '../helpers/server.js';
+import { ROOT, tempDir } from '../helpers/server.js';
 
 const crashLoop = {
   status: 'firing' as const,
@@ -187,5 +191,41 @@ describe('Alertmanager notifications', () => {
     expect(Object.keys(inc.labels)).toHaveLength(32);
     expect(inc.labels.a_long!.length).toBeLessThanOrEqual(256);
     expect(inc.labels).not.toHaveProperty('bad key');
+  });
+});
+
+describe('examples/alertmanager', () => {
+  const read = (f: string) => readFileSync(join(ROOT, 'examples', f), 'utf8');
+  const config = parse(read('alertmanager/alertmanager.yml')) as Record<string, any>;
+  const secret = parse(read('alertmanager/token-secret.yaml')) as Record<string, any>;
+  const cmc = parse(read('alertmanager/cluster-monitoring-config.yaml')) as Record<string, any>;
+
+  it('mounts a one-token Secret of its own in Alertmanager\'s namespace, where the receiver reads it', () => {
+    expect(secret).toMatchObject({ kind: 'Secret', metadata: { namespace: 'openshift-monitoring' } });
+    expect(Object.keys(secret.stringData)).toEqual(['token']);
+    expect(secret.stringData.token).not.toMatch(/\n./); // one token, not the server's list
+    expect(cmc).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'cluster-monitoring-config', namespace: 'openshift-monitoring' } });
+    expect((parse(cmc.data['config.yaml']) as Record<string, any>).alertmanagerMain.secrets).toContain(secret.metadata.name);
+    const hook = config.receivers.find((r: Record<string, any>) => r.name === 'prom-incident-mcp').webhook_configs[0];
+    // the Cluster Monitoring Operator (and prometheus-operator) mount spec secrets at /etc/alertmanager/secrets/<name>/
+    expect(hook.http_config.authorization.credentials_file).toBe(`/etc/alertmanager/secrets/${secret.metadata.name}/token`);
+    expect(hook).toMatchObject({ send_resolved: true, max_alerts: expect.any(Number) });
+  });
+
+  it('sends to the Service of examples/kubernetes', () => {
+    const docs = parseAllDocuments(read('kubernetes/service.yaml')).map((d) => d.toJS() as Record<string, any>);
+    const svc = docs.find((d) => d.kind === 'Service')!;
+    const hook = config.receivers.find((r: Record<string, any>) => r.name === 'prom-incident-mcp').webhook_configs[0];
+    expect(hook.url).toBe(`http://${svc.metadata.name}.${svc.metadata.namespace}.svc:${svc.spec.ports[0].port}/alertmanager`);
+  });
+
+  it('is a configuration Alertmanager accepts', () => {
+    let amtool = true;
+    try {
+      execFileSync('sh', ['-c', 'command -v amtool'], { stdio: 'ignore' });
+    } catch {
+      amtool = false; // installed with prometheus-alertmanager, which the e2e tests need anyway
+    }
+    if (amtool) expect(execFileSync('amtool', ['check-config', join(ROOT, 'examples/alertmanager/alertmanager.yml')]).toString()).toMatch(/SUCCESS/);
   });
 });
