@@ -7,12 +7,18 @@ import { registerPrompts } from './prompts.js';
 import { TOOLS } from './tools/index.js';
 import { VERSION } from './version.js';
 
-export const INSTRUCTIONS = `Metrics (Prometheus/Thanos) and incident records of a Kubernetes/OpenShift cluster.
-Usual order: build_features for a pod, deployment, namespace or the cluster; detect_anomaly on what stands out (build_features suggests the call); query_metrics to look closer; list_incidents before create_incident (give it a dedup_key) or update_incident.
+/** What initialize tells the client; a read-only server names no tool it hides. */
+export function instructions(readOnly: boolean): string {
+  const incidents = readOnly
+    ? 'list_incidents and get_incident for what is recorded (this server is read-only: it creates and updates nothing, so report instead).'
+    : 'list_incidents before create_incident (give it a dedup_key) or update_incident.';
+  return `Metrics (Prometheus/Thanos) and incident records of a Kubernetes/OpenShift cluster.
+Usual order: build_features for a pod, deployment, namespace or the cluster; detect_anomaly on what stands out (build_features suggests the call); query_metrics to look closer (detect_anomaly suggests the call); ${incidents}
 The prompts investigate_namespace, triage_alert and summarize_open_incidents walk through these steps.`;
+}
 
 export function createMcpServer(app: App): McpServer {
-  const mcp = new McpServer({ name: 'prom-incident-mcp', version: VERSION }, { instructions: INSTRUCTIONS });
+  const mcp = new McpServer({ name: 'prom-incident-mcp', version: VERSION }, { instructions: instructions(app.config.readOnly) });
   installTools(mcp.server, TOOLS, app);
   installIncidentResources(mcp, app);
   registerPrompts(mcp, app);

@@ -23,6 +23,8 @@ const SESSIONS = Math.min(arg('sessions', 200), 2000);
 const DURATION_S = Math.min(arg('duration', 20), 600);
 const THINK_MS = arg('think', 1000);
 const SEED = Math.min(arg('seed', 2000), 200_000);
+/** sessions that seed the store before the run (closed before the load starts) */
+const SEEDERS = Math.min(20, Math.max(1, SEED));
 
 // SDK clients hang an abort listener per request on one long-lived signal; not a leak we own.
 setMaxListeners(0);
@@ -96,7 +98,8 @@ const srv = await startHttpServer({
   MCP_AUTH_TOKEN: token,
   // every session comes from 127.0.0.1 with one token: one "client" to the rate limiter
   MCP_RATE_LIMIT: '0',
-  MCP_MAX_SESSIONS: String(SESSIONS + 10),
+  // the seeders may outnumber a small run's sessions
+  MCP_MAX_SESSIONS: String(Math.max(SESSIONS, SEEDERS) + 10),
   ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}),
 }, [], process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
 const metricsUrl = srv.url.replace(/\/mcp$/, '/metrics');
@@ -105,7 +108,7 @@ try {
   console.log(`server ${srv.url} (pid ${srv.proc.pid}); ${SESSIONS} sessions, ${DURATION_S} s, think ${THINK_MS} ms ±50%, ${SEED} seeded incidents`);
 
   // Seed the store so lists have real work: 20 writers.
-  const seeders = await Promise.all(Array.from({ length: Math.min(20, Math.max(1, SEED)) }, () => connect(srv.url, token)));
+  const seeders = await Promise.all(Array.from({ length: SEEDERS }, () => connect(srv.url, token)));
   let seeded = 0;
   await Promise.all(seeders.map(async (c) => {
     while (seeded < SEED) {

@@ -1,7 +1,10 @@
 // Alertmanager's webhook (payload version 4) turned into incidents: one incident per alert,
-// found again by its fingerprint, so a repeating notification updates the incident it opened
-// and a resolved one resolves it. Alertmanager retries on 5xx, so every step is idempotent.
+// found again by the alert's key (its labels without `severity`), so a repeating or escalated
+// notification updates the incident it opened and a resolved one resolves it. Alertmanager
+// retries on 5xx, so every step is idempotent.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ConflictError } from '../errors.js';
 import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
 
@@ -29,8 +32,25 @@ export const WebhookPayload = z.object({
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 
 export const FINGERPRINT_LABEL = 'alert_fingerprint';
-const dedupKey = (fingerprint: string) => `alertmanager/${fingerprint}`;
+export const KEY_LABEL = 'alert_key';
 const BY = 'alertmanager';
+
+/**
+ * An alert's stable identity: a digest of its labels without `severity`. Alertmanager's own
+ * fingerprint covers every label, so the same alert escalated from warning to critical would
+ * look like a new one; this key does not change.
+ */
+export function alertKey(labels: Record<string, string>): string {
+  const entries = Object.entries(labels)
+    .filter(([k]) => k !== 'severity')
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
+}
+/** The dedup_key of the incident an alert opens; the triage_alert prompt gives the same one. */
+export const alertDedupKey = (key: string) => `alert/${key}`;
+/** What versions before the alert key used (the fingerprint); still found, so upgrades keep their open incidents. */
+const legacyDedupKey = (fingerprint: string) => `alertmanager/${fingerprint}`;
+const RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
 /** Kubernetes alert severities (kube-prometheus: critical, warning, info, none) onto ours. */
 export function severityOf(label: string | undefined): Severity {
@@ -56,6 +76,26 @@ const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_n
 const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const clean = (s: string) => s.replace(/\0/g, '');
 
+/**
+ * At most 20 annotations within a byte budget (as JSON: multi-byte or escaped characters take
+ * more than one byte each), so the evidence never exceeds its limit and blocks the incident.
+ */
+function boundedAnnotations(a: Record<string, string>): { annotations: Record<string, string>; annotations_omitted?: number } {
+  const annotations: Record<string, string> = {};
+  let bytes = 0;
+  let omitted = 0;
+  for (const [k, v] of Object.entries(a)) {
+    const entry: [string, string] = [cut(clean(k), 100), cut(clean(v), 1000)];
+    const size = Buffer.byteLength(JSON.stringify(entry));
+    if (Object.keys(annotations).length >= 20 || bytes + size > 24 * 1024) omitted++;
+    else {
+      annotations[entry[0]] = entry[1];
+      bytes += size;
+    }
+  }
+  return omitted > 0 ? { annotations, annotations_omitted: omitted } : { annotations };
+}
+
 /** The incident an alert opens. */
 export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident {
   const l = alert.labels;
@@ -71,7 +111,10 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
     .filter(Boolean)
     .join('\n');
   // Our labels: where it came from first, then the alert's own, within the limit of 32.
-  const labels: Record<string, string> = { source: 'alertmanager', [FINGERPRINT_LABEL]: alert.fingerprint, alertname: cut(clean(name), 256) };
+  const key = alertKey(l);
+  const labels: Record<string, string> = { source: 'alertmanager', [KEY_LABEL]: key, [FINGERPRINT_LABEL]: alert.fingerprint, alertname: cut(clean(name), 256) };
+  // kept whatever else is cut: a change of it is how an escalation is recognised
+  if (l.severity) labels.severity = cut(clean(l.severity), 256);
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (Object.keys(labels).length >= 32) break;
     if (k in labels || !LABEL_KEY_RE.test(k) || k.length > 63) continue;
@@ -83,14 +126,14 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
   const target = cut(clean(where), 100) || 'cluster/all';
   const resources = RESOURCE_LABELS.filter((k) => l[k]).map((k) => cut(clean(`${k === 'job_name' ? 'job' : k}/${l[k]}`), 253));
   return NewIncident.parse({
-    title: cut(clean(summary ? `${name}: ${summary}` : name), 200),
+    title: cut(clean(summary ? `${name}: ${summary}` : name), 200).trim() || 'alert',
     description: cut(clean(description), 2000),
     severity: severityOf(l.severity),
     target,
     ...(namespace ? { namespace } : {}),
     affected_resources: resources,
     labels,
-    dedup_key: dedupKey(alert.fingerprint),
+    dedup_key: alertDedupKey(key),
     evidence: [
       {
         kind: 'other',
@@ -100,11 +143,7 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
           fingerprint: alert.fingerprint,
           startsAt: alert.startsAt,
           generatorURL: cut(clean(alert.generatorURL ?? ''), 2000),
-          annotations: Object.fromEntries(
-            Object.entries(a)
-              .slice(0, 20)
-              .map(([k, v]) => [cut(clean(k), 100), cut(clean(v), 1000)]),
-          ),
+          ...boundedAnnotations(a),
           groupKey: cut(clean(payload.groupKey ?? ''), 500),
         },
       },
@@ -121,47 +160,114 @@ export interface AlertOutcome {
   error?: string;
 }
 
-/** The active incident this alert opened: found by its label, confirmed by its dedup key. */
-async function activeFor(store: IncidentStore, fingerprint: string): Promise<Incident | null> {
-  const page = await store.list({ status: 'active', labels: { [FINGERPRINT_LABEL]: fingerprint }, limit: 10 });
-  for (const s of page.incidents) {
-    if (s.dedup_key === dedupKey(fingerprint)) return store.get(s.id);
+/** The active incident an alert opened: found by its key label, confirmed by its dedup key (or, from older versions, by the fingerprint). */
+async function activeFor(store: IncidentStore, key: string, fingerprint: string): Promise<Incident | null> {
+  for (const [label, value, dedup] of [
+    [KEY_LABEL, key, alertDedupKey(key)],
+    [FINGERPRINT_LABEL, fingerprint, legacyDedupKey(fingerprint)],
+  ] as const) {
+    const page = await store.list({ status: 'active', labels: { [label]: value }, limit: 10 });
+    for (const s of page.incidents) {
+      if (s.dedup_key === dedup) return store.get(s.id);
+    }
   }
   return null;
 }
 
-/** Applies one notification; alerts in order, each durable before the next. */
+const NOTE_PREFIX = 'Alertmanager: the alert now reads: ';
+
+/** Brings an open incident up to date with what a repeated notification says; 'unchanged' when it already is. */
+async function refresh(store: IncidentStore, incident: Incident, alert: Alert, want: NewIncident): Promise<'updated' | 'unchanged'> {
+  let changed = false;
+  // Severity follows a change of the alert's severity label (an escalation), never overriding
+  // a severity someone set while the label stayed the same.
+  const was = incident.labels.severity;
+  const now = alert.labels.severity;
+  const labels: Record<string, string> = {};
+  for (const k of ['severity', FINGERPRINT_LABEL]) {
+    const v = want.labels?.[k];
+    if (v !== undefined && k in incident.labels && incident.labels[k] !== v) labels[k] = v;
+  }
+  const severity = was !== undefined && now !== undefined && was !== now && incident.severity !== want.severity ? want.severity : undefined;
+  if (severity || Object.keys(labels).length > 0) {
+    await store.update(
+      incident.id,
+      {
+        ...(severity ? { severity, note: `Alertmanager: severity label is now ${now} (was ${was}), so ${incident.severity} → ${severity}` } : {}),
+        ...(Object.keys(labels).length > 0 ? { labels } : {}),
+      },
+      BY,
+    );
+    changed = true;
+  }
+  // Changed annotations (summary, description, runbook) become a note, once; the description keeps what the alert first said.
+  const latest = [...incident.timeline].reverse().find((e) => e.by === BY && e.event === 'note' && e.note?.startsWith(NOTE_PREFIX));
+  const reads = cut(`${NOTE_PREFIX}${want.title}\n${want.description}`, 2000);
+  const known = latest ? latest.note : cut(`${NOTE_PREFIX}${incident.title}\n${incident.description}`, 2000);
+  if (reads !== known) {
+    await store.update(incident.id, { note: reads }, BY);
+    changed = true;
+  }
+  return changed ? 'updated' : 'unchanged';
+}
+
+/**
+ * Applies one notification; alerts in order, each durable before the next. Alerts with one key
+ * (the same alert at two severities, as kube-prometheus rules often fire) are one incident: it
+ * takes the most severe firing one, and stays open while any of them fires.
+ */
 export async function applyNotification(store: IncidentStore, payload: WebhookPayload): Promise<AlertOutcome[]> {
-  const out: AlertOutcome[] = [];
-  for (const alert of payload.alerts) {
+  const keys = payload.alerts.map((a) => alertKey(a.labels));
+  const firing = new Map<string, Alert>();
+  payload.alerts.forEach((a, i) => {
+    const cur = firing.get(keys[i]!);
+    if (a.status === 'firing' && (!cur || RANK[severityOf(a.labels.severity)] > RANK[severityOf(cur.labels.severity)])) firing.set(keys[i]!, a);
+  });
+  const done = new Map<string, AlertOutcome>();
+  const fire = async (key: string, alert: Alert): Promise<AlertOutcome> => {
     const base = { fingerprint: alert.fingerprint, alertname: alert.labels.alertname || 'alert' };
-    if (alert.status === 'firing') {
-      let want: NewIncident;
-      try {
-        want = incidentFrom(alert, payload);
-      } catch (err) {
-        // permanent: retrying the notification would not help, so the others still count
-        out.push({ ...base, action: 'invalid', incident: null, error: err instanceof z.ZodError ? z.prettifyError(err).replace(/\n/g, '; ') : String(err) });
-        continue;
-      }
-      const { incident, deduplicated } = await store.create(want, BY);
-      if (!deduplicated) {
-        out.push({ ...base, action: 'created', incident: incident.id });
-        continue;
-      }
-      // A repeat: bring the incident up to date with what the alert says now.
-      if (incident.severity !== want.severity) {
-        await store.update(incident.id, { severity: want.severity, note: `Alertmanager: severity is now ${alert.labels.severity ?? 'unset'}` }, BY);
-        out.push({ ...base, action: 'updated', incident: incident.id });
-      } else out.push({ ...base, action: 'unchanged', incident: incident.id });
+    let want: NewIncident;
+    try {
+      want = incidentFrom(alert, payload);
+    } catch (err) {
+      // permanent: retrying the notification would not help, so the others still count
+      return { ...base, action: 'invalid', incident: null, error: err instanceof z.ZodError ? z.prettifyError(err).replace(/\n/g, '; ') : String(err) };
+    }
+    const legacy = await activeFor(store, key, alert.fingerprint);
+    const { incident, deduplicated } = legacy ? { incident: legacy, deduplicated: true } : await store.create(want, BY);
+    if (!deduplicated) return { ...base, action: 'created', incident: incident.id };
+    try {
+      return { ...base, action: await refresh(store, incident, alert, want), incident: incident.id };
+    } catch (err) {
+      // e.g. a timeline already full: permanent, so not a 5xx that Alertmanager would retry forever
+      if (err instanceof ConflictError) return { ...base, action: 'invalid', incident: incident.id, error: err.message };
+      throw err;
+    }
+  };
+  const out: AlertOutcome[] = [];
+  for (const [i, alert] of payload.alerts.entries()) {
+    const key = keys[i]!;
+    const base = { fingerprint: alert.fingerprint, alertname: alert.labels.alertname || 'alert' };
+    const lead = firing.get(key);
+    if (lead) {
+      // the most severe firing alert of its key speaks for the incident; the others share its outcome
+      let o = done.get(key);
+      if (!o) done.set(key, (o = await fire(key, lead)));
+      out.push(alert === lead ? o : { ...base, action: o.action === 'invalid' ? 'invalid' : 'unchanged', incident: o.incident, ...(o.error ? { error: o.error } : {}) });
       continue;
     }
-    const open = await activeFor(store, alert.fingerprint);
+    const open = await activeFor(store, key, alert.fingerprint);
     if (!open) {
       out.push({ ...base, action: 'not_found', incident: null });
       continue;
     }
-    await store.update(open.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${alert.endsAt ?? 'now'})` }, BY);
+    try {
+      await store.update(open.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${alert.endsAt ?? 'now'})` }, BY);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      out.push({ ...base, action: 'invalid', incident: open.id, error: err.message });
+      continue;
+    }
     out.push({ ...base, action: 'resolved', incident: open.id });
   }
   return out;

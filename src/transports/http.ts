@@ -22,6 +22,9 @@ import { RateLimiter } from './rate-limit.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
 
+/** How an endpoint answers errors: JSON-RPC (/mcp) or {"error": "..."} (/alertmanager). */
+type Shape = 'rpc' | 'plain';
+
 interface Session {
   transport: StreamableHTTPServerTransport;
   /** the token fingerprint that opened it; other callers get 404 */
@@ -102,20 +105,25 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   let opening = 0;
   let drained: (() => void) | null = null;
 
-  function refuse(res: ServerResponse, reason: RejectReason, status: number, message: string, headers: Record<string, string | number> = {}): void {
+  /**
+   * A refusal, counted, in the endpoint's own shape: a JSON-RPC error on /mcp, {"error": "..."}
+   * on /alertmanager (what its other answers are, and what Alertmanager logs).
+   */
+  function refuse(res: ServerResponse, shape: Shape, reason: RejectReason, status: number, message: string, headers: Record<string, string | number> = {}): void {
     metrics.rejected(reason);
-    rpcError(res, status, -32000, message, headers);
+    if (shape === 'rpc') rpcError(res, status, -32000, message, headers);
+    else sendJson(res, status, { error: message }, headers);
   }
 
-  /** Checks that apply to every /mcp request; returns the caller's identity or null when refused. */
-  function admit(req: IncomingMessage, res: ServerResponse): string | null {
+  /** Checks that apply to every /mcp and /alertmanager request; returns the caller's identity or null when refused. */
+  function admit(req: IncomingMessage, res: ServerResponse, shape: Shape): string | null {
     if (draining) {
-      refuse(res, 'shutting_down', 503, 'Server is shutting down; retry on another replica', { 'retry-after': 1, connection: 'close' });
+      refuse(res, shape, 'shutting_down', 503, 'Server is shutting down; retry on another replica', { 'retry-after': 1, connection: 'close' });
       return null;
     }
     const verdict = hostPolicy(header(req, 'host'), header(req, 'origin'));
     if (!verdict.ok) {
-      refuse(res, 'forbidden', 403, `Forbidden: ${verdict.reason}`);
+      refuse(res, shape, 'forbidden', 403, `Forbidden: ${verdict.reason}`);
       return null;
     }
     let client = 'anonymous';
@@ -123,7 +131,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       const r = auth.check(header(req, 'authorization'));
       if (!r.ok) {
         const challenge = r.error === 'missing' ? 'Bearer realm="prom-incident-mcp"' : 'Bearer realm="prom-incident-mcp", error="invalid_token"';
-        refuse(res, 'unauthorized', 401, r.error === 'missing' ? 'Unauthorized: send Authorization: Bearer <token>' : 'Unauthorized: invalid token', {
+        refuse(res, shape, 'unauthorized', 401, r.error === 'missing' ? 'Unauthorized: send Authorization: Bearer <token>' : 'Unauthorized: invalid token', {
           'www-authenticate': challenge,
         });
         return null;
@@ -132,7 +140,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     }
     const take = limiter.take(`${client}|${req.socket.remoteAddress ?? ''}`);
     if (!take.ok) {
-      refuse(res, 'rate_limited', 429, `Too many requests: at most ${cfg.rateLimit} per second per client (MCP_RATE_LIMIT)`, {
+      refuse(res, shape, 'rate_limited', 429, `Too many requests: at most ${cfg.rateLimit} per second per client (MCP_RATE_LIMIT)`, {
         'retry-after': take.retryAfterS,
       });
       return null;
@@ -160,7 +168,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     }
     // `opening` counts initializes in progress, so a burst of them cannot overshoot the cap
     if (sessions.size + opening >= cfg.maxSessions) {
-      return refuse(res, 'too_many_sessions', 503, `Too many open sessions (${cfg.maxSessions}, MCP_MAX_SESSIONS); close unused ones or retry later`, {
+      return refuse(res, 'rpc', 'too_many_sessions', 503, `Too many open sessions (${cfg.maxSessions}, MCP_MAX_SESSIONS); close unused ones or retry later`, {
         'retry-after': 10,
       });
     }
@@ -206,23 +214,23 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   }
 
   /** The JSON body, or undefined after answering 413 (too large, connection closed) or `bad` (not JSON). */
-  async function readBody(req: IncomingMessage, res: ServerResponse, bad: (status: number, message: string) => void): Promise<{ value: unknown } | undefined> {
+  async function readBody(req: IncomingMessage, res: ServerResponse, shape: Shape, bad: (status: number, message: string) => void): Promise<{ value: unknown } | undefined> {
     try {
       return { value: await readJson(req, MAX_BODY_BYTES) };
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 400;
-      if (status === 413) refuse(res, 'too_large', 413, `Payload too large: ${messageOf(err)}`, { connection: 'close' });
+      if (status === 413) refuse(res, shape, 'too_large', 413, `Payload too large: ${messageOf(err)}`, { connection: 'close' });
       else bad(status, messageOf(err));
       return undefined;
     }
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const client = admit(req, res);
+    const client = admit(req, res, 'rpc');
     if (client === null) return;
     if (req.method === 'POST') {
       track(res);
-      const got = await readBody(req, res, (status, message) => rpcError(res, status, -32700, message));
+      const got = await readBody(req, res, 'rpc', (status, message) => rpcError(res, status, -32700, message));
       if (!got) return;
       if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, got.value, client);
       const s = lookup(req, res, client);
@@ -244,11 +252,11 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   /** Alertmanager's webhook: checked and authenticated like /mcp; 5xx makes Alertmanager retry. */
   async function handleAlertmanager(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'POST' });
-    const client = admit(req, res);
+    const client = admit(req, res, 'plain');
     if (client === null) return;
     if (cfg.readOnly) return sendJson(res, 403, { error: 'this server is read-only (MCP_READ_ONLY); it takes no alerts' });
     track(res);
-    const got = await readBody(req, res, (status, message) => sendJson(res, status, { error: message }));
+    const got = await readBody(req, res, 'plain', (status, message) => sendJson(res, status, { error: message }));
     if (!got) return;
     const parsed = WebhookPayload.safeParse(got.value);
     if (!parsed.success) {
@@ -269,7 +277,14 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
         log.info({ audit: true, source: 'alertmanager', incident: o.incident, fingerprint: o.fingerprint, client }, `audit: alert ${o.alertname} ${o.action}`);
       } else if (o.action === 'invalid') log.warn({ fingerprint: o.fingerprint, error: o.error }, 'alert could not become an incident');
     }
-    sendJson(res, 200, { received: outcomes.length, ...counts, truncated_alerts: parsed.data.truncatedAlerts ?? 0, alerts: outcomes });
+    // Alerts beyond the receiver's max_alerts never reach us: say so, since no incident stands for them.
+    const truncated = parsed.data.truncatedAlerts ?? 0;
+    const warnings: string[] = [];
+    if (truncated > 0) {
+      warnings.push(`Alertmanager left ${truncated} alert(s) of this group out (the receiver's max_alerts); they became no incident. Raise max_alerts or group more finely.`);
+      log.warn({ truncated_alerts: truncated, received: outcomes.length, receiver: parsed.data.receiver, group: parsed.data.groupKey }, 'Alertmanager truncated a notification (max_alerts): alerts were left out');
+    }
+    sendJson(res, 200, { received: outcomes.length, ...counts, truncated_alerts: truncated, ...(warnings.length > 0 ? { warnings } : {}), alerts: outcomes });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -296,8 +311,10 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       log.error({ err }, 'HTTP request failed');
-      if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error; the server log has the details');
-      else res.end();
+      const message = 'Internal error; the server log has the details';
+      if (res.headersSent) res.end();
+      else if ((req.url ?? '').split('?')[0] === '/alertmanager') sendJson(res, 500, { error: message });
+      else rpcError(res, 500, -32603, message);
     });
   });
   // Slow or silent clients must not hold sockets: whole request within 30 s, headers within 15 s.

@@ -87,6 +87,53 @@ describe('Alertmanager webhook', () => {
     expect((active.structuredContent as S).total).toBe(2);
   });
 
+  it('updates the incident when the alert escalates from warning to critical, and resolves it by the same key', async () => {
+    const pod = 'report-worker-9a7b6c5d4-esc01';
+    await am.post([crash(pod)]);
+    const opened = await until('the warning incident', async () => (await fromAlertmanager()).incidents.find((i: S) => i.affected_resources[0] === `pod/${pod}`));
+    expect(opened.severity).toBe('medium');
+    // Prometheus now sends the same alert with severity critical (Alertmanager gives it a new fingerprint)
+    await am.post([crash(pod, 'critical')]);
+    const escalated = await until('the escalation', async () => {
+      const l = await fromAlertmanager();
+      const mine = l.incidents.filter((i: S) => i.affected_resources[0] === `pod/${pod}`);
+      return mine.length === 1 && mine[0].severity === 'critical' ? mine[0] : undefined;
+    });
+    expect(escalated.id).toBe(opened.id);
+    expect(escalated.labels.severity).toBe('critical');
+    expect(escalated.labels.alert_fingerprint).not.toBe(opened.labels.alert_fingerprint);
+    const full = (await call(mcp.client, 'get_incident', { id: opened.id })).structuredContent as S;
+    expect(full.incident.timeline).toContainEqual(expect.objectContaining({ event: 'severity', from: 'medium', to: 'critical', by: 'alertmanager' }));
+    // both the warning and the critical alert end: the incident is resolved
+    const ended = new Date().toISOString();
+    await am.post([{ ...crash(pod), endsAt: ended }, { ...crash(pod, 'critical'), endsAt: ended }]);
+    const resolved = await until('the resolution', async () => {
+      const got = (await call(mcp.client, 'get_incident', { id: opened.id })).structuredContent as S;
+      return got.incident.status === 'resolved' ? got.incident : undefined;
+    });
+    expect(resolved.resolved_at).not.toBeNull();
+    const all = (await fromAlertmanager()).incidents.filter((i: S) => i.affected_resources[0] === `pod/${pod}`);
+    expect(all).toHaveLength(1);
+  });
+
+  it('gives an alert the same dedup_key when an agent triages it, so the two make one incident', async () => {
+    const labels = { alertname: 'KubeJobFailed', namespace: 'batch', pod: 'nightly-report-29138520-x2x7q', severity: 'warning' };
+    await am.post([{ labels, annotations: { summary: 'Job failed to complete.' }, startsAt: now }]);
+    const opened = await until('the job incident', async () => (await fromAlertmanager()).incidents.find((i: S) => i.labels.alertname === 'KubeJobFailed'));
+    const prompt = await mcp.client.getPrompt({ name: 'triage_alert', arguments: { alertname: labels.alertname, namespace: labels.namespace, pod: labels.pod } });
+    const said = (prompt.messages[0]!.content as { text: string }).text;
+    const key = /"dedup_key":"([^"]+)"/.exec(said)?.[1];
+    expect(key).toBeDefined();
+    // the incident list step finds it...
+    const listed = (await call(mcp.client, 'list_incidents', { status: 'active', namespace: 'batch', labels: { alertname: labels.alertname, pod: labels.pod } })).structuredContent as S;
+    expect(listed.incidents.map((i: S) => i.id)).toEqual([opened.id]);
+    // ...and an agent that creates anyway, with the key the prompt gives, gets the same incident
+    const created = (
+      await call(mcp.client, 'create_incident', { title: 'KubeJobFailed: batch', description: 'nightly report failed', severity: 'high', target: 'batch', namespace: 'batch', dedup_key: key })
+    ).structuredContent as S;
+    expect(created).toMatchObject({ deduplicated: true, incident: { id: opened.id } });
+  });
+
   it('refuses notifications without the token, and bodies that are not notifications', async () => {
     const url = server.url.replace('/mcp', '/alertmanager');
     const anonymous = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -2,7 +2,7 @@
 // it reads the text the server renders, then runs the same steps through a real MCP client
 // against the fixture Prometheus, feeding each step's structured result to the next.
 import { describe, expect, inject, it } from 'vitest';
-import { WORKFLOWS, fill, type Arg, type Ref, type Step, type Workflow } from '../../src/prompts.js';
+import { WORKFLOWS, fill, stepsFor, workflowArgs, type Arg, type Ref, type Step, type Workflow } from '../../src/prompts.js';
 import { call, connectVia, tempDir, text, type Connected } from '../helpers/server.js';
 
 type S = Record<string, any>;
@@ -17,7 +17,8 @@ function fields(step: Step, results: Map<string, S>, args: Record<string, string
   const anomaly = results.get('detect_anomaly')?.series?.[0]?.anomalies?.[0];
   const found = anomaly ? `${anomaly.kind} ${anomaly.direction} at ${anomaly.at} (score ${anomaly.score})` : 'no anomaly';
   const features = results.get('build_features');
-  const summary = `${found}; ${features?.real ?? '?'}/45 features real; issue ${features?.features?.metadata?.issue_type ?? 'unknown'}`;
+  const raw = results.get('query_metrics')?.series?.[0];
+  const summary = `${found}; ${features?.real ?? '?'}/45 features real; issue ${features?.features?.metadata?.issue_type ?? 'unknown'}; raw max ${raw?.max ?? 'none'}`;
   const out: Record<string, unknown> = {};
   for (const f of step.fill ?? []) {
     if (f === 'title') out.title = `${args.alertname ?? 'Investigation'}: ${args.namespace}`;
@@ -28,45 +29,64 @@ function fields(step: Step, results: Map<string, S>, args: Record<string, string
   return out;
 }
 
-async function walk(conn: Connected, w: Workflow, args: Record<string, string | undefined>): Promise<{ ran: string[]; results: Map<string, S> }> {
-  const prompt = await conn.client.getPrompt({ name: w.name, arguments: Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)) as Record<string, string> });
+interface Walk {
+  ran: string[];
+  results: Map<string, S>;
+  said: string;
+  /** references that fell back to their default */
+  fellBack: string[];
+}
+
+async function walk(conn: Connected, w: Workflow, given: Record<string, string | undefined>, opts: { readOnly?: boolean } = {}): Promise<Walk> {
+  const prompt = await conn.client.getPrompt({ name: w.name, arguments: Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Record<string, string> });
   const said = (prompt.messages[0]!.content as { text: string }).text;
-  // the text names every step's tool, in order
+  const steps = stepsFor(w, opts.readOnly ?? false);
+  // the text names every step's tool, in order, and no tool the server hides
   let from = 0;
-  for (const s of w.steps) {
+  for (const s of steps) {
     const i = said.indexOf(s.tool, from);
     expect(i, `${w.name} mentions ${s.tool} after step ${from}`).toBeGreaterThanOrEqual(0);
     from = i + s.tool.length;
   }
+  const offered = new Set((await conn.client.listTools()).tools.map((t) => t.name));
+  for (const name of ['create_incident', 'update_incident', 'build_features', 'detect_anomaly', 'query_metrics', 'list_incidents', 'get_incident']) {
+    if (!offered.has(name)) expect(said, `${w.name} names the hidden ${name}`).not.toContain(name);
+  }
+  const args = workflowArgs(w, given);
   const results = new Map<string, S>();
   const ran: string[] = [];
-  for (const step of w.steps) {
+  const fellBack: string[] = [];
+  for (const step of steps) {
     const listed = results.get('list_incidents');
     const active = (listed?.incidents ?? []).some((i: S) => i.status === 'active');
     if (step.when === 'no_active_incident' && active) continue;
     if (step.when === 'active_incident' && !active) continue;
-    const resolve = (v: Arg): unknown => {
-      if (!isRef(v)) return v;
-      const got = at(results.get(v.from), v.path);
+    if (step.when === 'serious_incident' && (results.get('critical')?.total ?? 0) + (results.get('high')?.total ?? 0) === 0) continue;
+    const resolve = (v: unknown): unknown => {
+      if (!isRef(v)) {
+        if (typeof v !== 'object' || v === null) return v;
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+      }
+      let got = at(results.get(v.from), v.path);
+      if ((got === undefined || got === null) && v.fallback !== undefined) {
+        fellBack.push(`${step.tool}: ${v.from}.${v.path}`);
+        got = resolve(fill(v.fallback, args));
+      }
       expect(got, `${w.name}: ${step.tool} needs ${v.path} from ${v.from}`).toBeDefined();
       return got;
     };
-    let callArgs: Record<string, unknown>;
-    if (isRef(step.args)) callArgs = resolve(step.args) as Record<string, unknown>;
-    else {
-      const filled = fill(step.args as Record<string, Arg>, args) as Record<string, Arg>;
-      callArgs = Object.fromEntries(Object.entries(filled).map(([k, v]) => [k, resolve(v)]));
-    }
+    const callArgs = isRef(step.args) ? (resolve(step.args) as Record<string, unknown>) : (resolve(fill(step.args as Record<string, Arg>, args)) as Record<string, unknown>);
     const r = await call(conn.client, step.tool, { ...callArgs, ...fields(step, results, args) });
     expect(r.isError, `${w.name}: ${step.tool} ${JSON.stringify(callArgs)}: ${text(r)}`).toBeFalsy();
     expect(r.structuredContent, step.tool).toBeDefined();
-    results.set(step.tool, r.structuredContent as S);
-    ran.push(step.tool);
+    results.set(step.id ?? step.tool, r.structuredContent as S);
+    ran.push(step.id ?? step.tool);
   }
-  return { ran, results };
+  return { ran, results, said, fellBack };
 }
 
 const workflow = (name: string) => WORKFLOWS.find((w) => w.name === name)!;
+const LOOK = ['build_features', 'detect_anomaly', 'query_metrics'];
 
 for (const transport of ['stdio', 'http'] as const) {
   describe(`prompt workflows over ${transport}, step by step`, () => {
@@ -75,21 +95,32 @@ for (const transport of ['stdio', 'http'] as const) {
       const conn = await connectVia(transport, { DATA_DIR: dir.path, PROMETHEUS_URL: inject('prometheusUrl') });
       try {
         const first = await walk(conn, workflow('investigate_namespace'), { namespace: 'payments' });
-        expect(first.ran).toEqual(['build_features', 'detect_anomaly', 'list_incidents', 'create_incident']);
+        expect(first.ran).toEqual([...LOOK, 'list_incidents', 'create_incident']);
+        expect(first.fellBack).toEqual([]);
         const created = first.results.get('create_incident')!.incident;
-        expect(created).toMatchObject({ namespace: 'payments', status: 'active' });
+        expect(created).toMatchObject({ namespace: 'payments', status: 'active', dedup_key: 'investigate/payments' });
+        // query_metrics looked at the same series detect_anomaly judged, around its top anomaly
+        expect(first.results.get('query_metrics')!.kind).toBe('range');
+        expect(first.results.get('query_metrics')!.series.length).toBeGreaterThan(0);
         const second = await walk(conn, workflow('investigate_namespace'), { namespace: 'payments', concern: 'checking again' });
-        expect(second.ran).toEqual(['build_features', 'detect_anomaly', 'list_incidents', 'update_incident']);
+        expect(second.ran).toEqual([...LOOK, 'list_incidents', 'update_incident']);
         expect(second.results.get('update_incident')!.incident.id).toBe(created.id);
         expect(second.results.get('update_incident')!.changes[0].event).toBe('note');
 
         const triage = await walk(conn, workflow('triage_alert'), { alertname: 'KubePodCrashLooping', namespace: 'batch', pod: 'report-worker-9a7b6c5d4-x7k2p' });
-        expect(triage.ran).toEqual(['list_incidents', 'build_features', 'detect_anomaly', 'create_incident']);
+        expect(triage.ran).toEqual(['list_incidents', ...LOOK, 'create_incident']);
         expect(triage.results.get('create_incident')!.incident.labels).toMatchObject({ alertname: 'KubePodCrashLooping', source: 'alert-triage' });
+        expect(triage.results.get('create_incident')!.incident.dedup_key).toMatch(/^alert\/[0-9a-f]{16}$/);
 
+        const page = (
+          await call(conn.client, 'create_incident', { title: 'Node worker-2 NotReady', description: 'kubelet stopped posting status', severity: 'critical', target: 'node/worker-2' })
+        ).structuredContent as S;
         const handover = await walk(conn, workflow('summarize_open_incidents'), {});
-        expect(handover.ran).toEqual(['list_incidents', 'get_incident']);
-        expect(handover.results.get('list_incidents')!.total).toBe(2);
+        expect(handover.ran).toEqual(['list_incidents', 'critical', 'high', 'get_incident']);
+        expect(handover.results.get('list_incidents')!.total).toBe(3);
+        expect(handover.results.get('critical')!.incidents.map((i: S) => i.id)).toEqual([page.incident.id]);
+        expect(handover.results.get('high')!.incidents.every((i: S) => i.severity === 'high')).toBe(true);
+        expect(handover.results.get('get_incident')!.incident.id).toBe(page.incident.id);
         expect(handover.results.get('get_incident')!.incident.timeline.length).toBeGreaterThan(0);
       } finally {
         await conn.close();
@@ -98,3 +129,71 @@ for (const transport of ['stdio', 'http'] as const) {
     }, 60_000);
   });
 }
+
+describe('prompt workflows, the other branches', () => {
+  it('triage of an alert already open updates that incident, not the newest one in its namespace', async () => {
+    const dir = tempDir();
+    const conn = await connectVia('stdio', { DATA_DIR: dir.path, PROMETHEUS_URL: inject('prometheusUrl') });
+    try {
+      const make = async (alertname: string, pod: string) =>
+        (
+          await call(conn.client, 'create_incident', {
+            title: `${alertname}: ${pod}`,
+            description: 'opened by Alertmanager',
+            severity: 'medium',
+            target: 'batch',
+            namespace: 'batch',
+            labels: { source: 'alertmanager', alertname, pod },
+          })
+        ).structuredContent as S;
+      const ours = await make('KubePodCrashLooping', 'report-worker-9a7b6c5d4-x7k2p');
+      await make('KubePodCrashLooping', 'report-worker-9a7b6c5d4-b9q4m'); // the same alert for another pod
+      await make('KubePodNotReady', 'report-worker-9a7b6c5d4-x7k2p'); // newest, another alert
+      const triage = await walk(conn, workflow('triage_alert'), { alertname: 'KubePodCrashLooping', namespace: 'batch', pod: 'report-worker-9a7b6c5d4-x7k2p' });
+      expect(triage.ran).toEqual(['list_incidents', ...LOOK, 'update_incident']);
+      expect(triage.results.get('list_incidents')!.total).toBe(1);
+      expect(triage.results.get('update_incident')!.incident.id).toBe(ours.incident.id);
+    } finally {
+      await conn.close();
+      dir.cleanup();
+    }
+  }, 60_000);
+
+  it('on a read-only server the prompts name no write tool, and every step they name works', async () => {
+    const dir = tempDir();
+    const conn = await connectVia('stdio', { DATA_DIR: dir.path, PROMETHEUS_URL: inject('prometheusUrl'), MCP_READ_ONLY: 'true' });
+    try {
+      const names = (await conn.client.listTools()).tools.map((t) => t.name);
+      expect(names).not.toContain('create_incident');
+      const triage = await walk(conn, workflow('triage_alert'), { alertname: 'KubePodCrashLooping', namespace: 'batch' }, { readOnly: true });
+      expect(triage.ran).toEqual(['list_incidents', ...LOOK]);
+      expect(triage.said).toMatch(/read-only/);
+      expect(triage.said).not.toMatch(/create_incident|update_incident/);
+      const investigate = await walk(conn, workflow('investigate_namespace'), { namespace: 'web' }, { readOnly: true });
+      expect(investigate.ran).toEqual([...LOOK, 'list_incidents']);
+      expect(investigate.said).toMatch(/read-only/);
+      const { prompts } = await conn.client.listPrompts();
+      expect(prompts.find((p) => p.name === 'triage_alert')!.description).not.toMatch(/record it/);
+    } finally {
+      await conn.close();
+      dir.cleanup();
+    }
+  }, 60_000);
+
+  it('without a suggestion from build_features, the steps fall back to the default detect_anomaly call', async () => {
+    const dir = tempDir();
+    const conn = await connectVia('stdio', { DATA_DIR: dir.path, PROMETHEUS_URL: inject('prometheusUrl') });
+    try {
+      // a namespace the cluster does not have: few real features, so no "next"
+      const r = await walk(conn, workflow('investigate_namespace'), { namespace: 'nowhere' });
+      expect(r.results.get('build_features')!.real).toBeLessThanOrEqual(10);
+      expect(r.results.get('build_features')!.next).toBeUndefined();
+      expect(r.fellBack).toContain('detect_anomaly: build_features.next.arguments');
+      expect(r.results.get('detect_anomaly')!.query).toContain('namespace="nowhere"');
+      expect(r.ran).toEqual([...LOOK, 'list_incidents', 'create_incident']);
+    } finally {
+      await conn.close();
+      dir.cleanup();
+    }
+  }, 60_000);
+});

@@ -1,9 +1,14 @@
 // Alertmanager notifications (bodies as Alertmanager 0.25 sends them) against a real store.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyNotification, incidentFrom, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { alertKey, applyNotification, incidentFrom, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { createLogger } from '../../src/log.js';
-import { tempDir } from '../helpers/server.js';
+import { ROOT, tempDir } from '../helpers/server.js';
 
 const crashLoop = {
   status: 'firing' as const,
@@ -25,6 +30,12 @@ const group = (alerts: Alert[], status = 'firing'): WebhookPayload => ({
   truncatedAlerts: 0,
 });
 
+// The alert's labels without severity, sorted by name, as [name, value] pairs: SHA-256, first 16 hex digits.
+const KEY = createHash('sha256')
+  .update(JSON.stringify([['alertname', 'KubePodCrashLooping'], ['container', 'report-worker'], ['namespace', 'batch'], ['pod', 'report-worker-9a7b6c5d4-x7k2p']]))
+  .digest('hex')
+  .slice(0, 16);
+
 let dir: { path: string; cleanup(): void };
 let store: FileIncidentStore;
 beforeEach(async () => {
@@ -45,11 +56,11 @@ describe('Alertmanager notifications', () => {
       target: 'batch',
       namespace: 'batch',
       affected_resources: ['pod/report-worker-9a7b6c5d4-x7k2p'],
-      dedup_key: 'alertmanager/231c6bb8d7e611f4',
+      dedup_key: `alert/${KEY}`,
     });
     expect(inc.description).toContain('Pod batch/report-worker is in waiting state');
     expect(inc.description).toContain('Runbook: https://runbooks.prometheus-operator.dev/');
-    expect(inc.labels).toMatchObject({ source: 'alertmanager', alert_fingerprint: '231c6bb8d7e611f4', alertname: 'KubePodCrashLooping', container: 'report-worker', severity: 'warning' });
+    expect(inc.labels).toMatchObject({ source: 'alertmanager', alert_key: KEY, alert_fingerprint: '231c6bb8d7e611f4', alertname: 'KubePodCrashLooping', container: 'report-worker', severity: 'warning' });
     expect(inc.evidence?.[0]?.data).toMatchObject({ generatorURL: 'http://prometheus/graph?g0.expr=x', annotations: { summary: 'Pod is crash looping.' } });
     expect([severityOf('critical'), severityOf('warning'), severityOf('info'), severityOf(undefined), severityOf('Error')]).toEqual(['critical', 'medium', 'low', 'medium', 'high']);
   });
@@ -63,16 +74,24 @@ describe('Alertmanager notifications', () => {
     expect(await store.count()).toBe(2);
   });
 
-  it('update the incident when the alert changes severity, and resolve it when it ends', async () => {
+  it('update the incident when the alert is escalated (a new fingerprint, the same key), and resolve it when it ends', async () => {
     const [created] = await applyNotification(store, group([crashLoop]));
-    const critical = { ...crashLoop, labels: { ...crashLoop.labels, severity: 'critical' } };
+    // Alertmanager's fingerprint covers every label, severity too
+    const critical = { ...crashLoop, labels: { ...crashLoop.labels, severity: 'critical' }, fingerprint: '9f8e7d6c5b4a3921' };
+    expect(alertKey(critical.labels)).toBe(KEY);
     expect((await applyNotification(store, group([critical])))[0]).toMatchObject({ action: 'updated', incident: created!.incident });
-    expect((await store.get(created!.incident!))!.severity).toBe('critical');
-    const ended = { ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' };
+    expect(await store.count()).toBe(1);
+    let inc = (await store.get(created!.incident!))!;
+    expect(inc.severity).toBe('critical');
+    expect(inc.labels).toMatchObject({ severity: 'critical', alert_fingerprint: '9f8e7d6c5b4a3921', alert_key: KEY });
+    expect(inc.timeline.find((e) => e.event === 'severity')).toMatchObject({ by: 'alertmanager', from: 'medium', to: 'critical' });
+    // the next repeat changes nothing
+    expect((await applyNotification(store, group([critical])))[0]!.action).toBe('unchanged');
+    const ended = { ...critical, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' };
     // Alertmanager sends resolved alerts inside a group that may still be firing
     const [resolved] = await applyNotification(store, group([ended]));
     expect(resolved).toMatchObject({ action: 'resolved', incident: created!.incident });
-    const inc = (await store.get(created!.incident!))!;
+    inc = (await store.get(created!.incident!))!;
     expect(inc.status).toBe('resolved');
     expect(inc.timeline.at(-1)).toMatchObject({ by: 'alertmanager', event: 'note' });
     // a repeated resolved notification finds nothing open; a new firing opens a new incident
@@ -82,17 +101,77 @@ describe('Alertmanager notifications', () => {
     expect(refired.incident).not.toBe(created!.incident);
   });
 
-  it('open the incident even for huge or odd annotations', async () => {
+  it('keep one incident for the same alert firing at two severities, open while either fires', async () => {
+    const critical = { ...crashLoop, labels: { ...crashLoop.labels, severity: 'critical' }, fingerprint: '9f8e7d6c5b4a3921' };
+    const both = await applyNotification(store, group([crashLoop, critical]));
+    expect(both.map((o) => o.action)).toEqual(['unchanged', 'created']);
+    expect(both[0]!.incident).toBe(both[1]!.incident);
+    const id = both[1]!.incident!;
+    expect((await store.get(id))!.severity).toBe('critical');
+    // repeats do not flip it between the two
+    expect((await applyNotification(store, group([crashLoop, critical]))).map((o) => o.action)).toEqual(['unchanged', 'unchanged']);
+    // the critical one ends while the warning still fires: the incident stays open
+    const calmer = await applyNotification(store, group([crashLoop, { ...critical, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' }]));
+    expect(calmer.map((o) => o.action)).toEqual(['updated', 'unchanged']);
+    const inc = (await store.get(id))!;
+    expect(inc.status).toBe('active');
+    expect(inc.severity).toBe('medium');
+    expect(await store.count()).toBe(1);
+  });
+
+  it('note changed annotations once, and keep a severity someone set while the label stayed', async () => {
+    const [created] = await applyNotification(store, group([crashLoop]));
+    const id = created!.incident!;
+    await store.update(id, { severity: 'high', note: 'worse than the alert says' }, 'agent');
+    const reworded = { ...crashLoop, annotations: { ...crashLoop.annotations, summary: 'Pod keeps crashing.' } };
+    expect((await applyNotification(store, group([reworded])))[0]!.action).toBe('updated');
+    expect((await applyNotification(store, group([reworded])))[0]!.action).toBe('unchanged');
+    const inc = (await store.get(id))!;
+    expect(inc.severity).toBe('high');
+    const notes = inc.timeline.filter((e) => e.by === 'alertmanager' && e.event === 'note');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.note).toContain('KubePodCrashLooping: Pod keeps crashing.');
+    expect(inc.title).toBe('KubePodCrashLooping: Pod is crash looping.');
+  });
+
+  it('still find incidents opened before the alert key (dedup key from the fingerprint)', async () => {
+    const { alert_key: _, ...labels } = incidentFrom(crashLoop, group([crashLoop])).labels!;
+    const { incident: old } = await store.create({ ...incidentFrom(crashLoop, group([crashLoop])), labels, dedup_key: 'alertmanager/231c6bb8d7e611f4' }, 'alertmanager');
+    expect((await applyNotification(store, group([crashLoop])))[0]).toMatchObject({ action: 'unchanged', incident: old.id });
+    const [r] = await applyNotification(store, group([{ ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' }]));
+    expect(r).toMatchObject({ action: 'resolved', incident: old.id });
+    expect(await store.count()).toBe(1);
+  });
+
+  it('answer invalid, not an error Alertmanager would retry for ever, when an incident can take no more', async () => {
+    const [created] = await applyNotification(store, group([crashLoop]));
+    const id = created!.incident!;
+    while ((await store.get(id))!.timeline.length < 200) await store.update(id, { note: 'n' }, 'agent');
+    const [r] = await applyNotification(store, group([{ ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' }]));
+    expect(r).toMatchObject({ action: 'invalid', incident: id });
+    expect(r!.error).toMatch(/timeline entries/);
+  });
+
+  it('open the incident even for huge or odd annotations, or a blank alert name', async () => {
     const big = { ...crashLoop, fingerprint: 'aaaabbbbccccdddd', annotations: { description: `x\u0000${'d'.repeat(60_000)}`, summary: 's' } };
     const [o] = await applyNotification(store, group([big]));
     expect(o!.action).toBe('created');
+    // 20 annotations of 1,000 control characters: 6 bytes each as JSON, far over the evidence limit
+    const escaped = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`a${i}`, '\u0001'.repeat(1000)]));
+    const odd = { ...crashLoop, labels: { ...crashLoop.labels, alertname: ' \u0000 ', pod: 'odd-1' }, annotations: escaped, fingerprint: 'aaaabbbbcccc0001' };
+    const [p] = await applyNotification(store, group([odd]));
+    expect(p).toMatchObject({ action: 'created' });
+    const inc = (await store.get(p!.incident!))!;
+    expect(inc.title).toBe('alert');
+    expect(inc.evidence[0]!.data!.annotations_omitted).toBeGreaterThan(0);
   });
 
-  it('resolve only the incident their fingerprint opened, whatever labels an agent edited', async () => {
+  it('resolve only the incident their key opened, whatever labels an agent edited', async () => {
     const [b] = await applyNotification(store, group([other]));
     const [a] = await applyNotification(store, group([crashLoop])); // newest, so listed first
-    // an agent copies the other alert's fingerprint label onto incident a
-    await store.update(a!.incident!, { labels: { alert_fingerprint: other.fingerprint } }, 'agent');
+    // an agent copies the other alert's key and fingerprint labels onto incident a
+    const copied = (await store.get(b!.incident!))!.labels;
+    await store.update(a!.incident!, { labels: { alert_key: copied.alert_key!, alert_fingerprint: other.fingerprint } }, 'agent');
     const [r] = await applyNotification(store, group([{ ...other, status: 'resolved' as const, endsAt: '2026-11-23T09:30:00Z' }]));
     expect(r).toMatchObject({ action: 'resolved', incident: b!.incident });
     expect((await store.get(a!.incident!))!.status).toBe('active');
@@ -112,5 +191,41 @@ describe('Alertmanager notifications', () => {
     expect(Object.keys(inc.labels)).toHaveLength(32);
     expect(inc.labels.a_long!.length).toBeLessThanOrEqual(256);
     expect(inc.labels).not.toHaveProperty('bad key');
+  });
+});
+
+describe('examples/alertmanager', () => {
+  const read = (f: string) => readFileSync(join(ROOT, 'examples', f), 'utf8');
+  const config = parse(read('alertmanager/alertmanager.yml')) as Record<string, any>;
+  const secret = parse(read('alertmanager/token-secret.yaml')) as Record<string, any>;
+  const cmc = parse(read('alertmanager/cluster-monitoring-config.yaml')) as Record<string, any>;
+
+  it('mounts a one-token Secret of its own in Alertmanager\'s namespace, where the receiver reads it', () => {
+    expect(secret).toMatchObject({ kind: 'Secret', metadata: { namespace: 'openshift-monitoring' } });
+    expect(Object.keys(secret.stringData)).toEqual(['token']);
+    expect(secret.stringData.token).not.toMatch(/\n./); // one token, not the server's list
+    expect(cmc).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'cluster-monitoring-config', namespace: 'openshift-monitoring' } });
+    expect((parse(cmc.data['config.yaml']) as Record<string, any>).alertmanagerMain.secrets).toContain(secret.metadata.name);
+    const hook = config.receivers.find((r: Record<string, any>) => r.name === 'prom-incident-mcp').webhook_configs[0];
+    // the Cluster Monitoring Operator (and prometheus-operator) mount spec secrets at /etc/alertmanager/secrets/<name>/
+    expect(hook.http_config.authorization.credentials_file).toBe(`/etc/alertmanager/secrets/${secret.metadata.name}/token`);
+    expect(hook).toMatchObject({ send_resolved: true, max_alerts: expect.any(Number) });
+  });
+
+  it('sends to the Service of examples/kubernetes', () => {
+    const docs = parseAllDocuments(read('kubernetes/service.yaml')).map((d) => d.toJS() as Record<string, any>);
+    const svc = docs.find((d) => d.kind === 'Service')!;
+    const hook = config.receivers.find((r: Record<string, any>) => r.name === 'prom-incident-mcp').webhook_configs[0];
+    expect(hook.url).toBe(`http://${svc.metadata.name}.${svc.metadata.namespace}.svc:${svc.spec.ports[0].port}/alertmanager`);
+  });
+
+  it('is a configuration Alertmanager accepts', () => {
+    let amtool = true;
+    try {
+      execFileSync('sh', ['-c', 'command -v amtool'], { stdio: 'ignore' });
+    } catch {
+      amtool = false; // installed with prometheus-alertmanager, which the e2e tests need anyway
+    }
+    if (amtool) expect(execFileSync('amtool', ['check-config', join(ROOT, 'examples/alertmanager/alertmanager.yml')]).toString()).toMatch(/SUCCESS/);
   });
 });
