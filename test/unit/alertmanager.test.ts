@@ -143,13 +143,17 @@ describe('Alertmanager notifications', () => {
     expect(await store.count()).toBe(1);
   });
 
-  it('answer invalid, not an error Alertmanager would retry for ever, when an incident can take no more', async () => {
+  it('answer invalid, not an error Alertmanager would retry for ever, when an incident can take no more notes; a resolve still lands', async () => {
     const [created] = await applyNotification(store, group([crashLoop]));
     const id = created!.incident!;
     while ((await store.get(id))!.timeline.length < 200) await store.update(id, { note: 'n' }, 'agent');
-    const [r] = await applyNotification(store, group([{ ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' }]));
+    const changed = { ...crashLoop, annotations: { ...crashLoop.annotations, summary: 'Pod is crash looping again.' } };
+    const [r] = await applyNotification(store, group([changed]));
     expect(r).toMatchObject({ action: 'invalid', incident: id });
     expect(r!.error).toMatch(/timeline entries/);
+    const [done] = await applyNotification(store, group([{ ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' }]));
+    expect(done).toMatchObject({ action: 'resolved', incident: id });
+    expect((await store.get(id))!.status).toBe('resolved');
   });
 
   it('open the incident even for huge or odd annotations, or a blank alert name', async () => {
