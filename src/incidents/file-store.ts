@@ -4,7 +4,7 @@
 // DATA_DIR: writes take a proper-lockfile lock and first read what others appended; reads
 // catch up without the lock.
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { access, constants, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { NotFoundError, StoreError, messageOf } from '../errors.js';
@@ -72,8 +72,8 @@ interface BatchWaiter {
 const JOURNAL = 'incidents.journal';
 const SNAPSHOT = 'incidents.snapshot';
 const LOCK = 'incidents.lock';
-/** `<journal or snapshot>.tmp-<pid>`: what a journal switch or a compaction writes before its rename */
-const TMP_RE = /^incidents\.(journal|snapshot)\.tmp-(\d+)$/;
+/** `<journal or snapshot>.tmp-<pid>`: what a journal switch or a compaction writes before its rename; `probe`: the readiness probe */
+const TMP_RE = /^incidents\.(journal|snapshot|probe)\.tmp-(\d+)$/;
 /** snapshot temporaries this process is writing (another store here must not remove them) */
 const writingTmp = new Set<string>();
 
@@ -180,6 +180,8 @@ export class FileIncidentStore implements IncidentStore {
   commits = 0;
   private compaction: Promise<void> | null = null;
   private closed = false;
+  /** why the last commit failed, until one succeeds (a full disk is not ready) */
+  private lastWriteError: string | null = null;
   /** ids the commit in progress put in the index before they are on disk */
   private readonly pending = new Set<string>();
   /**
@@ -241,6 +243,7 @@ export class FileIncidentStore implements IncidentStore {
       if (!m) continue;
       const path = join(this.dir, name);
       if (m[1] === 'snapshot' && (writingTmp.has(path) || isAlive(Number(m[2])))) continue;
+      if (m[1] === 'probe' && isAlive(Number(m[2]))) continue;
       await rm(path, { force: true });
       this.log.warn({ file: path }, 'removed a temporary file left by an interrupted journal switch or compaction');
     }
@@ -569,7 +572,9 @@ export class FileIncidentStore implements IncidentStore {
           written += bytesWritten;
         }
         await fh.datasync();
+        this.lastWriteError = null;
       } catch (err) {
+        this.lastWriteError = messageOf(err);
         // Nothing was acknowledged: cut off what may have reached the file, then go back to
         // what the files say (else a retry of these creates would make duplicates).
         try {
@@ -799,14 +804,29 @@ export class FileIncidentStore implements IncidentStore {
     return { total: this.state.index.size, byStatus };
   }
 
+  /**
+   * Writable means a write would land now: permissions alone say nothing of a full disk or a
+   * read-only remount, so a few bytes are written and synced beside the journal, and the
+   * last failed commit counts until a commit succeeds.
+   */
   async health(): Promise<StoreHealth> {
     if (this.closed) return { ok: false, backend: 'file', error: 'the store is closed' };
+    if (this.lastWriteError !== null) return { ok: false, backend: 'file', error: `the last write failed: ${this.lastWriteError}` };
+    const probe = join(this.dir, `incidents.probe.tmp-${process.pid}`);
     try {
-      await access(this.dir, constants.W_OK);
       await access(this.journalPath, constants.R_OK | constants.W_OK);
+      const fh = await open(probe, 'w');
+      try {
+        await fh.write('ready\n');
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
       return { ok: true, backend: 'file' };
     } catch (err) {
       return { ok: false, backend: 'file', error: `${this.dir} is not writable: ${messageOf(err)}` };
+    } finally {
+      await unlink(probe).catch(() => undefined);
     }
   }
 

@@ -122,3 +122,37 @@ describe('temporary files', () => {
     await a.close();
   });
 });
+
+describe('health', () => {
+  it('is not ready after a write failed, and ready again once a write lands', async () => {
+    const s = await open();
+    await s.create(input(1, 'k1'), 'a');
+    expect(await s.health()).toEqual({ ok: true, backend: 'file' });
+    const sync = await holdNext('datasync', 'fail');
+    const failed = s.create(input(2, 'k2'), 'a');
+    failed.catch(() => undefined);
+    await sync.held;
+    sync.release();
+    await expect(failed).rejects.toThrow(/EIO/);
+    const h = await s.health();
+    expect(h.ok).toBe(false);
+    expect(h.error).toMatch(/last write failed: EIO/);
+    await s.create(input(3, 'k3'), 'a');
+    expect(await s.health()).toEqual({ ok: true, backend: 'file' });
+    await s.close();
+  });
+
+  it('writes a probe beside the journal: a directory that refuses new files is not ready', async () => {
+    const s = await open();
+    const probe = join(dir.path, `incidents.probe.tmp-${process.pid}`);
+    // a directory where the probe file would go makes its open fail, as a full or read-only disk would
+    await import('node:fs/promises').then((fs) => fs.mkdir(probe));
+    const h = await s.health();
+    expect(h.ok).toBe(false);
+    expect(h.error).toMatch(/is not writable/);
+    await import('node:fs/promises').then((fs) => fs.rmdir(probe));
+    expect(await s.health()).toEqual({ ok: true, backend: 'file' });
+    expect(existsSync(probe)).toBe(false);
+    await s.close();
+  });
+});
