@@ -310,7 +310,8 @@ export function registerPrompts(mcp: McpServer, app: App): void {
     for (const [name, a] of Object.entries(w.args)) {
       let s: z.ZodType<string> = z.string().max(500).describe(a.description);
       if (a.completeNamespace) s = completable(s as z.ZodString, (value) => namespaces(value ?? '')) as unknown as z.ZodType<string>;
-      shape[name] = a.required ? s : s.optional();
+      // zod 4 keeps a description on the schema it was given to, so an optional one is described again
+      shape[name] = a.required ? s : s.optional().describe(a.description);
     }
     const description = (app.config.readOnly && w.descriptionReadOnly) || w.description;
     mcp.registerPrompt(w.name, { title: w.title, description, argsSchema: shape }, (args: Record<string, string | undefined>) => ({

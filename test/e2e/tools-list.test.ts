@@ -21,6 +21,8 @@ describe('tools/list', () => {
       // a tool that changes nothing must say so; one that writes must not claim to be read-only
       expect(t.annotations!.readOnlyHint, t.name).toBe(!/^(create|update)_/.test(t.name));
     }
+    // a model learns what a prompt argument is for only from its description, optional ones too
+    for (const p of prompts) for (const a of p.arguments ?? []) expect(a.description, `${p.name}.${a.name}`).toBeTruthy();
     const json = `${JSON.stringify({ tools, prompts }, null, 2)}\n`;
     await expect(json).toMatchFileSnapshot('../snapshots/tools-list.json');
     // the budget every agent pays on every turn (characters / 4 as tokens)
