@@ -21,7 +21,7 @@ export type IndexKey = [
   target: string,
   dedupKey: string | null,
   labels: Record<string, string>,
-  /** resolved_at, else updated_at, in epoch ms: what retention measures */
+  /** updated_at in epoch ms (older journal lines: resolved_at, else updated_at): what retention measures */
   closedMs: number,
 ];
 
@@ -54,7 +54,8 @@ export function indexKeyOf(inc: Incident): IndexKey {
     inc.target,
     inc.dedup_key,
     inc.labels,
-    Date.parse(inc.resolved_at ?? inc.updated_at),
+    // a closed incident ages from its last change: a post-mortem note keeps it
+    Date.parse(inc.updated_at),
   ];
 }
 
@@ -264,7 +265,7 @@ export class MemoryIndex {
     this.activeByKey.clear();
   }
 
-  /** Resolved and cancelled incidents closed (resolved_at, else updated_at) before cutoffMs. */
+  /** Resolved and cancelled incidents last changed before cutoffMs. */
   closedBefore(cutoffMs: number): { id: string; status: Status }[] {
     const out: { id: string; status: Status }[] = [];
     for (const status of ['resolved', 'cancelled']) {

@@ -13,7 +13,7 @@ export interface Migration {
 // (created_at DESC, id DESC) so a filtered list reads its newest page straight from the
 // index; plus status+severity (the commonest pair: its total is an index-only count),
 // namespace, labels (GIN for @>), the active dedup_key uniqueness that makes dedup safe
-// across replicas, and closing time for retention.
+// across replicas, and the last update of closed incidents for retention.
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -46,6 +46,15 @@ CREATE INDEX idx_incidents_namespace ON incidents (namespace, created_at DESC, i
 CREATE INDEX idx_incidents_labels ON incidents USING gin (labels jsonb_path_ops);
 CREATE UNIQUE INDEX idx_incidents_active_dedup ON incidents (dedup_key) WHERE status = 'active' AND dedup_key IS NOT NULL;
 CREATE INDEX idx_incidents_closed ON incidents ((coalesce(resolved_at, updated_at))) WHERE status <> 'active';
+`,
+  },
+  {
+    // a closed incident ages from its last change, so a late post-mortem note keeps it
+    version: 2,
+    name: 'retention by last update',
+    sql: `
+DROP INDEX IF EXISTS idx_incidents_closed;
+CREATE INDEX idx_incidents_closed_updated ON incidents (updated_at) WHERE status <> 'active';
 `,
   },
 ];

@@ -305,7 +305,7 @@ export class PostgresIncidentStore implements IncidentStore {
 
   async purgeClosed(cutoffMs: number): Promise<{ resolved: number; cancelled: number }> {
     const rows = await this.query<{ status: Status; n: number }>(
-      `WITH gone AS (DELETE FROM incidents WHERE status <> 'active' AND coalesce(resolved_at, updated_at) < $1 RETURNING status)
+      `WITH gone AS (DELETE FROM incidents WHERE status <> 'active' AND updated_at < $1 RETURNING status)
        SELECT status, count(*)::int AS n FROM gone GROUP BY status`,
       [new Date(cutoffMs)],
     );

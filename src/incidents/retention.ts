@@ -1,4 +1,4 @@
-// INCIDENT_RETENTION_DAYS: resolved and cancelled incidents closed longer ago than that are
+// INCIDENT_RETENTION_DAYS: resolved and cancelled incidents last changed longer ago than that are
 // removed at start-up and then hourly; active ones never. 0 keeps everything.
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';

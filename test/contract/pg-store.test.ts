@@ -1,5 +1,7 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { buildIncident } from '../../src/incidents/model.js';
+import { MIGRATIONS } from '../../src/incidents/pg-schema.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
 import { freshDatabase } from '../helpers/postgres.js';
@@ -34,6 +36,40 @@ describe('PostgreSQL import', () => {
       expect(await store.importMany(all.slice(0, 1400))).toEqual({ added: 1400, skipped: 0 });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('PostgreSQL schema migrations', () => {
+  it('upgrades a version 1 database in place: its incidents stay, retention then ages them by their last update', async () => {
+    const url = await freshDatabase();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      // the database as a server with only the first migration left it, with one closed incident in it
+      await c.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await c.query(MIGRATIONS[0]!.sql);
+      await c.query(`INSERT INTO schema_migrations (version, name) VALUES (1, 'incidents')`);
+      const old = buildIncident(input(1), 'inc-00000000000000aa', new Date('2026-01-01T00:00:00Z'), 'c');
+      await c.query(
+        `INSERT INTO incidents (id, title, description, severity, target, status, created_at, updated_at, resolved_at)
+         VALUES ($1, $2, $3, $4, $5, 'resolved', $6, $7, $6)`,
+        [old.id, old.title, old.description, old.severity, old.target, '2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+      );
+      const store = await PostgresIncidentStore.open(url, { logger, poolSize: 2 });
+      try {
+        const { rows } = await c.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
+        expect(rows[0]!.v).toBe(MIGRATIONS[MIGRATIONS.length - 1]!.version);
+        const idx = await c.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'incidents' AND indexname LIKE 'idx_incidents_closed%'`);
+        expect(idx.rows.map((r) => r.indexname)).toEqual(['idx_incidents_closed_updated']);
+        // resolved in January, last changed in March: a February cut-off keeps it, an April one removes it
+        expect(await store.purgeClosed(Date.parse('2026-02-01T00:00:00Z'))).toEqual({ resolved: 0, cancelled: 0 });
+        expect(await store.purgeClosed(Date.parse('2026-04-01T00:00:00Z'))).toEqual({ resolved: 1, cancelled: 0 });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await c.end();
     }
   });
 });

@@ -277,22 +277,27 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       const oldResolved = (await store.create(input(2), 'c')).incident;
       const oldCancelled = (await store.create(input(3), 'c')).incident;
       const lateNote = (await store.create(input(4), 'c')).incident;
+      const lateResolvedNote = (await store.create(input(6), 'c')).incident;
       await store.update(oldResolved.id, { status: 'resolved' }, 'c');
+      await store.update(lateResolvedNote.id, { status: 'resolved' }, 'c');
       await store.update(oldCancelled.id, { status: 'cancelled' }, 'c');
       await store.update(lateNote.id, { status: 'cancelled' }, 'c');
       clock += 100 * DAY;
       const recent = (await store.create(input(5), 'c')).incident;
       await store.update(recent.id, { status: 'resolved' }, 'c');
-      await store.update(lateNote.id, { note: 'post-mortem added later' }, 'c'); // a cancelled one's age counts from its last update
+      // a closed one's age counts from its last update, whether cancelled or resolved
+      await store.update(lateNote.id, { note: 'post-mortem added later' }, 'c');
+      await store.update(lateResolvedNote.id, { note: 'post-mortem added later' }, 'c');
 
       expect(await store.purgeClosed(clock - 90 * DAY)).toEqual({ resolved: 1, cancelled: 1 });
       expect(await store.get(oldResolved.id)).toBeNull();
       expect(await store.get(oldCancelled.id)).toBeNull();
       expect(await store.get(oldActive.id)).not.toBeNull();
       expect(await store.get(lateNote.id)).not.toBeNull();
+      expect(await store.get(lateResolvedNote.id)).not.toBeNull();
       expect(await store.get(recent.id)).not.toBeNull();
       expect(await store.purgeClosed(clock - 90 * DAY)).toEqual({ resolved: 0, cancelled: 0 });
-      expect(await store.count()).toBe(3);
+      expect(await store.count()).toBe(4);
     });
 
     it('exports every incident oldest first and imports them idempotently by id', async () => {
