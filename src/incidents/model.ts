@@ -34,6 +34,8 @@ export const LIMITS = {
   timelineMax: 250,
   /** all evidence of one incident, as JSON */
   evidenceBytes: 32 * 1024,
+  /** how deep an evidence item's data may nest (the data object is level 1): deeper input would exhaust the stack of whatever walks it */
+  evidenceDepth: 32,
 } as const;
 
 /** Kubernetes namespace names: DNS-1123 labels. */
@@ -44,12 +46,32 @@ const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 // PostgreSQL cannot store NUL characters in text or jsonb, so no store accepts them.
 export const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
 export const noNul = (s: string) => !s.includes('\u0000');
-/** whether any string (or key) anywhere in a JSON value holds a NUL */
-function hasNul(v: unknown): boolean {
-  if (typeof v === 'string') return !noNul(v);
-  if (Array.isArray(v)) return v.some(hasNul);
-  if (typeof v === 'object' && v !== null) return Object.entries(v).some(([k, x]) => !noNul(k) || hasNul(x));
-  return false;
+/**
+ * Walks a JSON value without recursion, so no input can exhaust the stack: whether it nests
+ * deeper than `maxDepth` (the value itself is level 1; the walk stops there), and whether any
+ * string or key holds a NUL.
+ */
+export function scanJson(v: unknown, maxDepth: number): { tooDeep: boolean; nul: boolean } {
+  let nul = false;
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (typeof x === 'string') {
+      nul ||= !noNul(x);
+      continue;
+    }
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth > maxDepth) return { tooDeep: true, nul };
+    if (Array.isArray(x)) {
+      for (const item of x) stack.push([item, depth + 1]);
+      continue;
+    }
+    for (const [k, item] of Object.entries(x)) {
+      nul ||= !noNul(k);
+      stack.push([item, depth + 1]);
+    }
+  }
+  return { tooDeep: false, nul };
 }
 
 /** Text fields are trimmed; blank text counts as missing. */
@@ -99,9 +121,22 @@ export type EvidenceItem = z.infer<typeof EvidenceItem>;
 export const Evidence = z
   .array(EvidenceItem)
   .check((ctx) => {
-    const json = JSON.stringify(ctx.value);
-    if (hasNul(ctx.value)) ctx.issues.push({ code: 'custom', message: NO_NUL.error, input: undefined });
-    const bytes = Buffer.byteLength(json);
+    // Depth first: the size below is measured by JSON.stringify, which recurses.
+    let tooDeep = false;
+    let nul = false;
+    ctx.value.forEach((item, i) => {
+      const scan = scanJson(item, LIMITS.evidenceDepth + 1);
+      nul ||= scan.nul;
+      if (!scan.tooDeep) return;
+      tooDeep = true;
+      // only data may nest; anything else this deep already failed its own type
+      if (typeof item?.data === 'object' && scanJson(item.data, LIMITS.evidenceDepth).tooDeep) {
+        ctx.issues.push({ code: 'custom', path: [i, 'data'], message: `must nest at most ${LIMITS.evidenceDepth} levels`, input: undefined });
+      }
+    });
+    if (tooDeep) return;
+    if (nul) ctx.issues.push({ code: 'custom', message: NO_NUL.error, input: undefined });
+    const bytes = Buffer.byteLength(JSON.stringify(ctx.value));
     if (bytes > LIMITS.evidenceBytes) {
       ctx.issues.push({
         code: 'custom',

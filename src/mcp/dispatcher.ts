@@ -182,10 +182,18 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
       }
       return finish('invalid_input', toolError(`Unknown tool ${JSON.stringify(name)}. Available tools: ${[...byName.keys()].join(', ')}.`));
     }
-    const parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
-    if (!parsed.success) {
-      log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
-      return finish('invalid_input', inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape)));
+    let parsed: ReturnType<typeof tool.input.safeParse>;
+    try {
+      parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
+      if (!parsed.success) {
+        log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
+        return finish('invalid_input', inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape)));
+      }
+    } catch (err) {
+      // Validation itself failed (say, input nested deep enough to exhaust the stack): still
+      // bad input, answered and audited as such, not a protocol error.
+      log.warn({ err: messageOf(err) }, 'tool input could not be validated');
+      return finish('invalid_input', toolError(`Invalid arguments for ${name}:\n- (arguments): could not be validated (${messageOf(err)}); send smaller, less deeply nested values`));
     }
     const settled = await withTimeLimit((signal) => tool.handler(parsed.data, { app, log, clientName, signal }), extra.signal, timeoutMs);
     switch (settled.kind) {

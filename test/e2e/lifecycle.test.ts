@@ -2,7 +2,7 @@
 // get/update tools, dedup, evidence, the timeline's "who", and incident:// resources.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../helpers/postgres.js';
-import { call, connectHttp, connectVia, startHttpServer, tempDir, text, type Connected } from '../helpers/server.js';
+import { INITIALIZE, MCP_POST_HEADERS, call, connectHttp, connectVia, rawRequest, startHttpServer, tempDir, text, type Connected } from '../helpers/server.js';
 
 type Structured = Record<string, any>;
 const CASES = [
@@ -174,3 +174,79 @@ describe('two replicas behind one PostgreSQL database', () => {
     }
   });
 });
+
+/** {"x": [[...[1]...]]}: an object `levels` deep (the object itself is level 1). */
+function nested(levels: number): Record<string, unknown> {
+  let v: unknown = 1;
+  for (let i = 1; i < levels; i++) v = [v];
+  return { x: v };
+}
+
+for (const transport of ['stdio', 'http'] as const) {
+  describe(`input nested too deep to walk, over ${transport}`, () => {
+    const dir = tempDir();
+    let conn: Connected;
+    let metricsUrl = '';
+    let mcpUrl = '';
+    beforeAll(async () => {
+      const env = { DATA_DIR: dir.path, LOG_LEVEL: 'info' };
+      if (transport === 'stdio') conn = await connectVia('stdio', env);
+      else {
+        const srv = await startHttpServer(env);
+        mcpUrl = srv.url;
+        metricsUrl = srv.url.replace(/\/mcp$/, '/metrics');
+        const c = await connectHttp(srv.url);
+        conn = {
+          ...c,
+          stderr: srv.stderr,
+          close: async () => {
+            await c.close();
+            await srv.stop();
+          },
+        };
+      }
+    });
+    afterAll(async () => {
+      await conn?.close();
+      dir.cleanup();
+    });
+    const incident = (data: Record<string, unknown>) => ({ title: 'deep', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data }] });
+
+    it('refuses evidence data past 32 levels with a tool error that is audited and counted; 32 levels are fine', async () => {
+      const deep = await call(conn.client, 'create_incident', incident(nested(4000)));
+      expect(deep.isError).toBe(true);
+      expect(text(deep)).toBe('Invalid arguments for create_incident:\n- evidence[0].data: must nest at most 32 levels');
+      const over = await call(conn.client, 'create_incident', incident(nested(33)));
+      expect(text(over)).toMatch(/evidence\[0\]\.data: must nest at most 32 levels/);
+      const ok = await call(conn.client, 'create_incident', incident(nested(32)));
+      expect(ok.isError, text(ok)).toBeFalsy();
+      const list = (await call(conn.client, 'list_incidents', { status: 'all' })).structuredContent as Structured;
+      expect(list.total).toBe(1);
+
+      const audit = conn
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"audit":true'))
+        .map((l) => JSON.parse(l));
+      expect(audit.map((a) => `${a.tool} ${a.outcome}`)).toEqual(['create_incident invalid_input', 'create_incident invalid_input', 'create_incident ok']);
+      if (transport === 'http') {
+        const m = await (await fetch(metricsUrl)).text();
+        expect(m).toContain('prom_incident_mcp_tool_calls_total{tool="create_incident",outcome="invalid_input"} 2');
+      }
+    });
+
+    it.runIf(transport === 'http')('names the field of a value nested too deep even to print, sent raw (no client would build it)', async () => {
+      const headers = { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-06-18' };
+      const init = await rawRequest(mcpUrl, { headers, body: INITIALIZE });
+      const sid = init.headers['mcp-session-id'] as string;
+      const depth = 100_000;
+      const args = `{"series":[{"labels":{"x":${'['.repeat(depth)}${']'.repeat(depth)}},"values":[]}]}`;
+      const body = `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"detect_anomaly","arguments":${args}}}`;
+      const res = await rawRequest(mcpUrl, { headers: { ...headers, 'mcp-session-id': sid }, body });
+      const msg = JSON.parse(res.body.startsWith('{') ? res.body : res.body.split('\n').find((l) => l.startsWith('data: '))!.slice(6));
+      expect(msg.error).toBeUndefined();
+      expect(msg.result.isError).toBe(true);
+      expect(msg.result.content[0].text).toBe('Invalid arguments for detect_anomaly:\n- series[0].labels.x: must be a string, got [...]');
+    });
+  });
+}

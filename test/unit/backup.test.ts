@@ -87,6 +87,14 @@ describe('import lines', () => {
     }
   });
 
+  it('refuses evidence data nested past 32 levels with the line and the field, as create_incident does', () => {
+    // deeper than JSON.stringify can go, as a file edited by hand could be
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const evidence = `[{"kind":"other","summary":"s","data":{"x":[1]}},{"kind":"other","summary":"s","data":{"x":${deep}}}]`;
+    const line = JSON.stringify({ ...inc, evidence: [] }).replace('"evidence":[]', `"evidence":${evidence}`);
+    expect(parseImport(line).errors).toEqual(['line 1: evidence[1].data: must nest at most 32 levels']);
+  });
+
   it('refuses a resolved_at that does not go with the status: only resolved incidents have one', () => {
     const at = inc.created_at;
     const lines = [
