@@ -7,6 +7,7 @@ import { ListToolsRequestSchema, type CallToolRequest, type CallToolResult, type
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { InputError, messageOf } from '../errors.js';
+import { cutUnits } from '../incidents/model.js';
 import type { ToolOutcome } from '../metrics.js';
 import { formatDuration } from '../time.js';
 import type { ToolDef } from './tool.js';
@@ -142,11 +143,12 @@ const LooseCallTool = z.looseObject({ method: z.literal('tools/call'), params: z
 
 /**
  * The name a client gave at initialize, as it goes into every timeline entry and log line:
- * without control characters (NUL breaks PostgreSQL) and at most 100 characters.
+ * without control characters (NUL breaks PostgreSQL), lone surrogates as U+FFFD (jsonb refuses
+ * them), and at most 100 characters, never cut inside a character.
  */
 export function cleanClientName(name: unknown): string | undefined {
   if (typeof name !== 'string') return undefined;
-  const clean = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+  const clean = cutUnits(name.toWellFormed().replace(/[\u0000-\u001f\u007f]/g, '').trim(), 100);
   return clean === '' ? undefined : clean;
 }
 

@@ -2,7 +2,10 @@
 // (file-store.test.ts, pg-store.test.ts beside this file).
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, InputError, NotFoundError } from '../../src/errors.js';
-import type { Incident, NewIncident } from '../../src/incidents/model.js';
+import type { z } from 'zod';
+import { parseImport } from '../../src/incidents/backup.js';
+import { IncidentUpdate } from '../../src/incidents/lifecycle.js';
+import { NewIncident, type Incident } from '../../src/incidents/model.js';
 import type { IncidentStore } from '../../src/incidents/store.js';
 
 export interface StoreUnderTest {
@@ -315,6 +318,51 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       );
       const listed = await b.store.list({ limit: 50, status: undefined });
       expect(listed.incidents.map((i) => i.id)).toEqual(newestFirst.map((i) => i.id));
+    });
+
+    it('keeps any well-formed Unicode exactly; lone surrogates never get past validation, so both stores hold the same', async () => {
+      const { store } = await make();
+      const lone = 'x\ud800';
+      const refused: [z.ZodType, Record<string, unknown>, string][] = [
+        [NewIncident, { ...input(1), title: lone }, 'title'],
+        [NewIncident, { ...input(1), description: lone }, 'description'],
+        [NewIncident, { ...input(1), target: lone }, 'target'],
+        [NewIncident, { ...input(1), affected_resources: ['ok', lone] }, 'affected_resources.1'],
+        [NewIncident, { ...input(1), labels: { team: lone } }, 'labels.team'],
+        [NewIncident, { ...input(1), workflow_id: lone }, 'workflow_id'],
+        [NewIncident, { ...input(1), dedup_key: '\udc00k' }, 'dedup_key'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'other', summary: lone }] }, 'evidence.0.summary'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'promql', summary: 's', query: lone }] }, 'evidence.0.query'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'other', summary: 's', data: { a: [{ b: lone }] } }] }, 'evidence'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'other', summary: 's', data: { [lone]: 1 } }] }, 'evidence'],
+        [IncidentUpdate, { note: lone }, 'note'],
+        [IncidentUpdate, { labels: { team: lone } }, 'labels.team'],
+        [IncidentUpdate, { workflow_id: lone }, 'workflow_id'],
+      ];
+      for (const [schema, value, path] of refused) {
+        const r = schema.safeParse(value);
+        expect(r.success, path).toBe(false);
+        expect(r.error!.issues.map((i) => `${i.path.join('.') || 'evidence'} ${i.message}`), path).toContain(`${path} must be valid Unicode (no lone surrogates)`);
+      }
+
+      // an export holding one (as a file store written before this rule could) is refused before anything is written
+      const { incident } = await store.create(input(1), 'c');
+      const { incidents, errors } = parseImport(JSON.stringify({ ...incident, id: 'inc-00000000000000f1', timeline: [{ ...incident.timeline[0], note: lone }] }));
+      expect(errors).toEqual(['line 1: timeline[0].note: must be valid Unicode (no lone surrogates), got "x\\ud800"']);
+      expect(await store.importMany(incidents)).toEqual({ added: 0, skipped: 0 });
+
+      // astral characters (surrogate pairs), U+FFFD and noncharacters are well-formed: stored and found as given
+      const odd = 'db 🔥 \ufffd \uffff 𝒳 日本';
+      const made = await store.create(
+        NewIncident.parse({ ...input(2), title: odd, labels: { team: odd }, affected_resources: [odd], evidence: [{ kind: 'other', summary: odd, data: { [odd]: [odd] } }] }),
+        'c🔥',
+      );
+      const updated = await store.update(made.incident.id, IncidentUpdate.parse({ note: odd, labels: { owner: odd } }), 'c🔥');
+      expect(await store.get(made.incident.id)).toEqual(updated.incident);
+      expect(updated.incident).toMatchObject({ title: odd, labels: { team: odd, owner: odd }, affected_resources: [odd], evidence: [{ summary: odd, data: { [odd]: [odd] } }] });
+      expect(updated.changes.at(-1)).toMatchObject({ by: 'c🔥', note: odd });
+      const found = await store.list({ limit: 5, labels: { team: odd } });
+      expect(found.incidents.map((i) => i.id)).toEqual([made.incident.id]);
     });
 
     it('keeps everything across a restart', async () => {

@@ -123,6 +123,15 @@ for (const [backend, transport] of CASES) {
         ['create_incident', { title: 'a\u0000b', description: 'd', severity: 'low', target: 't' }, /title: must not contain NUL characters/],
         ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data: { k: ['x\u0000'] } }] }, /evidence: must not contain NUL characters/],
         ['update_incident', { id: incident.id, labels: { team: '\u0000' } }, /labels\.team: must not contain NUL characters/],
+        // nor lone surrogates (jsonb refuses them), anywhere text is stored or matched
+        ['create_incident', { title: 'a\ud800', description: 'd', severity: 'low', target: 't' }, /^Invalid arguments for create_incident:\n- title: must be valid Unicode \(no lone surrogates\), got "a\\ud800"$/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', affected_resources: ['pod/\udc00'] }, /affected_resources\[0\]: must be valid Unicode \(no lone surrogates\)/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', labels: { team: '\ud83d' } }, /labels\.team: must be valid Unicode \(no lone surrogates\)/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data: { k: [{ v: '\ud800' }] } }] }, /evidence: must be valid Unicode \(no lone surrogates\)/],
+        ['update_incident', { id: incident.id, note: 'fixed \udfff' }, /note: must be valid Unicode \(no lone surrogates\)/],
+        ['list_incidents', { labels: { team: '\ud800' } }, /labels\.team: must be valid Unicode \(no lone surrogates\)/],
+        ['list_incidents', { labels: { '\ud800': 'x' } }, /labels\["\\ud800"\]: key "\\ud800" is not allowed: must be valid Unicode \(no lone surrogates\)/],
+        ['list_incidents', { target: 'prod\ud800' }, /target: must be valid Unicode \(no lone surrogates\)/],
       ];
       for (const [tool, args, pattern] of cases) {
         const r = await call(conn.client, tool, args);
