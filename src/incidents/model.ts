@@ -25,13 +25,17 @@ export const LIMITS = {
   note: 2000,
   /** who made a change: the MCP client's name, which the dispatcher cuts to this */
   by: 100,
-  /** timeline entries per incident for notes and other changes; its whole history stays one bounded record */
+  /**
+   * Timeline entries per incident: past this, updates are refused (its whole history stays one
+   * bounded record, and nothing is ever dropped), except the final resolve or cancel of an
+   * active incident, which always lands.
+   */
   timeline: 200,
   /**
-   * Status changes are always recorded (a busy incident must still be resolvable): they may go
-   * past `timeline` up to this, then the oldest entries make room.
+   * The most entries a stored incident holds: earlier versions let status changes take a
+   * timeline to 250, and a final close adds at most 5 (status, severity, labels, workflow, note).
    */
-  timelineMax: 250,
+  timelineMax: 255,
   /** all evidence of one incident, as JSON */
   evidenceBytes: 32 * 1024,
   /** how deep an evidence item's data may nest (the data object is level 1): deeper input would exhaust the stack of whatever walks it */

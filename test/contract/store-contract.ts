@@ -186,16 +186,17 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       expect(await store.get(incident.id)).toEqual(incident);
     });
 
-    it('keeps at most 200 timeline entries for notes and other changes, and says so', async () => {
+    it('keeps at most 200 timeline entries for notes and other changes, and says so, changing nothing', async () => {
       const { store } = await make();
       const { incident } = await store.create(input(1), 'c');
       for (let i = 1; i < 200; i++) await store.update(incident.id, { note: `n${i}` }, 'c');
-      await expect(store.update(incident.id, { note: 'one too many' }, 'c')).rejects.toThrow(/200 timeline entries/);
-      await expect(store.update(incident.id, { severity: 'low', labels: { a: 'b' } }, 'c')).rejects.toThrow(/can be resolved or cancelled/);
-      expect((await store.get(incident.id))!.timeline).toHaveLength(200);
+      const full = (await store.get(incident.id))!;
+      await expect(store.update(incident.id, { note: 'one too many' }, 'c')).rejects.toThrow(/200 timeline entries.*open a follow-up incident/);
+      await expect(store.update(incident.id, { severity: 'low', labels: { a: 'b' } }, 'c')).rejects.toThrow(/can still be resolved or cancelled/);
+      expect(await store.get(incident.id)).toEqual(full);
     });
 
-    it('still resolves, reopens and cancels an incident whose timeline is full, keeping its history', async () => {
+    it('still resolves an incident whose timeline is full, keeping its whole history, and then refuses to reopen it', async () => {
       const { store } = await make();
       const { incident } = await store.create(input(1), 'c');
       for (let i = 1; i < 200; i++) await store.update(incident.id, { note: `n${i}` }, 'c');
@@ -203,25 +204,35 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       const resolved = await store.update(incident.id, { status: 'resolved', note: 'alert ended' }, 'alertmanager');
       expect(resolved.incident.status).toBe('resolved');
       expect(resolved.changes.map((c) => [c.event, c.to ?? c.note])).toEqual([['status', 'resolved'], ['note', 'alert ended']]);
-      await store.update(incident.id, { status: 'active' }, 'c');
-      await store.update(incident.id, { status: 'cancelled' }, 'c');
-      let stored = (await store.get(incident.id))!;
-      expect(stored.status).toBe('cancelled');
-      expect(stored.timeline).toHaveLength(204);
+      await expect(store.update(incident.id, { status: 'active' }, 'c')).rejects.toThrow(/cannot reopen .*open a follow-up incident/);
+      await expect(store.update(incident.id, { note: 'post-mortem' }, 'c')).rejects.toThrow(/takes no more notes/);
+      const stored = (await store.get(incident.id))!;
+      expect(stored).toEqual(resolved.incident);
+      expect(stored.timeline).toHaveLength(202);
       expect(stored.timeline.slice(1, 200).map((e) => e.note)).toEqual(Array.from({ length: 199 }, (_, i) => `n${i + 1}`));
+    });
 
-      // past 250 entries the oldest notes make room, and the status entry says so
-      for (let i = 0; i < 46; i++) await store.update(incident.id, { status: i % 2 ? 'cancelled' : 'active' }, 'c');
-      stored = (await store.get(incident.id))!;
-      expect(stored.timeline).toHaveLength(250);
-      const last = await store.update(incident.id, { status: 'active', note: 'flapping' }, 'c');
-      expect(last.changes[0]).toMatchObject({ event: 'status', to: 'active', note: '2 oldest timeline entries were dropped to keep at most 250' });
-      stored = (await store.get(incident.id))!;
-      expect(stored.status).toBe('active');
-      expect(stored.timeline).toHaveLength(250);
+    it('never drops history: flipping the status until refused keeps every note', async () => {
+      const { store } = await make();
+      const { incident } = await store.create(input(1), 'c');
+      await store.update(incident.id, { note: 'root cause: bad deploy 42' }, 'c');
+      let flips = 0;
+      while (flips < 400) {
+        const to = flips % 2 ? 'active' : 'cancelled';
+        const r = await store.update(incident.id, { status: to }, 'vandal').catch((e: unknown) => e);
+        if (r instanceof Error) {
+          expect(r).toBeInstanceOf(ConflictError);
+          break;
+        }
+        flips++;
+      }
+      // 2 entries, then one per flip up to 200, and one final cancel past it; then the reopen is refused
+      expect(flips).toBe(199);
+      const stored = (await store.get(incident.id))!;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.timeline).toHaveLength(201);
       expect(stored.timeline[0]!.event).toBe('created');
-      expect(stored.timeline[1]!.note).toBe('n3');
-      expect(stored.timeline.slice(-2)).toEqual(last.changes);
+      expect(stored.timeline[1]!.note).toBe('root cause: bad deploy 42');
     });
 
     it('lists summaries newest first with filters, totals, cursor and offset paging', async () => {
