@@ -34,14 +34,14 @@ const output = z.object({
     until: z.string().nullable(),
     labels: z.record(z.string(), z.string()).nullable(),
   }),
-  incidents: z.array(IncidentSummary.extend({ description_truncated: z.boolean() })),
+  incidents: z.array(IncidentSummary.extend({ description_truncated: z.boolean(), labels_omitted: z.number().int(), affected_resources_omitted: z.number().int() })),
 });
 
 export const listIncidents = defineTool({
   name: 'list_incidents',
   description:
     'List incidents, newest first, with the total that match. Use before create_incident, or to review history. ' +
-    'Example: {"status":"all","namespace":"production","since":"24h"}. Descriptions are cut to 200 chars; pass next_cursor as cursor for more.',
+    'Example: {"status":"all","namespace":"production","since":"24h"}. Descriptions are cut to 200 chars, labels and affected_resources to 1000 and 500 chars (the rest counted); pass next_cursor as cursor for more.',
   input,
   output,
   annotations: {

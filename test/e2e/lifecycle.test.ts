@@ -142,6 +142,44 @@ for (const [backend, transport] of CASES) {
       expect(((await call(conn.client, 'get_incident', { id: incident.id })).structuredContent as Structured).incident).toMatchObject({ title: 'x', timeline: [{ event: 'created' }] });
     });
 
+    it('bounds what get_incident and list_incidents return, and says what it left out', async () => {
+      const { incident } = await create({ title: 'Busy' });
+      for (let i = 1; i < 60; i++) await call(conn.client, 'update_incident', { id: incident.id, note: `note ${i}` });
+      const got = await call(conn.client, 'get_incident', { id: incident.id });
+      const s = got.structuredContent as Structured;
+      expect(s.timeline_omitted).toBe(10);
+      expect(s.incident.timeline).toHaveLength(50);
+      expect(s.incident.timeline[0].note).toBe('note 10');
+      expect(s.incident.timeline[49].note).toBe('note 59');
+      expect(text(got)).toContain('Timeline (60; 10 older left out of the result (raise timeline_limit, at most 255, for more); last 20 shown):');
+      const all = (await call(conn.client, 'get_incident', { id: incident.id, timeline_limit: 255 })).structuredContent as Structured;
+      expect(all.timeline_omitted).toBe(0);
+      expect(all.incident.timeline.map((e: Structured) => e.event)).toEqual(['created', ...Array(59).fill('note')]);
+      const none = (await call(conn.client, 'get_incident', { id: incident.id, timeline_limit: 0 })).structuredContent as Structured;
+      expect(none).toMatchObject({ timeline_omitted: 60, incident: { id: incident.id, timeline: [] } });
+      // the resource is read on purpose, and whole
+      const read = await conn.client.readResource({ uri: `incident://${incident.id}` });
+      expect(JSON.parse((read.contents[0] as { text: string }).text).timeline).toHaveLength(60);
+      const bad = await call(conn.client, 'get_incident', { id: incident.id, timeline_limit: 256 });
+      expect(text(bad)).toMatch(/timeline_limit: must be at most 255, got 256/);
+
+      // the largest labels and affected_resources an incident may have: the list form shows what fits and counts the rest
+      const labels = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${String(i).padStart(2, '0')}${'k'.repeat(60)}`, 'v'.repeat(256)]));
+      const resources = Array.from({ length: 50 }, (_, i) => `pod/${String(i).padStart(2, '0')}${'r'.repeat(247)}`);
+      const big = await create({ title: 'x'.repeat(200), description: 'd'.repeat(2000), target: 't'.repeat(100), labels, affected_resources: resources, dedup_key: 'k'.repeat(200), workflow_id: 'w'.repeat(50) });
+      const list = await call(conn.client, 'list_incidents', { limit: 2 });
+      const [item, small] = (list.structuredContent as Structured).incidents;
+      expect(item.id).toBe(big.incident.id);
+      // 63 + 256 characters per label: 3 fit in 1,000; 253 per resource: 1 fits in 500
+      expect(Object.keys(item.labels)).toEqual(Object.keys(labels).slice(0, 3));
+      expect(item).toMatchObject({ labels_omitted: 29, affected_resources: resources.slice(0, 1), affected_resources_omitted: 49, description_truncated: true });
+      expect(JSON.stringify(item).length).toBeLessThan(3000);
+      expect(small).toMatchObject({ id: incident.id, labels_omitted: 0, affected_resources_omitted: 0 });
+      expect(text(list)).toContain('1 item shows only some labels or affected_resources (see labels_omitted, affected_resources_omitted); get_incident has them all.');
+      const whole = (await call(conn.client, 'get_incident', { id: big.incident.id })).structuredContent as Structured;
+      expect(whole.incident).toMatchObject({ labels, affected_resources: resources });
+    });
+
     it('offers incidents as incident:// resources', async () => {
       const { incident } = await create({ title: 'Resource me' });
       const { resourceTemplates } = await conn.client.listResourceTemplates();
