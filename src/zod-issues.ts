@@ -15,7 +15,12 @@ function fieldOf(path: readonly PropertyKey[]): string {
 }
 
 function shown(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : '{...}'; // nested too deep to stringify
+  }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

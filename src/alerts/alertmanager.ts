@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError } from '../errors.js';
-import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
+import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, cutUnits, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
 
 const Alert = z.object({
@@ -73,8 +73,10 @@ export function severityOf(label: string | undefined): Severity {
 }
 
 const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
-const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
-const clean = (s: string) => s.replace(/\0/g, '');
+// Cut and cleaned into what the incident model accepts: a cut never splits a surrogate pair,
+// NUL goes, and a lone surrogate becomes U+FFFD.
+const cut = (s: string, max: number) => (s.length > max ? `${cutUnits(s, max - 1)}…` : s);
+const clean = (s: string) => s.replace(/\0/g, '').toWellFormed();
 
 /**
  * At most 20 annotations within a byte budget (as JSON: multi-byte or escaped characters take

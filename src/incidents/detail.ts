@@ -2,10 +2,18 @@
 // incident:// resources. The structured result carries everything; the text carries the key data.
 import type { UpdateResult } from './lifecycle.js';
 import { incidentLine } from './listing.js';
-import { summarize, type Incident, type TimelineEntry } from './model.js';
+import { LIMITS, summarize, type Incident, type TimelineEntry } from './model.js';
 
-/** Timeline entries shown in text; structuredContent has them all. */
+/** Timeline entries shown in text; structuredContent has up to timeline_limit of them. */
 export const TEXT_TIMELINE = 20;
+/** Timeline entries get_incident returns unless asked for more (up to LIMITS.timelineMax, which is all of them). */
+export const DEFAULT_TIMELINE_LIMIT = 50;
+
+/** The incident with only its `limit` newest timeline entries, and how many older ones were left out. */
+export function newestTimeline(inc: Incident, limit: number): { incident: Incident; omitted: number } {
+  const omitted = Math.max(0, inc.timeline.length - limit);
+  return omitted === 0 ? { incident: inc, omitted } : { incident: { ...inc, timeline: inc.timeline.slice(omitted) }, omitted };
+}
 
 export function describeChange(e: TimelineEntry): string {
   switch (e.event) {
@@ -30,7 +38,8 @@ export function timelineLine(e: TimelineEntry): string {
   return `${e.at.slice(0, 19)}Z ${e.by}: ${describeChange(e)}`;
 }
 
-export function renderIncident(inc: Incident): string {
+/** `inc` as get_incident returns it: its timeline already cut to the newest entries, `omitted` older ones left out. */
+export function renderIncident(inc: Incident, omitted = 0): string {
   const lines = [incidentLine(summarize(inc)), inc.description];
   const facts = [
     inc.namespace && `namespace ${inc.namespace}`,
@@ -45,8 +54,11 @@ export function renderIncident(inc: Incident): string {
     lines.push(`Evidence (${inc.evidence.length}):`, ...inc.evidence.map((e) => `- ${e.kind}: ${e.summary}${e.query ? ` [${e.query}]` : ''}`));
   }
   const shown = inc.timeline.slice(-TEXT_TIMELINE);
-  const earlier = inc.timeline.length - shown.length;
-  lines.push(`Timeline (${inc.timeline.length}${earlier > 0 ? `, last ${shown.length} shown` : ''}):`, ...shown.map(timelineLine));
+  const total = inc.timeline.length + omitted;
+  const parts = [String(total)];
+  if (omitted > 0) parts.push(`${omitted} older left out of the result (raise timeline_limit, at most ${LIMITS.timelineMax}, for more)`);
+  if (shown.length < total) parts.push(`last ${shown.length} shown`);
+  lines.push(`Timeline (${parts.join('; ')}):`, ...shown.map(timelineLine));
   return lines.join('\n');
 }
 

@@ -95,35 +95,32 @@ export function applyUpdate(cur: Incident, patch: IncidentUpdate, by: string, no
   if (patch.note !== undefined) changes.push({ at, by, event: 'note', note: patch.note });
 
   if (changes.length === 0) return { incident: cur, changes };
-  next.timeline = extendTimeline(cur, changes);
+  const closes = cur.status === 'active' && next.status !== 'active';
+  checkRoom(cur, changes, closes);
+  next.timeline = [...cur.timeline, ...changes];
   next.updated_at = at;
   return { incident: next, changes };
 }
 
 /**
- * The timeline with `changes` added. Without a status change it holds at most
- * LIMITS.timeline entries. A status change always goes in, with what came with it: up to
- * LIMITS.timelineMax entries, then the oldest notes and other changes (else the oldest
- * status changes; never "created") are dropped, and its entry's note says how many.
+ * Nothing is ever dropped from a timeline, so once it holds LIMITS.timeline entries an
+ * incident takes no more changes, except the one that closes it: an active incident must
+ * always be resolvable (by Alertmanager too). A closed one that is full cannot be reopened,
+ * so that exception applies once and the record stays bounded (LIMITS.timelineMax).
  */
-function extendTimeline(cur: Incident, changes: TimelineEntry[]): TimelineEntry[] {
-  const status = changes.find((c) => c.event === 'status');
-  const over = cur.timeline.length + changes.length - (status ? LIMITS.timelineMax : LIMITS.timeline);
-  if (over <= 0) return [...cur.timeline, ...changes];
-  if (!status) {
-    throw new ConflictError(
-      `${cur.id} already has ${cur.timeline.length} timeline entries, the most one incident keeps for notes and other changes ` +
-        `(${LIMITS.timeline}); status changes are still recorded, so it can be resolved or cancelled. ` +
-        'Record further notes in a new incident that names this one',
-    );
+function checkRoom(cur: Incident, changes: TimelineEntry[], closes: boolean): void {
+  const has = cur.timeline.length;
+  if (closes || has + changes.length <= LIMITS.timeline) return;
+  const followUp = `open a follow-up incident (create_incident) that names ${cur.id}`;
+  const full =
+    has >= LIMITS.timeline
+      ? `it has ${has} timeline entries, the most one incident keeps (${LIMITS.timeline})`
+      : `it has ${has} timeline entries and this update would add ${changes.length}, past the most one incident keeps (${LIMITS.timeline})`;
+  if (changes.some((c) => c.event === 'status')) {
+    throw new ConflictError(`cannot reopen ${cur.id}: ${full}; nothing was changed. Instead, ${followUp}`);
   }
-  status.note = `${over} oldest timeline ${over === 1 ? 'entry was' : 'entries were'} dropped to keep at most ${LIMITS.timelineMax}`;
-  const rank = (e: TimelineEntry) => (e.event === 'created' ? 2 : e.event === 'status' ? 1 : 0);
-  const drop = new Set<number>();
-  for (const r of [0, 1]) {
-    for (let i = 0; i < cur.timeline.length && drop.size < over; i++) if (rank(cur.timeline[i]!) === r) drop.add(i);
-  }
-  return [...cur.timeline.filter((_, i) => !drop.has(i)), ...changes];
+  const close = cur.status === 'active' ? `; ${cur.id} itself can still be resolved or cancelled` : '';
+  throw new ConflictError(`${cur.id} takes no more notes or changes: ${full}; nothing was changed. For further notes, ${followUp}${close}`);
 }
 
 export function notFoundMessage(id: string): string {

@@ -1,9 +1,17 @@
 // Shapes a store page into list_incidents' result (descriptions cut to a preview) and
 // renders it as a compact text listing.
-import type { IncidentSummary } from './model.js';
+import { cutUnits, type IncidentSummary } from './model.js';
 import type { ListPage } from './store.js';
 
 export const DESCRIPTION_PREVIEW = 200;
+/**
+ * Characters of label keys plus values, and of affected resources, each list item shows; the
+ * rest are counted. With the 200-character title and description preview this keeps an item
+ * under about 3,000 characters (1.5 MB for a page of 500), where whole labels and resources
+ * could take 23 KB.
+ */
+export const LABEL_PREVIEW_CHARS = 1000;
+export const RESOURCE_PREVIEW_CHARS = 500;
 
 export interface ListArgs {
   status: string;
@@ -19,6 +27,9 @@ export interface ListArgs {
 
 export interface IncidentPreview extends IncidentSummary {
   description_truncated: boolean;
+  /** labels left out of this item (get_incident has them all) */
+  labels_omitted: number;
+  affected_resources_omitted: number;
 }
 
 export interface ListView {
@@ -39,9 +50,37 @@ export interface ListView {
   incidents: IncidentPreview[];
 }
 
+/** How many of `sizes`, in order, fit within `budget`. */
+function fitting(sizes: number[], budget: number): number {
+  let used = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    used += sizes[i]!;
+    if (used > budget) return i;
+  }
+  return sizes.length;
+}
+
+/** The labels an item shows: all when they fit, else the first by key within the budget (the same in both stores). */
+function previewLabels(labels: Record<string, string>): { labels: Record<string, string>; omitted: number } {
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const keep = fitting(entries.map(([k, v]) => k.length + v.length), LABEL_PREVIEW_CHARS);
+  if (keep === entries.length) return { labels, omitted: 0 };
+  return { labels: Object.fromEntries(entries.slice(0, keep)), omitted: entries.length - keep };
+}
+
 export function preview(inc: IncidentSummary): IncidentPreview {
-  if (inc.description.length <= DESCRIPTION_PREVIEW) return { ...inc, description_truncated: false };
-  return { ...inc, description: `${inc.description.slice(0, DESCRIPTION_PREVIEW - 1)}…`, description_truncated: true };
+  const { labels, omitted } = previewLabels(inc.labels);
+  const resources = fitting(inc.affected_resources.map((r) => r.length), RESOURCE_PREVIEW_CHARS);
+  const cut = inc.description.length > DESCRIPTION_PREVIEW;
+  return {
+    ...inc,
+    description: cut ? `${cutUnits(inc.description, DESCRIPTION_PREVIEW - 1)}…` : inc.description,
+    description_truncated: cut,
+    labels,
+    labels_omitted: omitted,
+    affected_resources: inc.affected_resources.slice(0, resources),
+    affected_resources_omitted: inc.affected_resources.length - resources,
+  };
 }
 
 export function listView(page: ListPage, args: ListArgs): ListView {
@@ -89,5 +128,7 @@ export function renderListView(v: ListView): string {
       ? `${v.total} ${what} ${match}; this page is empty.`
       : `${v.total} ${what} ${match}; showing ${v.returned}, newest first${v.offset ? ` (from #${v.offset + 1})` : ''}.`;
   const tail = v.next_cursor ? `More: pass cursor "${v.next_cursor}".` : '';
-  return [head, ...v.incidents.map(incidentLine), tail].filter(Boolean).join('\n');
+  const cut = v.incidents.filter((i) => i.labels_omitted > 0 || i.affected_resources_omitted > 0).length;
+  const note = cut > 0 ? `${cut} ${cut === 1 ? 'item shows' : 'items show'} only some labels or affected_resources (see labels_omitted, affected_resources_omitted); get_incident has them all.` : '';
+  return [head, ...v.incidents.map(incidentLine), note, tail].filter(Boolean).join('\n');
 }

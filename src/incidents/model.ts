@@ -25,15 +25,21 @@ export const LIMITS = {
   note: 2000,
   /** who made a change: the MCP client's name, which the dispatcher cuts to this */
   by: 100,
-  /** timeline entries per incident for notes and other changes; its whole history stays one bounded record */
+  /**
+   * Timeline entries per incident: past this, updates are refused (its whole history stays one
+   * bounded record, and nothing is ever dropped), except the final resolve or cancel of an
+   * active incident, which always lands.
+   */
   timeline: 200,
   /**
-   * Status changes are always recorded (a busy incident must still be resolvable): they may go
-   * past `timeline` up to this, then the oldest entries make room.
+   * The most entries a stored incident holds: earlier versions let status changes take a
+   * timeline to 250, and a final close adds at most 5 (status, severity, labels, workflow, note).
    */
-  timelineMax: 250,
+  timelineMax: 255,
   /** all evidence of one incident, as JSON */
   evidenceBytes: 32 * 1024,
+  /** how deep an evidence item's data may nest (the data object is level 1): deeper input would exhaust the stack of whatever walks it */
+  evidenceDepth: 32,
 } as const;
 
 /** Kubernetes namespace names: DNS-1123 labels. */
@@ -44,16 +50,53 @@ const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 // PostgreSQL cannot store NUL characters in text or jsonb, so no store accepts them.
 export const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
 export const noNul = (s: string) => !s.includes('\u0000');
-/** whether any string (or key) anywhere in a JSON value holds a NUL */
-function hasNul(v: unknown): boolean {
-  if (typeof v === 'string') return !noNul(v);
-  if (Array.isArray(v)) return v.some(hasNul);
-  if (typeof v === 'object' && v !== null) return Object.entries(v).some(([k, x]) => !noNul(k) || hasNul(x));
-  return false;
+// Nor lone UTF-16 surrogates ("\ud800"): jsonb refuses them and text columns would turn them into U+FFFD,
+// while the file store would keep them; refused everywhere, so both stores hold the same.
+export const WELL_FORMED = { error: 'must be valid Unicode (no lone surrogates)' };
+export const wellFormed = (s: string) => s.isWellFormed();
+/** `s` cut to at most `max` UTF-16 units, never between the halves of a surrogate pair. */
+export function cutUnits(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+/** A string either store can hold: no NUL, no lone surrogate. */
+export const storable = () => z.string().refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED);
+/**
+ * Walks a JSON value without recursion, so no input can exhaust the stack: whether it nests
+ * deeper than `maxDepth` (the value itself is level 1; the walk stops there), and whether any
+ * string or key holds a NUL or is not well-formed Unicode.
+ */
+export function scanJson(v: unknown, maxDepth: number): { tooDeep: boolean; nul: boolean; illFormed: boolean } {
+  let nul = false;
+  let illFormed = false;
+  const str = (s: string) => {
+    nul ||= !noNul(s);
+    illFormed ||= !wellFormed(s);
+  };
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (typeof x === 'string') {
+      str(x);
+      continue;
+    }
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth > maxDepth) return { tooDeep: true, nul, illFormed };
+    if (Array.isArray(x)) {
+      for (const item of x) stack.push([item, depth + 1]);
+      continue;
+    }
+    for (const [k, item] of Object.entries(x)) {
+      str(k);
+      stack.push([item, depth + 1]);
+    }
+  }
+  return { tooDeep: false, nul, illFormed };
 }
 
 /** Text fields are trimmed; blank text counts as missing. */
-export const text = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NO_NUL);
+export const text = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED);
 /** Text where "" means "none" (null): how an update clears a field without a nullable type. */
 export const clearableText = (max: number) =>
   z
@@ -61,6 +104,7 @@ export const clearableText = (max: number) =>
     .trim()
     .max(max)
     .refine(noNul, NO_NUL)
+    .refine(wellFormed, WELL_FORMED)
     .transform((s) => (s === '' ? null : s));
 
 export const IncidentId = z.string().regex(ID_RE, { error: 'must look like "inc-" followed by hex digits' });
@@ -74,7 +118,7 @@ export const LabelKey = z.string().max(LIMITS.labelKey).regex(LABEL_KEY_RE, {
   error: `label keys are letters, digits, "_", ".", "-", "/" (1-${LIMITS.labelKey} chars, alphanumeric at both ends)`,
 });
 export const Labels = z
-  .record(LabelKey, z.string().max(LIMITS.labelValue).refine(noNul, NO_NUL))
+  .record(LabelKey, storable().max(LIMITS.labelValue))
   .refine((l) => Object.keys(l).length <= LIMITS.labels, { error: `at most ${LIMITS.labels} labels` });
 export const AffectedResources = z.array(text(LIMITS.resourceName)).max(LIMITS.affectedResources);
 export const Timestamp = z.iso.datetime({ offset: true });
@@ -90,8 +134,8 @@ const JsonObject = z
 export const EvidenceItem = z.strictObject({
   kind: z.enum(EVIDENCE_KINDS),
   // Sizes are bounded by the evidence's total (LIMITS.evidenceBytes) rather than per field.
-  summary: z.string().trim().min(1).refine(noNul, NO_NUL),
-  query: z.string().trim().min(1).refine(noNul, NO_NUL).optional(),
+  summary: z.string().trim().min(1).refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED),
+  query: z.string().trim().min(1).refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED).optional(),
   data: JsonObject.optional(),
 });
 export type EvidenceItem = z.infer<typeof EvidenceItem>;
@@ -99,9 +143,25 @@ export type EvidenceItem = z.infer<typeof EvidenceItem>;
 export const Evidence = z
   .array(EvidenceItem)
   .check((ctx) => {
-    const json = JSON.stringify(ctx.value);
-    if (hasNul(ctx.value)) ctx.issues.push({ code: 'custom', message: NO_NUL.error, input: undefined });
-    const bytes = Buffer.byteLength(json);
+    // Depth first: the size below is measured by JSON.stringify, which recurses.
+    let tooDeep = false;
+    let nul = false;
+    let illFormed = false;
+    ctx.value.forEach((item, i) => {
+      const scan = scanJson(item, LIMITS.evidenceDepth + 1);
+      nul ||= scan.nul;
+      illFormed ||= scan.illFormed;
+      if (!scan.tooDeep) return;
+      tooDeep = true;
+      // only data may nest; anything else this deep already failed its own type
+      if (typeof item?.data === 'object' && scanJson(item.data, LIMITS.evidenceDepth).tooDeep) {
+        ctx.issues.push({ code: 'custom', path: [i, 'data'], message: `must nest at most ${LIMITS.evidenceDepth} levels`, input: undefined });
+      }
+    });
+    if (tooDeep) return;
+    if (nul) ctx.issues.push({ code: 'custom', message: NO_NUL.error, input: undefined });
+    if (illFormed) ctx.issues.push({ code: 'custom', message: WELL_FORMED.error, input: undefined });
+    const bytes = Buffer.byteLength(JSON.stringify(ctx.value));
     if (bytes > LIMITS.evidenceBytes) {
       ctx.issues.push({
         code: 'custom',

@@ -101,6 +101,19 @@ function uniqueViolation(err: unknown): string | null {
   return e?.code === UNIQUE_VIOLATION ? (e.constraint ?? '') : null;
 }
 
+/**
+ * What PostgreSQL refused, for errors that would happen again on a retry (SQLSTATE classes 22,
+ * data exception, and 23, integrity constraint violation): its message, detail and code.
+ * Validation should stop such data first; this says what is wrong if some gets through.
+ */
+function refusedData(err: unknown): string | null {
+  const e = err as { code?: unknown; detail?: unknown; column?: unknown };
+  if (typeof e?.code !== 'string' || !/^2[23]/.test(e.code)) return null;
+  const where = typeof e.column === 'string' ? ` in column ${e.column}` : '';
+  const detail = typeof e.detail === 'string' && e.detail !== '' ? ` (${e.detail.split('\n')[0]})` : '';
+  return `PostgreSQL refused the data${where}: ${messageOf(err).split('\n')[0]}${detail} [SQLSTATE ${e.code}]`;
+}
+
 /** Builds the WHERE clause of a list query; values go into `params`. */
 function listFilter(q: ListQuery, params: unknown[]): string {
   const where: string[] = [];
@@ -205,6 +218,8 @@ export class PostgresIncidentStore implements IncidentStore {
     if (err instanceof NotFoundError || err instanceof ConflictError || err instanceof StoreError) return err;
     if (err instanceof Error && err.name === 'InputError') return err;
     this.log.error({ err: messageOf(err) }, 'PostgreSQL operation failed');
+    const refused = refusedData(err);
+    if (refused) return new StoreError(`${refused}; nothing was stored, and the same request will fail again: change what it sends`);
     return new StoreError(`PostgreSQL operation failed (${messageOf(err).split('\n')[0]}); retry later`);
   }
 
@@ -359,7 +374,7 @@ export class PostgresIncidentStore implements IncidentStore {
     } catch (err) {
       if (err instanceof StoreError) throw err;
       this.log.error({ err: messageOf(err) }, 'PostgreSQL import failed');
-      throw new StoreError(`the import was rolled back, nothing was imported (PostgreSQL: ${messageOf(err).split('\n')[0]})`);
+      throw new StoreError(`the import was rolled back, nothing was imported (${refusedData(err) ?? `PostgreSQL: ${messageOf(err).split('\n')[0]}`})`);
     }
     return result;
   }

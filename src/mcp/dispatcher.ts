@@ -7,6 +7,7 @@ import { ListToolsRequestSchema, type CallToolRequest, type CallToolResult, type
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { InputError, messageOf } from '../errors.js';
+import { cutUnits } from '../incidents/model.js';
 import type { ToolOutcome } from '../metrics.js';
 import { formatDuration } from '../time.js';
 import type { ToolDef } from './tool.js';
@@ -142,11 +143,12 @@ const LooseCallTool = z.looseObject({ method: z.literal('tools/call'), params: z
 
 /**
  * The name a client gave at initialize, as it goes into every timeline entry and log line:
- * without control characters (NUL breaks PostgreSQL) and at most 100 characters.
+ * without control characters (NUL breaks PostgreSQL), lone surrogates as U+FFFD (jsonb refuses
+ * them), and at most 100 characters, never cut inside a character.
  */
 export function cleanClientName(name: unknown): string | undefined {
   if (typeof name !== 'string') return undefined;
-  const clean = name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 100);
+  const clean = cutUnits(name.toWellFormed().replace(/[\u0000-\u001f\u007f]/g, '').trim(), 100);
   return clean === '' ? undefined : clean;
 }
 
@@ -182,10 +184,18 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
       }
       return finish('invalid_input', toolError(`Unknown tool ${JSON.stringify(name)}. Available tools: ${[...byName.keys()].join(', ')}.`));
     }
-    const parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
-    if (!parsed.success) {
-      log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
-      return finish('invalid_input', inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape)));
+    let parsed: ReturnType<typeof tool.input.safeParse>;
+    try {
+      parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
+      if (!parsed.success) {
+        log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
+        return finish('invalid_input', inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape)));
+      }
+    } catch (err) {
+      // Validation itself failed (say, input nested deep enough to exhaust the stack): still
+      // bad input, answered and audited as such, not a protocol error.
+      log.warn({ err: messageOf(err) }, 'tool input could not be validated');
+      return finish('invalid_input', toolError(`Invalid arguments for ${name}:\n- (arguments): could not be validated (${messageOf(err)}); send smaller, less deeply nested values`));
     }
     const settled = await withTimeLimit((signal) => tool.handler(parsed.data, { app, log, clientName, signal }), extra.signal, timeoutMs);
     switch (settled.kind) {

@@ -1,5 +1,7 @@
 // Incidents as MCP resources: incident://{id} reads one in full (JSON), and resources/list
 // offers the newest ones, so clients that browse resources can attach them to a conversation.
+// Whole, unlike get_incident's newest timeline entries: a resource is read on purpose, and the
+// incident's own limits bound it (README, Resources).
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { App } from '../app.js';

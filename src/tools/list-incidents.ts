@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { listView, renderListView } from '../incidents/listing.js';
-import { IncidentSummary, LIMITS, NO_NUL, Namespace, SEVERITIES, STATUSES, noNul, text } from '../incidents/model.js';
+import { IncidentSummary, LIMITS, Namespace, SEVERITIES, STATUSES, storable, text } from '../incidents/model.js';
 import { defineTool } from '../mcp/tool.js';
 import { TimeInput } from '../schemas.js';
 
@@ -13,7 +13,7 @@ const input = z.strictObject({
   target: text(LIMITS.target).optional(),
   since: TimeInput.optional().describe('created at/after: "24h", "now-7d" or RFC 3339'),
   until: TimeInput.optional().describe('created before'),
-  labels: z.record(z.string().refine(noNul, NO_NUL), z.string().refine(noNul, NO_NUL)).optional().describe('all must match'),
+  labels: z.record(storable(), storable()).optional().describe('all must match'),
   limit: z.number().int().min(1).max(500).default(50),
   offset: z.number().int().min(0).max(1_000_000).default(0),
   cursor: z.string().min(1).max(200).optional(),
@@ -34,14 +34,14 @@ const output = z.object({
     until: z.string().nullable(),
     labels: z.record(z.string(), z.string()).nullable(),
   }),
-  incidents: z.array(IncidentSummary.extend({ description_truncated: z.boolean() })),
+  incidents: z.array(IncidentSummary.extend({ description_truncated: z.boolean(), labels_omitted: z.number().int(), affected_resources_omitted: z.number().int() })),
 });
 
 export const listIncidents = defineTool({
   name: 'list_incidents',
   description:
     'List incidents, newest first, with the total that match. Use before create_incident, or to review history. ' +
-    'Example: {"status":"all","namespace":"production","since":"24h"}. Descriptions are cut to 200 chars; pass next_cursor as cursor for more.',
+    'Example: {"status":"all","namespace":"production","since":"24h"}. Descriptions are cut to 200 chars, labels and affected_resources to 1000 and 500 chars (the rest counted); pass next_cursor as cursor for more.',
   input,
   output,
   annotations: {

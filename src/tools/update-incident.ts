@@ -14,7 +14,7 @@ export const updateIncident = defineTool({
   annotations: {
     title: 'Update incident',
     readOnlyHint: false,
-    // Every change is appended to the timeline; nothing is overwritten without a record.
+    // Every change is appended to the timeline, and nothing is ever dropped from it (a full one refuses changes).
     destructiveHint: false,
     idempotentHint: false,
     openWorldHint: false,

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/errors.js';
 import { buildIncident } from '../../src/incidents/model.js';
 import { MIGRATIONS } from '../../src/incidents/pg-schema.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
@@ -32,7 +33,7 @@ describe('PostgreSQL import', () => {
       all[1400] = { ...all[1400]!, title: 'x'.repeat(201) };
       const err = await store.importMany(all).catch((e: unknown) => e);
       expect(await store.count()).toBe(0);
-      expect((err as Error).message).toMatch(/rolled back, nothing was imported \(PostgreSQL: value too long/);
+      expect((err as Error).message).toMatch(/rolled back, nothing was imported \(PostgreSQL refused the data: value too long .*\[SQLSTATE 22001\]\)/);
       expect(await store.importMany(all.slice(0, 1400))).toEqual({ added: 1400, skipped: 0 });
     } finally {
       await store.close();
@@ -70,6 +71,27 @@ describe('PostgreSQL schema migrations', () => {
       }
     } finally {
       await c.end();
+    }
+  });
+});
+
+describe('PostgreSQL errors', () => {
+  it('says what it refused, and not "retry later", for data that would fail again (here a lone surrogate validation would stop)', async () => {
+    const store = await PostgresIncidentStore.open(await freshDatabase(), { logger, poolSize: 2 });
+    try {
+      const err = await store.create(input(1, { title: 'x\ud800' }), 'c').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      const msg = (err as Error).message;
+      expect(msg).toMatch(/^PostgreSQL refused the data: invalid input syntax for type json \(.*surrogate.*\) \[SQLSTATE 22P02\]; nothing was stored, and the same request will fail again/);
+      expect(msg).not.toMatch(/retry later/);
+      expect(await store.count()).toBe(0);
+
+      const { incident } = await store.create(input(2), 'c');
+      const upd = await store.update(incident.id, { note: '\udfff' }, 'c').catch((e: unknown) => e);
+      expect((upd as Error).message).toMatch(/^PostgreSQL refused the data: .*the same request will fail again/);
+      expect(await store.get(incident.id)).toEqual(incident);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -2,7 +2,10 @@
 // (file-store.test.ts, pg-store.test.ts beside this file).
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, InputError, NotFoundError } from '../../src/errors.js';
-import type { Incident, NewIncident } from '../../src/incidents/model.js';
+import type { z } from 'zod';
+import { parseImport } from '../../src/incidents/backup.js';
+import { IncidentUpdate } from '../../src/incidents/lifecycle.js';
+import { NewIncident, type Incident } from '../../src/incidents/model.js';
 import type { IncidentStore } from '../../src/incidents/store.js';
 
 export interface StoreUnderTest {
@@ -183,16 +186,17 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       expect(await store.get(incident.id)).toEqual(incident);
     });
 
-    it('keeps at most 200 timeline entries for notes and other changes, and says so', async () => {
+    it('keeps at most 200 timeline entries for notes and other changes, and says so, changing nothing', async () => {
       const { store } = await make();
       const { incident } = await store.create(input(1), 'c');
       for (let i = 1; i < 200; i++) await store.update(incident.id, { note: `n${i}` }, 'c');
-      await expect(store.update(incident.id, { note: 'one too many' }, 'c')).rejects.toThrow(/200 timeline entries/);
-      await expect(store.update(incident.id, { severity: 'low', labels: { a: 'b' } }, 'c')).rejects.toThrow(/can be resolved or cancelled/);
-      expect((await store.get(incident.id))!.timeline).toHaveLength(200);
+      const full = (await store.get(incident.id))!;
+      await expect(store.update(incident.id, { note: 'one too many' }, 'c')).rejects.toThrow(/200 timeline entries.*open a follow-up incident/);
+      await expect(store.update(incident.id, { severity: 'low', labels: { a: 'b' } }, 'c')).rejects.toThrow(/can still be resolved or cancelled/);
+      expect(await store.get(incident.id)).toEqual(full);
     });
 
-    it('still resolves, reopens and cancels an incident whose timeline is full, keeping its history', async () => {
+    it('still resolves an incident whose timeline is full, keeping its whole history, and then refuses to reopen it', async () => {
       const { store } = await make();
       const { incident } = await store.create(input(1), 'c');
       for (let i = 1; i < 200; i++) await store.update(incident.id, { note: `n${i}` }, 'c');
@@ -200,25 +204,35 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       const resolved = await store.update(incident.id, { status: 'resolved', note: 'alert ended' }, 'alertmanager');
       expect(resolved.incident.status).toBe('resolved');
       expect(resolved.changes.map((c) => [c.event, c.to ?? c.note])).toEqual([['status', 'resolved'], ['note', 'alert ended']]);
-      await store.update(incident.id, { status: 'active' }, 'c');
-      await store.update(incident.id, { status: 'cancelled' }, 'c');
-      let stored = (await store.get(incident.id))!;
-      expect(stored.status).toBe('cancelled');
-      expect(stored.timeline).toHaveLength(204);
+      await expect(store.update(incident.id, { status: 'active' }, 'c')).rejects.toThrow(/cannot reopen .*open a follow-up incident/);
+      await expect(store.update(incident.id, { note: 'post-mortem' }, 'c')).rejects.toThrow(/takes no more notes/);
+      const stored = (await store.get(incident.id))!;
+      expect(stored).toEqual(resolved.incident);
+      expect(stored.timeline).toHaveLength(202);
       expect(stored.timeline.slice(1, 200).map((e) => e.note)).toEqual(Array.from({ length: 199 }, (_, i) => `n${i + 1}`));
+    });
 
-      // past 250 entries the oldest notes make room, and the status entry says so
-      for (let i = 0; i < 46; i++) await store.update(incident.id, { status: i % 2 ? 'cancelled' : 'active' }, 'c');
-      stored = (await store.get(incident.id))!;
-      expect(stored.timeline).toHaveLength(250);
-      const last = await store.update(incident.id, { status: 'active', note: 'flapping' }, 'c');
-      expect(last.changes[0]).toMatchObject({ event: 'status', to: 'active', note: '2 oldest timeline entries were dropped to keep at most 250' });
-      stored = (await store.get(incident.id))!;
-      expect(stored.status).toBe('active');
-      expect(stored.timeline).toHaveLength(250);
+    it('never drops history: flipping the status until refused keeps every note', async () => {
+      const { store } = await make();
+      const { incident } = await store.create(input(1), 'c');
+      await store.update(incident.id, { note: 'root cause: bad deploy 42' }, 'c');
+      let flips = 0;
+      while (flips < 400) {
+        const to = flips % 2 ? 'active' : 'cancelled';
+        const r = await store.update(incident.id, { status: to }, 'vandal').catch((e: unknown) => e);
+        if (r instanceof Error) {
+          expect(r).toBeInstanceOf(ConflictError);
+          break;
+        }
+        flips++;
+      }
+      // 2 entries, then one per flip up to 200, and one final cancel past it; then the reopen is refused
+      expect(flips).toBe(199);
+      const stored = (await store.get(incident.id))!;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.timeline).toHaveLength(201);
       expect(stored.timeline[0]!.event).toBe('created');
-      expect(stored.timeline[1]!.note).toBe('n3');
-      expect(stored.timeline.slice(-2)).toEqual(last.changes);
+      expect(stored.timeline[1]!.note).toBe('root cause: bad deploy 42');
     });
 
     it('lists summaries newest first with filters, totals, cursor and offset paging', async () => {
@@ -320,6 +334,51 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       );
       const listed = await b.store.list({ limit: 50, status: undefined });
       expect(listed.incidents.map((i) => i.id)).toEqual(newestFirst.map((i) => i.id));
+    });
+
+    it('keeps any well-formed Unicode exactly; lone surrogates never get past validation, so both stores hold the same', async () => {
+      const { store } = await make();
+      const lone = 'x\ud800';
+      const refused: [z.ZodType, Record<string, unknown>, string][] = [
+        [NewIncident, { ...input(1), title: lone }, 'title'],
+        [NewIncident, { ...input(1), description: lone }, 'description'],
+        [NewIncident, { ...input(1), target: lone }, 'target'],
+        [NewIncident, { ...input(1), affected_resources: ['ok', lone] }, 'affected_resources.1'],
+        [NewIncident, { ...input(1), labels: { team: lone } }, 'labels.team'],
+        [NewIncident, { ...input(1), workflow_id: lone }, 'workflow_id'],
+        [NewIncident, { ...input(1), dedup_key: '\udc00k' }, 'dedup_key'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'other', summary: lone }] }, 'evidence.0.summary'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'promql', summary: 's', query: lone }] }, 'evidence.0.query'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'other', summary: 's', data: { a: [{ b: lone }] } }] }, 'evidence'],
+        [NewIncident, { ...input(1), evidence: [{ kind: 'other', summary: 's', data: { [lone]: 1 } }] }, 'evidence'],
+        [IncidentUpdate, { note: lone }, 'note'],
+        [IncidentUpdate, { labels: { team: lone } }, 'labels.team'],
+        [IncidentUpdate, { workflow_id: lone }, 'workflow_id'],
+      ];
+      for (const [schema, value, path] of refused) {
+        const r = schema.safeParse(value);
+        expect(r.success, path).toBe(false);
+        expect(r.error!.issues.map((i) => `${i.path.join('.') || 'evidence'} ${i.message}`), path).toContain(`${path} must be valid Unicode (no lone surrogates)`);
+      }
+
+      // an export holding one (as a file store written before this rule could) is refused before anything is written
+      const { incident } = await store.create(input(1), 'c');
+      const { incidents, errors } = parseImport(JSON.stringify({ ...incident, id: 'inc-00000000000000f1', timeline: [{ ...incident.timeline[0], note: lone }] }));
+      expect(errors).toEqual(['line 1: timeline[0].note: must be valid Unicode (no lone surrogates), got "x\\ud800"']);
+      expect(await store.importMany(incidents)).toEqual({ added: 0, skipped: 0 });
+
+      // astral characters (surrogate pairs), U+FFFD and noncharacters are well-formed: stored and found as given
+      const odd = 'db 🔥 \ufffd \uffff 𝒳 日本';
+      const made = await store.create(
+        NewIncident.parse({ ...input(2), title: odd, labels: { team: odd }, affected_resources: [odd], evidence: [{ kind: 'other', summary: odd, data: { [odd]: [odd] } }] }),
+        'c🔥',
+      );
+      const updated = await store.update(made.incident.id, IncidentUpdate.parse({ note: odd, labels: { owner: odd } }), 'c🔥');
+      expect(await store.get(made.incident.id)).toEqual(updated.incident);
+      expect(updated.incident).toMatchObject({ title: odd, labels: { team: odd, owner: odd }, affected_resources: [odd], evidence: [{ summary: odd, data: { [odd]: [odd] } }] });
+      expect(updated.changes.at(-1)).toMatchObject({ by: 'c🔥', note: odd });
+      const found = await store.list({ limit: 5, labels: { team: odd } });
+      expect(found.incidents.map((i) => i.id)).toEqual([made.incident.id]);
     });
 
     it('keeps everything across a restart', async () => {

@@ -13,6 +13,9 @@ describe('client names', () => {
     expect(cleanClientName('x'.repeat(500))).toHaveLength(100);
     expect(cleanClientName('\u0001\u0002')).toBeUndefined();
     expect(cleanClientName(42)).toBeUndefined();
+    // jsonb refuses lone surrogates, and a cut must not make one
+    expect(cleanClientName('agent\ud800')).toBe('agent\ufffd');
+    expect(cleanClientName(`${'x'.repeat(99)}🔥`)).toBe('x'.repeat(99));
 
     const dir = tempDir();
     const client = new Client({ name: `agent\u0000${'y'.repeat(5000)}`, version: '1' });

@@ -2,7 +2,7 @@
 // get/update tools, dedup, evidence, the timeline's "who", and incident:// resources.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../helpers/postgres.js';
-import { call, connectHttp, connectVia, startHttpServer, tempDir, text, type Connected } from '../helpers/server.js';
+import { INITIALIZE, MCP_POST_HEADERS, call, connectHttp, connectVia, rawRequest, startHttpServer, tempDir, text, type Connected } from '../helpers/server.js';
 
 type Structured = Record<string, any>;
 const CASES = [
@@ -123,6 +123,15 @@ for (const [backend, transport] of CASES) {
         ['create_incident', { title: 'a\u0000b', description: 'd', severity: 'low', target: 't' }, /title: must not contain NUL characters/],
         ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data: { k: ['x\u0000'] } }] }, /evidence: must not contain NUL characters/],
         ['update_incident', { id: incident.id, labels: { team: '\u0000' } }, /labels\.team: must not contain NUL characters/],
+        // nor lone surrogates (jsonb refuses them), anywhere text is stored or matched
+        ['create_incident', { title: 'a\ud800', description: 'd', severity: 'low', target: 't' }, /^Invalid arguments for create_incident:\n- title: must be valid Unicode \(no lone surrogates\), got "a\\ud800"$/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', affected_resources: ['pod/\udc00'] }, /affected_resources\[0\]: must be valid Unicode \(no lone surrogates\)/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', labels: { team: '\ud83d' } }, /labels\.team: must be valid Unicode \(no lone surrogates\)/],
+        ['create_incident', { title: 't', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data: { k: [{ v: '\ud800' }] } }] }, /evidence: must be valid Unicode \(no lone surrogates\)/],
+        ['update_incident', { id: incident.id, note: 'fixed \udfff' }, /note: must be valid Unicode \(no lone surrogates\)/],
+        ['list_incidents', { labels: { team: '\ud800' } }, /labels\.team: must be valid Unicode \(no lone surrogates\)/],
+        ['list_incidents', { labels: { '\ud800': 'x' } }, /labels\["\\ud800"\]: key "\\ud800" is not allowed: must be valid Unicode \(no lone surrogates\)/],
+        ['list_incidents', { target: 'prod\ud800' }, /target: must be valid Unicode \(no lone surrogates\)/],
       ];
       for (const [tool, args, pattern] of cases) {
         const r = await call(conn.client, tool, args);
@@ -131,6 +140,44 @@ for (const [backend, transport] of CASES) {
         expect(text(r)).not.toMatch(/\n\s+at /);
       }
       expect(((await call(conn.client, 'get_incident', { id: incident.id })).structuredContent as Structured).incident).toMatchObject({ title: 'x', timeline: [{ event: 'created' }] });
+    });
+
+    it('bounds what get_incident and list_incidents return, and says what it left out', async () => {
+      const { incident } = await create({ title: 'Busy' });
+      for (let i = 1; i < 60; i++) await call(conn.client, 'update_incident', { id: incident.id, note: `note ${i}` });
+      const got = await call(conn.client, 'get_incident', { id: incident.id });
+      const s = got.structuredContent as Structured;
+      expect(s.timeline_omitted).toBe(10);
+      expect(s.incident.timeline).toHaveLength(50);
+      expect(s.incident.timeline[0].note).toBe('note 10');
+      expect(s.incident.timeline[49].note).toBe('note 59');
+      expect(text(got)).toContain('Timeline (60; 10 older left out of the result (raise timeline_limit, at most 255, for more); last 20 shown):');
+      const all = (await call(conn.client, 'get_incident', { id: incident.id, timeline_limit: 255 })).structuredContent as Structured;
+      expect(all.timeline_omitted).toBe(0);
+      expect(all.incident.timeline.map((e: Structured) => e.event)).toEqual(['created', ...Array(59).fill('note')]);
+      const none = (await call(conn.client, 'get_incident', { id: incident.id, timeline_limit: 0 })).structuredContent as Structured;
+      expect(none).toMatchObject({ timeline_omitted: 60, incident: { id: incident.id, timeline: [] } });
+      // the resource is read on purpose, and whole
+      const read = await conn.client.readResource({ uri: `incident://${incident.id}` });
+      expect(JSON.parse((read.contents[0] as { text: string }).text).timeline).toHaveLength(60);
+      const bad = await call(conn.client, 'get_incident', { id: incident.id, timeline_limit: 256 });
+      expect(text(bad)).toMatch(/timeline_limit: must be at most 255, got 256/);
+
+      // the largest labels and affected_resources an incident may have: the list form shows what fits and counts the rest
+      const labels = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`k${String(i).padStart(2, '0')}${'k'.repeat(60)}`, 'v'.repeat(256)]));
+      const resources = Array.from({ length: 50 }, (_, i) => `pod/${String(i).padStart(2, '0')}${'r'.repeat(247)}`);
+      const big = await create({ title: 'x'.repeat(200), description: 'd'.repeat(2000), target: 't'.repeat(100), labels, affected_resources: resources, dedup_key: 'k'.repeat(200), workflow_id: 'w'.repeat(50) });
+      const list = await call(conn.client, 'list_incidents', { limit: 2 });
+      const [item, small] = (list.structuredContent as Structured).incidents;
+      expect(item.id).toBe(big.incident.id);
+      // 63 + 256 characters per label: 3 fit in 1,000; 253 per resource: 1 fits in 500
+      expect(Object.keys(item.labels)).toEqual(Object.keys(labels).slice(0, 3));
+      expect(item).toMatchObject({ labels_omitted: 29, affected_resources: resources.slice(0, 1), affected_resources_omitted: 49, description_truncated: true });
+      expect(JSON.stringify(item).length).toBeLessThan(3000);
+      expect(small).toMatchObject({ id: incident.id, labels_omitted: 0, affected_resources_omitted: 0 });
+      expect(text(list)).toContain('1 item shows only some labels or affected_resources (see labels_omitted, affected_resources_omitted); get_incident has them all.');
+      const whole = (await call(conn.client, 'get_incident', { id: big.incident.id })).structuredContent as Structured;
+      expect(whole.incident).toMatchObject({ labels, affected_resources: resources });
     });
 
     it('offers incidents as incident:// resources', async () => {
@@ -174,3 +221,79 @@ describe('two replicas behind one PostgreSQL database', () => {
     }
   });
 });
+
+/** {"x": [[...[1]...]]}: an object `levels` deep (the object itself is level 1). */
+function nested(levels: number): Record<string, unknown> {
+  let v: unknown = 1;
+  for (let i = 1; i < levels; i++) v = [v];
+  return { x: v };
+}
+
+for (const transport of ['stdio', 'http'] as const) {
+  describe(`input nested too deep to walk, over ${transport}`, () => {
+    const dir = tempDir();
+    let conn: Connected;
+    let metricsUrl = '';
+    let mcpUrl = '';
+    beforeAll(async () => {
+      const env = { DATA_DIR: dir.path, LOG_LEVEL: 'info' };
+      if (transport === 'stdio') conn = await connectVia('stdio', env);
+      else {
+        const srv = await startHttpServer(env);
+        mcpUrl = srv.url;
+        metricsUrl = srv.url.replace(/\/mcp$/, '/metrics');
+        const c = await connectHttp(srv.url);
+        conn = {
+          ...c,
+          stderr: srv.stderr,
+          close: async () => {
+            await c.close();
+            await srv.stop();
+          },
+        };
+      }
+    });
+    afterAll(async () => {
+      await conn?.close();
+      dir.cleanup();
+    });
+    const incident = (data: Record<string, unknown>) => ({ title: 'deep', description: 'd', severity: 'low', target: 't', evidence: [{ kind: 'other', summary: 's', data }] });
+
+    it('refuses evidence data past 32 levels with a tool error that is audited and counted; 32 levels are fine', async () => {
+      const deep = await call(conn.client, 'create_incident', incident(nested(4000)));
+      expect(deep.isError).toBe(true);
+      expect(text(deep)).toBe('Invalid arguments for create_incident:\n- evidence[0].data: must nest at most 32 levels');
+      const over = await call(conn.client, 'create_incident', incident(nested(33)));
+      expect(text(over)).toMatch(/evidence\[0\]\.data: must nest at most 32 levels/);
+      const ok = await call(conn.client, 'create_incident', incident(nested(32)));
+      expect(ok.isError, text(ok)).toBeFalsy();
+      const list = (await call(conn.client, 'list_incidents', { status: 'all' })).structuredContent as Structured;
+      expect(list.total).toBe(1);
+
+      const audit = conn
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"audit":true'))
+        .map((l) => JSON.parse(l));
+      expect(audit.map((a) => `${a.tool} ${a.outcome}`)).toEqual(['create_incident invalid_input', 'create_incident invalid_input', 'create_incident ok']);
+      if (transport === 'http') {
+        const m = await (await fetch(metricsUrl)).text();
+        expect(m).toContain('prom_incident_mcp_tool_calls_total{tool="create_incident",outcome="invalid_input"} 2');
+      }
+    });
+
+    it.runIf(transport === 'http')('names the field of a value nested too deep even to print, sent raw (no client would build it)', async () => {
+      const headers = { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-06-18' };
+      const init = await rawRequest(mcpUrl, { headers, body: INITIALIZE });
+      const sid = init.headers['mcp-session-id'] as string;
+      const depth = 100_000;
+      const args = `{"series":[{"labels":{"x":${'['.repeat(depth)}${']'.repeat(depth)}},"values":[]}]}`;
+      const body = `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"detect_anomaly","arguments":${args}}}`;
+      const res = await rawRequest(mcpUrl, { headers: { ...headers, 'mcp-session-id': sid }, body });
+      const msg = JSON.parse(res.body.startsWith('{') ? res.body : res.body.split('\n').find((l) => l.startsWith('data: '))!.slice(6));
+      expect(msg.error).toBeUndefined();
+      expect(msg.result.isError).toBe(true);
+      expect(msg.result.content[0].text).toBe('Invalid arguments for detect_anomaly:\n- series[0].labels.x: must be a string, got [...]');
+    });
+  });
+}

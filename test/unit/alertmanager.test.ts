@@ -170,6 +170,17 @@ describe('Alertmanager notifications', () => {
     expect(inc.evidence[0]!.data!.annotations_omitted).toBeGreaterThan(0);
   });
 
+  it('open the incident for text no store could hold as sent: lone surrogates, and cuts that would split a character', async () => {
+    // 🔥 is two UTF-16 units; a cut at 256 units falls between them
+    const split = { ...crashLoop, labels: { ...crashLoop.labels, pod: 'emoji-1', team: `${'t'.repeat(254)}🔥🔥` }, annotations: { summary: `lone \ud800 half`, description: `${'d'.repeat(1998)}🔥` }, fingerprint: 'aaaabbbbcccc0002' };
+    const [o] = await applyNotification(store, group([split]));
+    expect(o).toMatchObject({ action: 'created' });
+    const inc = (await store.get(o!.incident!))!;
+    expect(inc.title).toBe('KubePodCrashLooping: lone \ufffd half');
+    expect(inc.labels.team).toBe(`${'t'.repeat(254)}…`);
+    for (const s of [inc.title, inc.description, ...Object.values(inc.labels), JSON.stringify(inc.evidence)]) expect(s.isWellFormed(), s.slice(0, 40)).toBe(true);
+  });
+
   it('resolve only the incident their key opened, whatever labels an agent edited', async () => {
     const [b] = await applyNotification(store, group([other]));
     const [a] = await applyNotification(store, group([crashLoop])); // newest, so listed first

@@ -87,6 +87,22 @@ describe('import lines', () => {
     }
   });
 
+  it('takes timelines up to the 255 entries a store can hold (250 from earlier versions plus a final close), no more', () => {
+    const notes = (n: number) => Array.from({ length: n }, (_, i) => ({ at: inc.created_at, by: 'c', event: 'note' as const, note: `n${i}` }));
+    const ok = { ...inc, timeline: [...inc.timeline, ...notes(254)] };
+    expect(parseImport(exportLine(ok))).toEqual({ incidents: [ok], errors: [] });
+    const over = { ...inc, timeline: [...inc.timeline, ...notes(255)] };
+    expect(parseImport(exportLine(over)).errors).toEqual(['line 1: timeline: must have at most 255 items, got 256 items']);
+  });
+
+  it('refuses evidence data nested past 32 levels with the line and the field, as create_incident does', () => {
+    // deeper than JSON.stringify can go, as a file edited by hand could be
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const evidence = `[{"kind":"other","summary":"s","data":{"x":[1]}},{"kind":"other","summary":"s","data":{"x":${deep}}}]`;
+    const line = JSON.stringify({ ...inc, evidence: [] }).replace('"evidence":[]', `"evidence":${evidence}`);
+    expect(parseImport(line).errors).toEqual(['line 1: evidence[1].data: must nest at most 32 levels']);
+  });
+
   it('refuses a resolved_at that does not go with the status: only resolved incidents have one', () => {
     const at = inc.created_at;
     const lines = [

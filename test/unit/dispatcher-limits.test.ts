@@ -33,7 +33,14 @@ const never = defineTool({
 const closeThing = defineTool({
   name: 'close_thing',
   description: 'changes state',
-  input: z.strictObject({ id: z.string(), slow: z.boolean().default(false) }),
+  input: z.strictObject({
+    // stands in for any validation that throws (in real tools: input nested deep enough to exhaust the stack)
+    id: z.string().refine((id) => {
+      if (id === 'explode') throw new RangeError('Maximum call stack size exceeded');
+      return true;
+    }),
+    slow: z.boolean().default(false),
+  }),
   output: z.object({ incident: z.object({ id: z.string() }) }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler({ id, slow }) {
@@ -111,5 +118,16 @@ describe('dispatcher limits', () => {
     expect(audit[1]).toMatchObject({ incident: 'missing', outcome: 'error' });
     expect(audit[2]).toMatchObject({ incident: null, outcome: 'invalid_input' });
     expect(typeof audit[0]!.ms).toBe('number');
+  });
+
+  it('answers validation that throws with an invalid-input tool error, audited and counted like others', async () => {
+    const { call, lines, metrics } = await connect({});
+    const r = await call('close_thing', { id: 'explode' });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toBe(
+      'Invalid arguments for close_thing:\n- (arguments): could not be validated (Maximum call stack size exceeded); send smaller, less deeply nested values',
+    );
+    expect(lines().filter((l) => l.audit)).toMatchObject([{ tool: 'close_thing', incident: 'explode', outcome: 'invalid_input' }]);
+    expect((await metrics.scrape()).body).toContain('prom_incident_mcp_tool_calls_total{tool="close_thing",outcome="invalid_input"} 1');
   });
 });

@@ -1,7 +1,6 @@
 // The timeline limit's rules, on incidents built directly (the store contract covers storing them).
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/errors.js';
-import { renderUpdate } from '../../src/incidents/detail.js';
 import { applyUpdate } from '../../src/incidents/lifecycle.js';
 import { buildIncident, type Incident, type TimelineEntry } from '../../src/incidents/model.js';
 
@@ -17,30 +16,46 @@ const note = (n: number): TimelineEntry => ({ at: T0.toISOString(), by: 'c', eve
 const flip = (n: number): TimelineEntry => ({ at: T0.toISOString(), by: 'c', event: 'status', from: 'x', to: `s${n}` });
 
 describe('the timeline limit', () => {
-  it('refuses notes and other changes at 200 entries, naming the way out', () => {
+  it('refuses notes and other changes at 200 entries, changing nothing and naming the way out', () => {
     const full = withTimeline('active', Array.from({ length: 199 }, (_, i) => note(i)));
     expect(() => applyUpdate(full, { note: 'more' }, 'c', T0, none)).toThrow(ConflictError);
-    expect(() => applyUpdate(full, { workflow_id: 'wf-1' }, 'c', T0, none)).toThrow(/already has 200 timeline entries.*can be resolved or cancelled/);
+    expect(() => applyUpdate(full, { workflow_id: 'wf-1' }, 'c', T0, none)).toThrow(
+      `inc-00000000000000aa takes no more notes or changes: it has 200 timeline entries, the most one incident keeps (200); nothing was changed. ` +
+        'For further notes, open a follow-up incident (create_incident) that names inc-00000000000000aa; inc-00000000000000aa itself can still be resolved or cancelled',
+    );
     // a status value it already has is no status change, so its note is refused too
     expect(() => applyUpdate(full, { status: 'active', note: 'still' }, 'c', T0, none)).toThrow(/200 timeline entries/);
+    // an update that would cross the limit is refused whole
+    const almost = withTimeline('active', Array.from({ length: 198 }, (_, i) => note(i)));
+    expect(() => applyUpdate(almost, { severity: 'low', note: 'x' }, 'c', T0, none)).toThrow(/has 199 timeline entries and this update would add 2, past the most one incident keeps \(200\)/);
+    expect(applyUpdate(almost, { note: 'last' }, 'c', T0, none).incident.timeline).toHaveLength(200);
   });
 
-  it('records a status change beyond 200, with what came with it, without dropping anything up to 250', () => {
-    const full = withTimeline('active', Array.from({ length: 246 }, (_, i) => note(i)));
-    const r = applyUpdate(full, { status: 'resolved', severity: 'low', note: 'fixed' }, 'c', T0, none);
-    expect(r.incident.timeline).toHaveLength(250);
-    expect(r.incident.timeline.slice(0, 247)).toEqual(full.timeline);
-    expect(r.changes[0]).not.toHaveProperty('note');
+  it('always takes the final resolve or cancel of an active incident, with what came with it, dropping nothing', () => {
+    const full = withTimeline('active', Array.from({ length: 199 }, (_, i) => note(i)));
+    for (const status of ['resolved', 'cancelled'] as const) {
+      const r = applyUpdate(full, { status, severity: 'low', labels: { a: 'b' }, workflow_id: 'wf-1', note: 'fixed' }, 'c', T0, none);
+      expect(r.incident.status).toBe(status);
+      expect(r.incident.timeline).toHaveLength(205);
+      expect(r.incident.timeline.slice(0, 200)).toEqual(full.timeline);
+      expect(r.changes.map((c) => c.event)).toEqual(['status', 'severity', 'labels', 'workflow', 'note']);
+      expect(r.changes[0]).not.toHaveProperty('note');
+    }
+    // also one an earlier version let grow to 250 by status changes
+    const old = withTimeline('active', Array.from({ length: 249 }, (_, i) => flip(i)));
+    expect(applyUpdate(old, { status: 'resolved', note: 'done' }, 'c', T0, none).incident.timeline).toHaveLength(252);
   });
 
-  it('drops the oldest notes and other changes first, then the oldest status changes, never "created"', () => {
-    const mixed = withTimeline('active', [flip(0), note(0), ...Array.from({ length: 247 }, (_, i) => flip(i + 1))]);
-    expect(mixed.timeline).toHaveLength(250);
-    const r = applyUpdate(mixed, { status: 'cancelled', severity: 'low', note: 'gone' }, 'c', T0, none);
-    expect(r.incident.timeline).toHaveLength(250);
-    expect(r.incident.timeline.slice(0, 3).map((e) => e.to ?? e.event)).toEqual(['created', 's2', 's3']);
-    expect(r.incident.timeline.some((e) => e.event === 'note' && e.note !== 'gone')).toBe(false);
-    expect(r.changes[0]!.note).toBe('3 oldest timeline entries were dropped to keep at most 250');
-    expect(renderUpdate(r)).toContain('status active -> cancelled (3 oldest timeline entries were dropped to keep at most 250)');
+  it('refuses to reopen a full incident, and anything else once it is closed, so a timeline never passes 255', () => {
+    const closed = applyUpdate(withTimeline('active', Array.from({ length: 199 }, (_, i) => note(i))), { status: 'resolved', note: 'fixed' }, 'c', T0, none).incident;
+    expect(() => applyUpdate(closed, { status: 'active' }, 'c', T0, none)).toThrow(
+      'cannot reopen inc-00000000000000aa: it has 202 timeline entries, the most one incident keeps (200); nothing was changed. ' +
+        'Instead, open a follow-up incident (create_incident) that names inc-00000000000000aa',
+    );
+    expect(() => applyUpdate(closed, { note: 'post-mortem' }, 'c', T0, none)).toThrow(/takes no more notes or changes: it has 202 timeline entries.*names inc-00000000000000aa$/);
+    // a reopen that would cross the limit is refused too: flipping the status cannot grow a timeline past it
+    const nearly = withTimeline('resolved', Array.from({ length: 198 }, (_, i) => note(i)));
+    expect(applyUpdate(nearly, { status: 'active' }, 'c', T0, none).incident.timeline).toHaveLength(200);
+    expect(() => applyUpdate(nearly, { status: 'active', note: 'again' }, 'c', T0, none)).toThrow(/cannot reopen .*: it has 199 timeline entries and this update would add 2/);
   });
 });
