@@ -72,7 +72,7 @@ class AttemptError extends Error {
     return this.kind === 'network' || this.kind === 'server';
   }
   get upstreamFault(): boolean {
-    return this.kind === 'network' || this.kind === 'server' || this.kind === 'timeout';
+    return this.kind === 'network' || this.kind === 'server';
   }
 }
 
@@ -197,11 +197,20 @@ export class PrometheusClient implements PrometheusApi {
 
   // ---- one HTTP attempt ------------------------------------------------------------------
 
-  private async attempt(u: Upstream, path: string, params: Params, deadline: number, retriedAuth = false): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
+  /**
+   * `retriedAuth`: a retry after a 401, which already holds the breaker's permission (it may be
+   * the half-open probe). `probe`: a health check, which asks the upstream whatever the breaker says.
+   */
+  private async attempt(
+    u: Upstream,
+    path: string,
+    params: Params,
+    deadline: number,
+    opts: { retriedAuth?: boolean; probe?: boolean } = {},
+  ): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new AttemptError(`did not answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
-    // a retry after a 401 already holds the breaker's permission (it may be the half-open probe)
-    if (!retriedAuth && !u.breaker.allow()) {
+    if (!opts.retriedAuth && !opts.probe && !u.breaker.allow()) {
       throw new AttemptError(
         `is unavailable: ${u.breaker.consecutiveFailures} requests in a row failed (last: ${u.breaker.lastFailure}); next try in ${formatDuration(u.breaker.retryInMs())}`,
         'breaker',
@@ -267,12 +276,12 @@ export class PrometheusClient implements PrometheusApi {
         body = null;
       }
       if ((status === 401 || status === 403) && body?.status !== 'error') {
-        if (!retriedAuth && this.s.auth.tokenFile) {
+        if (!opts.retriedAuth && this.s.auth.tokenFile) {
           // the ServiceAccount token may have just rotated; the retry reports for itself
           this.creds.refresh();
           outcome = 'rejected';
           handedOff = true;
-          return await this.attempt(u, path, params, deadline, true);
+          return await this.attempt(u, path, params, deadline, { ...opts, retriedAuth: true });
         }
         outcome = 'rejected';
         throw new AttemptError(
@@ -308,7 +317,8 @@ export class PrometheusClient implements PrometheusApi {
     } catch (err) {
       if (err instanceof AttemptError && !handedOff) {
         // a refusal or a rejected query still proves the upstream is up
-        if (err.upstreamFault) u.breaker.failure(err.message);
+        if (err.kind === 'timeout') u.breaker.timedOut(err.message);
+        else if (err.upstreamFault) u.breaker.failure(err.message);
         else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large') u.breaker.success();
         else if (err.kind !== 'breaker') u.breaker.release();
         if (err.kind === 'timeout') outcome = 'timeout';
@@ -501,12 +511,13 @@ export class PrometheusClient implements PrometheusApi {
     return this.cached(this.route(Date.now()), '/api/v1/metadata', params, shape, opts);
   }
 
+  /** Asks each upstream directly, past an open breaker (readiness must see the upstream, not our memory of it); an answer closes the breaker. */
   async health(): Promise<Health[]> {
     return Promise.all(
       this.upstreams.map(async (u): Promise<Health> => {
         const started = performance.now();
         try {
-          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000));
+          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000), { probe: true });
           return { ok: true, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started) };
         } catch (err) {
           return { ok: false, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started), error: messageOf(err) };

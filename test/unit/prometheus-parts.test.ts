@@ -50,6 +50,19 @@ describe('CircuitBreaker', () => {
     expect(b.state()).toBe('closed');
     expect(b.allow()).toBe(true);
   });
+
+  it('counts a timeout only when nothing succeeded within the open period', () => {
+    let now = 0;
+    const b = new CircuitBreaker(2, 1000, () => now);
+    b.success();
+    for (let i = 0; i < 5; i++) b.timedOut('slow');
+    expect(b.state()).toBe('closed'); // the upstream answered 0 ms ago: the queries were slow
+    now = 1000;
+    b.timedOut('hung');
+    b.timedOut('hung');
+    expect(b.state()).toBe('open');
+    expect(b.lastFailure).toBe('hung');
+  });
 });
 
 describe('ResultCache', () => {
