@@ -179,12 +179,11 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
-  prometheusUrl: setting(
-    'PROMETHEUS_URL',
-    '--prometheus-url',
-    'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091',
-    optional(httpUrl),
-  ),
+  prometheusUrl: {
+    // may carry user:password (basic auth)
+    ...setting('PROMETHEUS_URL', '--prometheus-url', 'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091', optional(httpUrl)),
+    show: redactUrl,
+  },
   thanosUrl: {
     // both tiers share one set of credentials (PROMETHEUS_TOKEN, PROMETHEUS_USERNAME, ...)
     ...setting(

@@ -188,6 +188,12 @@ describe('Prometheus configuration', () => {
     expect(redactUrl('http://127.0.0.1:9090')).toBe('http://127.0.0.1:9090');
   });
 
+  it('rejects a PROMETHEUS_URL that is not http(s) without echoing its password', () => {
+    const want = 'must be an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091, got "ftp://admin:***@prom:9090"';
+    expect(() => cfg({ PROMETHEUS_URL: 'ftp://admin:hunter2@prom:9090' })).toThrow(`PROMETHEUS_URL ${want}`);
+    expect(() => loadConfig(['--prometheus-url', 'ftp://admin:hunter2@prom:9090'], {})).toThrow(`--prometheus-url ${want}`);
+  });
+
   it('refuses credentials in THANOS_URL, which shares the PROMETHEUS_* credentials, without echoing them', () => {
     expect(() => cfg({ PROMETHEUS_URL: 'http://p:9090', THANOS_URL: 'https://u:s3cret@thanos:9091' })).toThrow(
       'THANOS_URL must be an http(s) URL without user:password (both tiers use the PROMETHEUS_* credentials), got "https://u:***@thanos:9091"',
