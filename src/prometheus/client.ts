@@ -47,6 +47,8 @@ export interface ClientSettings {
   breakerThreshold?: number;
   breakerOpenMs?: number;
   maxResponseBytes?: number;
+  /** cache lifetime of instant queries at "now" (at most cacheTtlMs); default 30 s */
+  nowCacheTtlMs?: number;
 }
 
 interface Upstream {
@@ -80,6 +82,9 @@ const NAME: Record<Tier, string> = { prometheus: 'Prometheus', thanos: 'Thanos' 
 
 /** How long an answer from the fallback tier is kept: the preferred tier may be back soon. */
 const FALLBACK_TTL_MS = 30_000;
+
+/** How long "now" may be stale: an agent asking whether a pod is back wants a fresh answer. */
+const NOW_TTL_MS = 30_000;
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -388,6 +393,7 @@ export class PrometheusClient implements PrometheusApi {
     params: Params,
     shape: (data: unknown, warnings: string[], tier: Tier) => T,
     opts: CallOptions = {},
+    maxTtlMs?: number,
   ): Promise<T> {
     const key = JSON.stringify([order[0]!.tier, path, params]);
     const load = async () => {
@@ -401,8 +407,8 @@ export class PrometheusClient implements PrometheusApi {
         );
       }
       // the other tier's answer stands in only until the preferred one is back
-      const ttlMs = r.tier === order[0]!.tier ? undefined : FALLBACK_TTL_MS;
-      return { value, size: r.bytes, ttlMs };
+      const caps = [maxTtlMs, r.tier === order[0]!.tier ? undefined : FALLBACK_TTL_MS].filter((x) => x !== undefined);
+      return { value, size: r.bytes, ttlMs: caps.length > 0 ? Math.min(...caps) : undefined };
     };
     const p = this.cache.get(key, load);
     const res = opts.signal ? await raceAbort(p, opts.signal) : await p;
@@ -413,8 +419,8 @@ export class PrometheusClient implements PrometheusApi {
   // ---- the API ---------------------------------------------------------------------------
 
   async query(query: string, opts: CallOptions & { time?: number } = {}): Promise<InstantResult> {
-    // "now" is one cache entry per query for the TTL, as ADR-014's rolling-mean cache;
-    // results carry their evaluation time so the age is visible.
+    // "now" is one cache entry per query, as ADR-014's rolling-mean cache, but kept only
+    // briefly; results carry their evaluation time so the age is visible.
     const time = opts.time;
     const params: Params = [['query', query]];
     if (time !== undefined) params.push(['time', (time / 1000).toFixed(3)]);
@@ -445,6 +451,7 @@ export class PrometheusClient implements PrometheusApi {
         return out;
       },
       opts,
+      time === undefined ? (this.s.nowCacheTtlMs ?? NOW_TTL_MS) : undefined,
     );
   }
 
