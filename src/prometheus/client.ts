@@ -90,6 +90,15 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    // e.g. OpenShift's service-ca.crt from the example Deployment, on another Kubernetes
+    throw new Error(`PROMETHEUS_CA_FILE ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
+  }
+}
+
 function unexpected(why: string): never {
   throw new Error(why);
 }
@@ -156,7 +165,7 @@ export class PrometheusClient implements PrometheusApi {
     if (s.insecureSkipVerify) {
       log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
     }
-    const ca = s.caFile ? [...rootCertificates, readFileSync(s.caFile, 'utf8')] : undefined;
+    const ca = s.caFile ? [...rootCertificates, readCa(s.caFile)] : undefined;
     this.dispatcher = new Agent({
       connections: 64,
       keepAliveTimeout: 30_000,

@@ -276,6 +276,15 @@ describe('TLS', () => {
   });
 });
 
+describe('TLS set-up', () => {
+  it('names PROMETHEUS_CA_FILE when the CA file is missing (OpenShift\'s service-ca.crt elsewhere)', () => {
+    const file = '/var/run/secrets/kubernetes.io/serviceaccount/no-such-ca.crt';
+    expect(() => new PrometheusClient(plainSettings('https://prom:9091', { caFile: file }), createLogger('silent'))).toThrow(
+      `PROMETHEUS_CA_FILE ${file} cannot be read: ENOENT`,
+    );
+  });
+});
+
 describe('answers that are not what the API promises', () => {
   it('turns JSON of an unexpected shape into a clear error, and reads an empty discovery answer as none', async () => {
     const f = await fake((req, res) => {
