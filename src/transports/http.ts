@@ -93,6 +93,9 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const exposed = exposureProblem(host, auth.enabled, cfg.allowUnauthenticated);
   if (exposed) throw new ConfigError(exposed);
   const hostPolicy = createHostPolicy({ bindHost: host, allowedHosts: cfg.allowedHosts, allowedOrigins: cfg.allowedOrigins });
+  if (cfg.allowedHosts.includes('*')) {
+    log.warn('MCP_ALLOWED_HOSTS is *: any Host header is accepted, so /mcp is NOT protected against DNS rebinding');
+  }
   const limiter = new RateLimiter(cfg.rateLimit);
   const ready = cachedReadiness(app);
   const metrics = app.metrics;

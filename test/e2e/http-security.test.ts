@@ -88,6 +88,15 @@ describe('authentication, Host and Origin', () => {
     expect(local.status).toBe(200);
   });
 
+  it('warns at start-up when MCP_ALLOWED_HOSTS=* turns the rebinding check off', async () => {
+    const open = await server({ MCP_ALLOWED_HOSTS: '*' });
+    const port = new URL(open.url).port;
+    expect((await rawRequest(open.url, { headers: { ...MCP_POST_HEADERS, host: `rebind.evil.example:${port}` }, body: INITIALIZE })).status).toBe(200);
+    const warnings = open.stderr().split('\n').filter((l) => l.includes('"level":40'));
+    expect(warnings).toEqual([expect.stringMatching(/MCP_ALLOWED_HOSTS is \*: any Host header is accepted, so \/mcp is NOT protected against DNS rebinding/)]);
+    expect(srv.stderr()).not.toMatch(/DNS rebinding/);
+  });
+
   it('answers 413 to a body over 1 MiB, declared or streamed', async () => {
     const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(1_100_000) } });
     const declared = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: big });
