@@ -1,7 +1,7 @@
 // Streamable HTTP on /mcp (one McpServer per session, all sharing the App), Alertmanager's
 // webhook on /alertmanager, plus /healthz, /readyz and /metrics. Every /mcp request passes, in order: Host/Origin check (403), bearer
 // token (401), per-client rate limit (429), body size (413), session lookup (404) and the
-// session cap (503). Shutdown drains: new requests get 503 while calls in flight finish.
+// session caps, global and per client (503). Shutdown drains: new requests get 503 while calls in flight finish.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +29,8 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   /** the token fingerprint that opened it; other callers get 404 */
   owner: string;
+  /** whose per-client session cap it counts against */
+  quota: string;
   lastSeen: number;
   /** POSTs in progress; an open GET stream alone does not keep a session from expiring */
   active: number;
@@ -100,6 +102,21 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const ready = cachedReadiness(app);
   const metrics = app.metrics;
   const sessions = new Map<string, Session>();
+  /** sessions open or opening per client (token fingerprint, or the remote address without tokens) */
+  const held = new Map<string, number>();
+  const hold = (quota: string, n: number) => {
+    const left = (held.get(quota) ?? 0) + n;
+    if (left > 0) held.set(quota, left);
+    else held.delete(quota);
+  };
+  /** Removes a session from the table (once, however many paths close it). */
+  const forget = (id: string): Session | undefined => {
+    const s = sessions.get(id);
+    if (!s) return undefined;
+    sessions.delete(id);
+    hold(s.quota, -1);
+    return s;
+  };
   metrics.countSessions(() => sessions.size);
   metrics.enableProcessMetrics();
 
@@ -175,11 +192,25 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
         'retry-after': 10,
       });
     }
+    // so one token holder (or one address, without tokens) cannot take every session
+    const quota = auth.enabled ? client : `addr:${req.socket.remoteAddress ?? ''}`;
+    if ((held.get(quota) ?? 0) >= cfg.maxSessionsPerClient) {
+      return refuse(
+        res,
+        'rpc',
+        'too_many_sessions',
+        503,
+        `Too many open sessions for this client (${cfg.maxSessionsPerClient}, MCP_MAX_SESSIONS_PER_CLIENT); close unused ones or retry later`,
+        { 'retry-after': 10 },
+      );
+    }
     const server = createMcpServer(app);
+    let initialized = false;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        const s: Session = { transport, owner: client, lastSeen: Date.now(), active: 1, close: () => server.close() };
+        initialized = true;
+        const s: Session = { transport, owner: client, quota, lastSeen: Date.now(), active: 1, close: () => server.close() };
         sessions.set(id, s);
         res.once('close', () => {
           s.active--;
@@ -189,16 +220,18 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId && sessions.delete(transport.sessionId)) {
+      if (transport.sessionId && forget(transport.sessionId)) {
         log.debug({ session: transport.sessionId, sessions: sessions.size }, 'session closed');
       }
     };
     opening++;
+    hold(quota, 1);
     try {
       await server.connect(transport);
       await transport.handleRequest(withAuth(req, client), res, body);
     } finally {
       opening--;
+      if (!initialized) hold(quota, -1); // else the session holds it until it is forgotten
     }
   }
 
@@ -330,7 +363,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       const now = Date.now();
       for (const [id, s] of sessions) {
         if (s.active > 0 || now - s.lastSeen < idleMs) continue;
-        sessions.delete(id);
+        forget(id);
         log.info({ session: id, idle_s: Math.round((now - s.lastSeen) / 1000) }, 'idle session expired');
         s.close().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'closing an idle session failed'));
       }
@@ -350,7 +383,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${shownHost}:${addr.port}/mcp`;
   log.info(
-    { url, auth: auth.enabled ? `${auth.count} token(s)` : 'none', read_only: cfg.readOnly, max_sessions: cfg.maxSessions, rate_limit: cfg.rateLimit },
+    { url, auth: auth.enabled ? `${auth.count} token(s)` : 'none', read_only: cfg.readOnly, max_sessions: cfg.maxSessions, per_client: cfg.maxSessionsPerClient, rate_limit: cfg.rateLimit },
     'MCP server ready on streamable HTTP',
   );
 
@@ -375,6 +408,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       const abandoned = inflight;
       await Promise.allSettled([...sessions.values()].map((s) => s.close()));
       sessions.clear();
+      held.clear();
       server.closeAllConnections();
       await closed;
       return { abandoned };

@@ -1,5 +1,5 @@
 // The HTTP endpoint's defences through real HTTP against the built server: tokens (401),
-// Host/Origin (403), body size (413), rate (429), session cap (503) and expiry, read-only.
+// Host/Origin (403), body size (413), rate (429), session caps (503) and expiry, read-only.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   INITIALIZE,
@@ -143,7 +143,7 @@ describe('limits', () => {
   });
 
   it('caps concurrent sessions with 503 and expires idle ones', async () => {
-    const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
+    const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_MAX_SESSIONS_PER_CLIENT: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
     const a = await connectHttp(srv.url);
     const b = await connectHttp(srv.url);
     cleanups.push(() => a.close(), () => b.close());
@@ -161,6 +161,27 @@ describe('limits', () => {
     expect(JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body).sessions).toBe(0);
     expect(srv.stderr()).toMatch(/idle session expired/);
     expect((await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE })).status).toBe(200);
+  });
+
+  it('caps the sessions of one client, so one token holder cannot take them all', async () => {
+    const srv = await server({ MCP_AUTH_TOKEN: `${TOKEN},${OTHER}`, MCP_MAX_SESSIONS: '8' }); // 2 per client by default
+    const open = (t: string) => rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(t) }, body: INITIALIZE });
+    const first = await open(TOKEN);
+    expect([first.status, (await open(TOKEN)).status]).toEqual([200, 200]);
+    const third = await open(TOKEN);
+    expect(third.status).toBe(503);
+    expect(third.headers['retry-after']).toBe('10');
+    expect(JSON.parse(third.body)).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Too many open sessions for this client (2, MCP_MAX_SESSIONS_PER_CLIENT); close unused ones or retry later' },
+      id: null,
+    });
+    expect((await open(OTHER)).status).toBe(200); // another token has its own share
+    // a closed session frees its place
+    const sid = first.headers['mcp-session-id'] as string;
+    const del = await rawRequest(srv.url, { method: 'DELETE', headers: { ...bearer(TOKEN), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } });
+    expect(del.status).toBe(200);
+    expect((await open(TOKEN)).status).toBe(200);
   });
 
   it('refuses to serve a non-loopback address without a token', async () => {
