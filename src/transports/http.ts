@@ -1,7 +1,9 @@
 // Streamable HTTP on /mcp (one McpServer per session, all sharing the App), Alertmanager's
-// webhook on /alertmanager, plus /healthz, /readyz and /metrics. Every /mcp request passes, in order: Host/Origin check (403), bearer
+// webhook on /alertmanager, plus /healthz, /readyz and /metrics. Every /mcp request passes, in
+// order: Host/Origin check (403), its address's budget of failed authentications (429), bearer
 // token (401), per-client rate limit (429), body size (413), session lookup (404) and the
-// session caps, global and per client (503). Shutdown drains: new requests get 503 while calls in flight finish.
+// session caps, global and per client (503). Shutdown drains: new requests get 503 while calls
+// in flight finish.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +23,10 @@ import { createHostPolicy, exposureProblem } from './http-security.js';
 import { RateLimiter } from './rate-limit.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
+
+/** Failed authentications one remote address may make: a burst, then this many a second. */
+const AUTH_FAILURE_BURST = 10;
+const AUTH_FAILURES_PER_S = 1;
 
 /** How an endpoint answers errors: JSON-RPC (/mcp) or {"error": "..."} (/alertmanager). */
 type Shape = 'rpc' | 'plain';
@@ -99,6 +105,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     log.warn('MCP_ALLOWED_HOSTS is *: any Host header is accepted, so /mcp is NOT protected against DNS rebinding');
   }
   const limiter = new RateLimiter(cfg.rateLimit);
+  const authFailures = new RateLimiter(cfg.rateLimit > 0 ? AUTH_FAILURES_PER_S : 0, AUTH_FAILURE_BURST);
   const ready = cachedReadiness(app);
   const metrics = app.metrics;
   const sessions = new Map<string, Session>();
@@ -147,9 +154,25 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       return null;
     }
     let client = 'anonymous';
+    const address = req.socket.remoteAddress ?? '';
     if (auth.enabled) {
+      // checked before the token, so guessing from one address is as slow as its budget
+      const budget = authFailures.peek(address);
+      if (!budget.ok) {
+        refuse(
+          res,
+          shape,
+          'rate_limited',
+          429,
+          `Too many failed authentications from this address: at most ${AUTH_FAILURE_BURST} at once, then ${AUTH_FAILURES_PER_S} per second`,
+          { 'retry-after': budget.retryAfterS },
+        );
+        return null;
+      }
       const r = auth.check(header(req, 'authorization'));
       if (!r.ok) {
+        authFailures.take(address);
+        log.warn({ remote: address, reason: r.error === 'missing' ? 'no token' : 'invalid token' }, 'authentication failed');
         const challenge = r.error === 'missing' ? 'Bearer realm="prom-incident-mcp"' : 'Bearer realm="prom-incident-mcp", error="invalid_token"';
         refuse(res, shape, 'unauthorized', 401, r.error === 'missing' ? 'Unauthorized: send Authorization: Bearer <token>' : 'Unauthorized: invalid token', {
           'www-authenticate': challenge,
@@ -158,7 +181,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       }
       client = r.client;
     }
-    const take = limiter.take(`${client}|${req.socket.remoteAddress ?? ''}`);
+    const take = limiter.take(`${client}|${address}`);
     if (!take.ok) {
       refuse(res, shape, 'rate_limited', 429, `Too many requests: at most ${cfg.rateLimit} per second per client (MCP_RATE_LIMIT)`, {
         'retry-after': take.retryAfterS,

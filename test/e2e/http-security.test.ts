@@ -142,6 +142,32 @@ describe('limits', () => {
     expect((await rawRequest(srv.url, { method: 'GET', headers: bearer(OTHER) })).status).toBe(400);
   });
 
+  it('answers a flood of wrong tokens with 429 and Retry-After, and logs each failure without the token', async () => {
+    const srv = await server({ MCP_AUTH_TOKEN: TOKEN, MCP_RATE_LIMIT: '50' });
+    const wrong = 'wrong-token-0123456789-hunter2';
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(wrong) }, body: INITIALIZE }));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401)); // the burst
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(5);
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(refused.body).error.message).toBe('Too many failed authentications from this address: at most 10 at once, then 1 per second');
+    // the address waits whatever it sends, until its budget refills
+    const ok = () => rawRequest(srv.url, { method: 'GET', headers: bearer(TOKEN) });
+    expect((await ok()).status).toBe(429);
+    let status = 429;
+    for (let i = 0; i < 50 && status === 429; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await ok()).status;
+    }
+    expect(status).toBe(400); // through to the session check
+    const logged = srv.stderr().split('\n').filter((l) => l.includes('authentication failed'));
+    expect(logged).toHaveLength(statuses.filter((s) => s === 401).length);
+    for (const l of logged) expect(JSON.parse(l)).toMatchObject({ level: 40, remote: '127.0.0.1', reason: 'invalid token' });
+    expect(srv.stderr()).not.toContain('hunter2');
+  });
+
   it('caps concurrent sessions with 503 and expires idle ones', async () => {
     const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_MAX_SESSIONS_PER_CLIENT: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
     const a = await connectHttp(srv.url);
