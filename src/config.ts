@@ -46,6 +46,8 @@ export interface Config {
   /** Origin values accepted on /mcp; empty means same-origin, plus loopback origins on a loopback bind */
   allowedOrigins: string[];
   maxSessions: number;
+  /** sessions one client may hold: a token's fingerprint, or a remote address when no token is set */
+  maxSessionsPerClient: number;
   sessionIdleMs: number;
   /** requests per second per client on /mcp; 0 turns the limit off */
   rateLimit: number;
@@ -179,12 +181,11 @@ const SETTINGS = {
     'an integer 0-36500 (0 keeps incidents forever)',
     intIn(0, 36500),
   ),
-  prometheusUrl: setting(
-    'PROMETHEUS_URL',
-    '--prometheus-url',
-    'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091',
-    optional(httpUrl),
-  ),
+  prometheusUrl: {
+    // may carry user:password (basic auth)
+    ...setting('PROMETHEUS_URL', '--prometheus-url', 'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091', optional(httpUrl)),
+    show: redactUrl,
+  },
   thanosUrl: {
     // both tiers share one set of credentials (PROMETHEUS_TOKEN, PROMETHEUS_USERNAME, ...)
     ...setting(
@@ -266,6 +267,7 @@ const SETTINGS = {
     listOf(z.string().toLowerCase().regex(/^(\*|https?:\/\/[^/\s]+)$/)),
   ),
   maxSessions: setting('MCP_MAX_SESSIONS', '--max-sessions', 'an integer 1-100000', intIn(1, 100_000)),
+  maxSessionsPerClient: setting('MCP_MAX_SESSIONS_PER_CLIENT', undefined, 'an integer 1-100000', optional(intIn(1, 100_000))),
   sessionIdleMs: setting('MCP_SESSION_IDLE_TIMEOUT', undefined, 'a duration 1s-7d, e.g. "30m"', durationMs(1000, 7 * 86_400_000)),
   rateLimit: setting('MCP_RATE_LIMIT', '--rate-limit', 'an integer 0-100000 (requests per second per client; 0 = off)', intIn(0, 100_000)),
   toolTimeoutMs: setting('MCP_TOOL_TIMEOUT', undefined, 'a duration 100ms-1h, e.g. "50s"', durationMs(100, 3_600_000)),
@@ -325,6 +327,7 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   allowedHosts: '',
   allowedOrigins: '',
   maxSessions: '500',
+  maxSessionsPerClient: null, // a quarter of maxSessions
   sessionIdleMs: '30m',
   rateLimit: '50',
   toolTimeoutMs: '50s',
@@ -421,6 +424,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const config = out as unknown as Config;
   if (config.incidentStore === 'postgres' && config.databaseUrl === null) {
     throw new ConfigError('DATABASE_URL must be set when INCIDENT_STORE is "postgres"');
+  }
+  const perClient = config.maxSessionsPerClient as number | null;
+  if (perClient === null) config.maxSessionsPerClient = Math.max(1, Math.floor(config.maxSessions / 4));
+  else if (perClient > config.maxSessions) {
+    throw new ConfigError(`MCP_MAX_SESSIONS_PER_CLIENT must be at most MCP_MAX_SESSIONS (${config.maxSessions}), got ${perClient}`);
   }
   config.dataDir = resolve(config.dataDir);
   return { kind: 'run', config };

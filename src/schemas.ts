@@ -2,8 +2,14 @@
 import { z } from 'zod';
 import { TIME_FORMS, parseDuration, parseTime } from './time.js';
 
+/**
+ * Numbers are accepted where the schema says string: some tool-calling dialects (Ollama's)
+ * take one type per property, and models send unix seconds or a count of seconds as numbers.
+ */
+const stringOrNumber = z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string());
+
 /** A point in time as agents write it ("24h", "now-1h", RFC 3339, unix seconds), parsed to epoch ms. */
-export const TimeInput = z.string().transform((s, ctx) => {
+export const TimeInput = stringOrNumber.transform((s, ctx) => {
   const t = parseTime(s);
   if (t === null) {
     ctx.addIssue({ code: 'custom', message: `must be ${TIME_FORMS}`, input: s });
@@ -12,12 +18,8 @@ export const TimeInput = z.string().transform((s, ctx) => {
   return t;
 });
 
-/**
- * A duration: Prometheus form ("90s", "1h30m") or a number of seconds; parsed to ms. Numbers
- * are accepted but the schema says string: some tool-calling dialects (Ollama's) take one type.
- */
-export const DurationInput = z
-  .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string())
+/** A duration: Prometheus form ("90s", "1h30m") or a number of seconds; parsed to ms. */
+export const DurationInput = stringOrNumber
   .transform((s, ctx) => {
     const ms = /^\d+(?:\.\d+)?$/.test(s.trim()) ? Number(s) * 1000 : parseDuration(s);
     if (ms === null || !Number.isFinite(ms) || ms <= 0) {

@@ -1,5 +1,7 @@
 // A circuit breaker per upstream: after `threshold` consecutive failures it fails fast for
 // `openMs`, then lets one probe through; the probe's outcome closes or re-opens it.
+// A timeout counts only when nothing from the upstream succeeded within `openMs`: one slow
+// query says nothing about an upstream that answers the others.
 import type { BreakerState } from './api.js';
 
 export class CircuitBreaker {
@@ -7,6 +9,7 @@ export class CircuitBreaker {
   private openedAt = 0;
   private probing = false;
   private lastError = '';
+  private lastSuccessAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly threshold = 5,
@@ -44,6 +47,13 @@ export class CircuitBreaker {
   success(): void {
     this.failures = 0;
     this.probing = false;
+    this.lastSuccessAt = this.now();
+  }
+
+  /** A request that ran out of time: a failure only if the upstream has not answered anything lately. */
+  timedOut(message: string): void {
+    if (this.now() - this.lastSuccessAt < this.openMs) this.release();
+    else this.failure(message);
   }
 
   failure(message: string): void {

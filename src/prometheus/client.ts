@@ -47,6 +47,8 @@ export interface ClientSettings {
   breakerThreshold?: number;
   breakerOpenMs?: number;
   maxResponseBytes?: number;
+  /** cache lifetime of instant queries at "now" (at most cacheTtlMs); default 30 s */
+  nowCacheTtlMs?: number;
 }
 
 interface Upstream {
@@ -72,7 +74,7 @@ class AttemptError extends Error {
     return this.kind === 'network' || this.kind === 'server';
   }
   get upstreamFault(): boolean {
-    return this.kind === 'network' || this.kind === 'server' || this.kind === 'timeout';
+    return this.kind === 'network' || this.kind === 'server';
   }
 }
 
@@ -81,8 +83,20 @@ const NAME: Record<Tier, string> = { prometheus: 'Prometheus', thanos: 'Thanos' 
 /** How long an answer from the fallback tier is kept: the preferred tier may be back soon. */
 const FALLBACK_TTL_MS = 30_000;
 
+/** How long "now" may be stale: an agent asking whether a pod is back wants a fresh answer. */
+const NOW_TTL_MS = 30_000;
+
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    // e.g. OpenShift's service-ca.crt from the example Deployment, on another Kubernetes
+    throw new Error(`PROMETHEUS_CA_FILE ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}`);
+  }
 }
 
 function unexpected(why: string): never {
@@ -151,7 +165,7 @@ export class PrometheusClient implements PrometheusApi {
     if (s.insecureSkipVerify) {
       log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
     }
-    const ca = s.caFile ? [...rootCertificates, readFileSync(s.caFile, 'utf8')] : undefined;
+    const ca = s.caFile ? [...rootCertificates, readCa(s.caFile)] : undefined;
     this.dispatcher = new Agent({
       connections: 64,
       keepAliveTimeout: 30_000,
@@ -197,11 +211,20 @@ export class PrometheusClient implements PrometheusApi {
 
   // ---- one HTTP attempt ------------------------------------------------------------------
 
-  private async attempt(u: Upstream, path: string, params: Params, deadline: number, retriedAuth = false): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
+  /**
+   * `retriedAuth`: a retry after a 401, which already holds the breaker's permission (it may be
+   * the half-open probe). `probe`: a health check, which asks the upstream whatever the breaker says.
+   */
+  private async attempt(
+    u: Upstream,
+    path: string,
+    params: Params,
+    deadline: number,
+    opts: { retriedAuth?: boolean; probe?: boolean } = {},
+  ): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new AttemptError(`did not answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
-    // a retry after a 401 already holds the breaker's permission (it may be the half-open probe)
-    if (!retriedAuth && !u.breaker.allow()) {
+    if (!opts.retriedAuth && !opts.probe && !u.breaker.allow()) {
       throw new AttemptError(
         `is unavailable: ${u.breaker.consecutiveFailures} requests in a row failed (last: ${u.breaker.lastFailure}); next try in ${formatDuration(u.breaker.retryInMs())}`,
         'breaker',
@@ -267,12 +290,12 @@ export class PrometheusClient implements PrometheusApi {
         body = null;
       }
       if ((status === 401 || status === 403) && body?.status !== 'error') {
-        if (!retriedAuth && this.s.auth.tokenFile) {
+        if (!opts.retriedAuth && this.s.auth.tokenFile) {
           // the ServiceAccount token may have just rotated; the retry reports for itself
           this.creds.refresh();
           outcome = 'rejected';
           handedOff = true;
-          return await this.attempt(u, path, params, deadline, true);
+          return await this.attempt(u, path, params, deadline, { ...opts, retriedAuth: true });
         }
         outcome = 'rejected';
         throw new AttemptError(
@@ -308,7 +331,8 @@ export class PrometheusClient implements PrometheusApi {
     } catch (err) {
       if (err instanceof AttemptError && !handedOff) {
         // a refusal or a rejected query still proves the upstream is up
-        if (err.upstreamFault) u.breaker.failure(err.message);
+        if (err.kind === 'timeout') u.breaker.timedOut(err.message);
+        else if (err.upstreamFault) u.breaker.failure(err.message);
         else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large') u.breaker.success();
         else if (err.kind !== 'breaker') u.breaker.release();
         if (err.kind === 'timeout') outcome = 'timeout';
@@ -378,6 +402,7 @@ export class PrometheusClient implements PrometheusApi {
     params: Params,
     shape: (data: unknown, warnings: string[], tier: Tier) => T,
     opts: CallOptions = {},
+    maxTtlMs?: number,
   ): Promise<T> {
     const key = JSON.stringify([order[0]!.tier, path, params]);
     const load = async () => {
@@ -391,8 +416,8 @@ export class PrometheusClient implements PrometheusApi {
         );
       }
       // the other tier's answer stands in only until the preferred one is back
-      const ttlMs = r.tier === order[0]!.tier ? undefined : FALLBACK_TTL_MS;
-      return { value, size: r.bytes, ttlMs };
+      const caps = [maxTtlMs, r.tier === order[0]!.tier ? undefined : FALLBACK_TTL_MS].filter((x) => x !== undefined);
+      return { value, size: r.bytes, ttlMs: caps.length > 0 ? Math.min(...caps) : undefined };
     };
     const p = this.cache.get(key, load);
     const res = opts.signal ? await raceAbort(p, opts.signal) : await p;
@@ -403,8 +428,8 @@ export class PrometheusClient implements PrometheusApi {
   // ---- the API ---------------------------------------------------------------------------
 
   async query(query: string, opts: CallOptions & { time?: number } = {}): Promise<InstantResult> {
-    // "now" is one cache entry per query for the TTL, as ADR-014's rolling-mean cache;
-    // results carry their evaluation time so the age is visible.
+    // "now" is one cache entry per query, as ADR-014's rolling-mean cache, but kept only
+    // briefly; results carry their evaluation time so the age is visible.
     const time = opts.time;
     const params: Params = [['query', query]];
     if (time !== undefined) params.push(['time', (time / 1000).toFixed(3)]);
@@ -435,6 +460,7 @@ export class PrometheusClient implements PrometheusApi {
         return out;
       },
       opts,
+      time === undefined ? (this.s.nowCacheTtlMs ?? NOW_TTL_MS) : undefined,
     );
   }
 
@@ -501,12 +527,13 @@ export class PrometheusClient implements PrometheusApi {
     return this.cached(this.route(Date.now()), '/api/v1/metadata', params, shape, opts);
   }
 
+  /** Asks each upstream directly, past an open breaker (readiness must see the upstream, not our memory of it); an answer closes the breaker. */
   async health(): Promise<Health[]> {
     return Promise.all(
       this.upstreams.map(async (u): Promise<Health> => {
         const started = performance.now();
         try {
-          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000));
+          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000), { probe: true });
           return { ok: true, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started) };
         } catch (err) {
           return { ok: false, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started), error: messageOf(err) };

@@ -47,25 +47,28 @@ export interface Readiness {
  */
 export async function readiness(app: App, opts: { draining: boolean; timeoutMs?: number }): Promise<Readiness> {
   const ms = opts.timeoutMs ?? 3000;
-  const store: StoreHealth = await within(app.store.health(), ms, 'the store').catch((err: unknown) => ({
-    ok: false,
-    backend: 'unknown',
-    error: messageOf(err),
-  }));
+  // both at once, so the answer comes within `ms` (the kubelet's probe timeout is 5 s)
+  const [store, upstream] = await Promise.all([
+    within(app.store.health(), ms, 'the store').catch((err: unknown): StoreHealth => ({ ok: false, backend: 'unknown', error: messageOf(err) })),
+    app.prometheus === null
+      ? null
+      : within(app.prometheus.health(), ms, 'Prometheus').then(
+          (tiers) => ({ tiers }),
+          (err: unknown) => ({ error: messageOf(err) }),
+        ),
+  ]);
   let prometheus: string;
   let tiers: Health[] | undefined;
   const problems: string[] = [];
   if (!store.ok) problems.push(`store: ${store.error ?? 'not writable'}`);
-  if (app.prometheus === null) prometheus = 'not configured';
-  else {
-    try {
-      tiers = await within(app.prometheus.health(), ms, 'Prometheus');
-      prometheus = tiers.some((t) => t.ok) ? 'connected' : 'unreachable';
-      for (const t of tiers) if (!t.ok) problems.push(`${t.tier} ${t.url}: ${t.error ?? 'not ok'}`);
-    } catch (err) {
-      prometheus = 'unreachable';
-      problems.push(`prometheus: ${messageOf(err)}`);
-    }
+  if (upstream === null) prometheus = 'not configured';
+  else if ('error' in upstream) {
+    prometheus = 'unreachable';
+    problems.push(`prometheus: ${upstream.error}`);
+  } else {
+    tiers = upstream.tiers;
+    prometheus = tiers.some((t) => t.ok) ? 'connected' : 'unreachable';
+    for (const t of tiers) if (!t.ok) problems.push(`${t.tier} ${t.url}: ${t.error ?? 'not ok'}`);
   }
   if (opts.draining) problems.unshift('shutting down');
   const ready = !opts.draining && store.ok && prometheus !== 'unreachable';

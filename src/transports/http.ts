@@ -1,7 +1,9 @@
 // Streamable HTTP on /mcp (one McpServer per session, all sharing the App), Alertmanager's
-// webhook on /alertmanager, plus /healthz, /readyz and /metrics. Every /mcp request passes, in order: Host/Origin check (403), bearer
+// webhook on /alertmanager, plus /healthz, /readyz and /metrics. Every /mcp request passes, in
+// order: Host/Origin check (403), its address's budget of failed authentications (429), bearer
 // token (401), per-client rate limit (429), body size (413), session lookup (404) and the
-// session cap (503). Shutdown drains: new requests get 503 while calls in flight finish.
+// session caps, global and per client (503). Shutdown drains: new requests get 503 while calls
+// in flight finish.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +24,10 @@ import { RateLimiter } from './rate-limit.js';
 
 export const MAX_BODY_BYTES = 1 << 20;
 
+/** Failed authentications one remote address may make: a burst, then this many a second. */
+const AUTH_FAILURE_BURST = 10;
+const AUTH_FAILURES_PER_S = 1;
+
 /** How an endpoint answers errors: JSON-RPC (/mcp) or {"error": "..."} (/alertmanager). */
 type Shape = 'rpc' | 'plain';
 
@@ -29,6 +35,8 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   /** the token fingerprint that opened it; other callers get 404 */
   owner: string;
+  /** whose per-client session cap it counts against */
+  quota: string;
   lastSeen: number;
   /** POSTs in progress; an open GET stream alone does not keep a session from expiring */
   active: number;
@@ -93,10 +101,29 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const exposed = exposureProblem(host, auth.enabled, cfg.allowUnauthenticated);
   if (exposed) throw new ConfigError(exposed);
   const hostPolicy = createHostPolicy({ bindHost: host, allowedHosts: cfg.allowedHosts, allowedOrigins: cfg.allowedOrigins });
+  if (cfg.allowedHosts.includes('*')) {
+    log.warn('MCP_ALLOWED_HOSTS is *: any Host header is accepted, so /mcp is NOT protected against DNS rebinding');
+  }
   const limiter = new RateLimiter(cfg.rateLimit);
+  const authFailures = new RateLimiter(cfg.rateLimit > 0 ? AUTH_FAILURES_PER_S : 0, AUTH_FAILURE_BURST);
   const ready = cachedReadiness(app);
   const metrics = app.metrics;
   const sessions = new Map<string, Session>();
+  /** sessions open or opening per client (token fingerprint, or the remote address without tokens) */
+  const held = new Map<string, number>();
+  const hold = (quota: string, n: number) => {
+    const left = (held.get(quota) ?? 0) + n;
+    if (left > 0) held.set(quota, left);
+    else held.delete(quota);
+  };
+  /** Removes a session from the table (once, however many paths close it). */
+  const forget = (id: string): Session | undefined => {
+    const s = sessions.get(id);
+    if (!s) return undefined;
+    sessions.delete(id);
+    hold(s.quota, -1);
+    return s;
+  };
   metrics.countSessions(() => sessions.size);
   metrics.enableProcessMetrics();
 
@@ -127,9 +154,25 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       return null;
     }
     let client = 'anonymous';
+    const address = req.socket.remoteAddress ?? '';
     if (auth.enabled) {
+      // checked before the token, so guessing from one address is as slow as its budget
+      const budget = authFailures.peek(address);
+      if (!budget.ok) {
+        refuse(
+          res,
+          shape,
+          'rate_limited',
+          429,
+          `Too many failed authentications from this address: at most ${AUTH_FAILURE_BURST} at once, then ${AUTH_FAILURES_PER_S} per second`,
+          { 'retry-after': budget.retryAfterS },
+        );
+        return null;
+      }
       const r = auth.check(header(req, 'authorization'));
       if (!r.ok) {
+        authFailures.take(address);
+        log.warn({ remote: address, reason: r.error === 'missing' ? 'no token' : 'invalid token' }, 'authentication failed');
         const challenge = r.error === 'missing' ? 'Bearer realm="prom-incident-mcp"' : 'Bearer realm="prom-incident-mcp", error="invalid_token"';
         refuse(res, shape, 'unauthorized', 401, r.error === 'missing' ? 'Unauthorized: send Authorization: Bearer <token>' : 'Unauthorized: invalid token', {
           'www-authenticate': challenge,
@@ -138,7 +181,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       }
       client = r.client;
     }
-    const take = limiter.take(`${client}|${req.socket.remoteAddress ?? ''}`);
+    const take = limiter.take(`${client}|${address}`);
     if (!take.ok) {
       refuse(res, shape, 'rate_limited', 429, `Too many requests: at most ${cfg.rateLimit} per second per client (MCP_RATE_LIMIT)`, {
         'retry-after': take.retryAfterS,
@@ -172,11 +215,25 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
         'retry-after': 10,
       });
     }
+    // so one token holder (or one address, without tokens) cannot take every session
+    const quota = auth.enabled ? client : `addr:${req.socket.remoteAddress ?? ''}`;
+    if ((held.get(quota) ?? 0) >= cfg.maxSessionsPerClient) {
+      return refuse(
+        res,
+        'rpc',
+        'too_many_sessions',
+        503,
+        `Too many open sessions for this client (${cfg.maxSessionsPerClient}, MCP_MAX_SESSIONS_PER_CLIENT); close unused ones or retry later`,
+        { 'retry-after': 10 },
+      );
+    }
     const server = createMcpServer(app);
+    let initialized = false;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        const s: Session = { transport, owner: client, lastSeen: Date.now(), active: 1, close: () => server.close() };
+        initialized = true;
+        const s: Session = { transport, owner: client, quota, lastSeen: Date.now(), active: 1, close: () => server.close() };
         sessions.set(id, s);
         res.once('close', () => {
           s.active--;
@@ -186,16 +243,18 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId && sessions.delete(transport.sessionId)) {
+      if (transport.sessionId && forget(transport.sessionId)) {
         log.debug({ session: transport.sessionId, sessions: sessions.size }, 'session closed');
       }
     };
     opening++;
+    hold(quota, 1);
     try {
       await server.connect(transport);
       await transport.handleRequest(withAuth(req, client), res, body);
     } finally {
       opening--;
+      if (!initialized) hold(quota, -1); // else the session holds it until it is forgotten
     }
   }
 
@@ -327,7 +386,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       const now = Date.now();
       for (const [id, s] of sessions) {
         if (s.active > 0 || now - s.lastSeen < idleMs) continue;
-        sessions.delete(id);
+        forget(id);
         log.info({ session: id, idle_s: Math.round((now - s.lastSeen) / 1000) }, 'idle session expired');
         s.close().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'closing an idle session failed'));
       }
@@ -347,7 +406,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${shownHost}:${addr.port}/mcp`;
   log.info(
-    { url, auth: auth.enabled ? `${auth.count} token(s)` : 'none', read_only: cfg.readOnly, max_sessions: cfg.maxSessions, rate_limit: cfg.rateLimit },
+    { url, auth: auth.enabled ? `${auth.count} token(s)` : 'none', read_only: cfg.readOnly, max_sessions: cfg.maxSessions, per_client: cfg.maxSessionsPerClient, rate_limit: cfg.rateLimit },
     'MCP server ready on streamable HTTP',
   );
 
@@ -372,6 +431,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       const abandoned = inflight;
       await Promise.allSettled([...sessions.values()].map((s) => s.close()));
       sessions.clear();
+      held.clear();
       server.closeAllConnections();
       await closed;
       return { abandoned };

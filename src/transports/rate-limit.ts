@@ -30,14 +30,30 @@ export class RateLimiter {
       b = { tokens: this.burst, at: now };
       this.buckets.set(key, b);
     } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+      b.tokens = this.refilled(b, now);
       b.at = now;
     }
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return { ok: true };
     }
-    return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - b.tokens) / this.rate)) };
+    return this.refusal(b.tokens);
+  }
+
+  /** Whether `key` has a request left, without spending it. */
+  peek(key: string, now = Date.now()): Take {
+    const b = this.rate > 0 ? this.buckets.get(key) : undefined;
+    if (!b) return { ok: true };
+    const tokens = this.refilled(b, now);
+    return tokens >= 1 ? { ok: true } : this.refusal(tokens);
+  }
+
+  private refilled(b: Bucket, now: number): number {
+    return Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+  }
+
+  private refusal(tokens: number): Take {
+    return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - tokens) / this.rate)) };
   }
 
   /** Drops buckets that are full again (their clients have been quiet long enough). */

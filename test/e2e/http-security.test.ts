@@ -1,5 +1,5 @@
 // The HTTP endpoint's defences through real HTTP against the built server: tokens (401),
-// Host/Origin (403), body size (413), rate (429), session cap (503) and expiry, read-only.
+// Host/Origin (403), body size (413), rate (429), session caps (503) and expiry, read-only.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   INITIALIZE,
@@ -88,6 +88,15 @@ describe('authentication, Host and Origin', () => {
     expect(local.status).toBe(200);
   });
 
+  it('warns at start-up when MCP_ALLOWED_HOSTS=* turns the rebinding check off', async () => {
+    const open = await server({ MCP_ALLOWED_HOSTS: '*' });
+    const port = new URL(open.url).port;
+    expect((await rawRequest(open.url, { headers: { ...MCP_POST_HEADERS, host: `rebind.evil.example:${port}` }, body: INITIALIZE })).status).toBe(200);
+    const warnings = open.stderr().split('\n').filter((l) => l.includes('"level":40'));
+    expect(warnings).toEqual([expect.stringMatching(/MCP_ALLOWED_HOSTS is \*: any Host header is accepted, so \/mcp is NOT protected against DNS rebinding/)]);
+    expect(srv.stderr()).not.toMatch(/DNS rebinding/);
+  });
+
   it('answers 413 to a body over 1 MiB, declared or streamed', async () => {
     const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(1_100_000) } });
     const declared = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: big });
@@ -133,8 +142,34 @@ describe('limits', () => {
     expect((await rawRequest(srv.url, { method: 'GET', headers: bearer(OTHER) })).status).toBe(400);
   });
 
+  it('answers a flood of wrong tokens with 429 and Retry-After, and logs each failure without the token', async () => {
+    const srv = await server({ MCP_AUTH_TOKEN: TOKEN, MCP_RATE_LIMIT: '50' });
+    const wrong = 'wrong-token-0123456789-hunter2';
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(wrong) }, body: INITIALIZE }));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401)); // the burst
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(5);
+    const refused = answers.find((r) => r.status === 429)!;
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(refused.body).error.message).toBe('Too many failed authentications from this address: at most 10 at once, then 1 per second');
+    // the address waits whatever it sends, until its budget refills
+    const ok = () => rawRequest(srv.url, { method: 'GET', headers: bearer(TOKEN) });
+    expect((await ok()).status).toBe(429);
+    let status = 429;
+    for (let i = 0; i < 50 && status === 429; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await ok()).status;
+    }
+    expect(status).toBe(400); // through to the session check
+    const logged = srv.stderr().split('\n').filter((l) => l.includes('authentication failed'));
+    expect(logged).toHaveLength(statuses.filter((s) => s === 401).length);
+    for (const l of logged) expect(JSON.parse(l)).toMatchObject({ level: 40, remote: '127.0.0.1', reason: 'invalid token' });
+    expect(srv.stderr()).not.toContain('hunter2');
+  });
+
   it('caps concurrent sessions with 503 and expires idle ones', async () => {
-    const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
+    const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_MAX_SESSIONS_PER_CLIENT: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
     const a = await connectHttp(srv.url);
     const b = await connectHttp(srv.url);
     cleanups.push(() => a.close(), () => b.close());
@@ -152,6 +187,27 @@ describe('limits', () => {
     expect(JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body).sessions).toBe(0);
     expect(srv.stderr()).toMatch(/idle session expired/);
     expect((await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE })).status).toBe(200);
+  });
+
+  it('caps the sessions of one client, so one token holder cannot take them all', async () => {
+    const srv = await server({ MCP_AUTH_TOKEN: `${TOKEN},${OTHER}`, MCP_MAX_SESSIONS: '8' }); // 2 per client by default
+    const open = (t: string) => rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(t) }, body: INITIALIZE });
+    const first = await open(TOKEN);
+    expect([first.status, (await open(TOKEN)).status]).toEqual([200, 200]);
+    const third = await open(TOKEN);
+    expect(third.status).toBe(503);
+    expect(third.headers['retry-after']).toBe('10');
+    expect(JSON.parse(third.body)).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Too many open sessions for this client (2, MCP_MAX_SESSIONS_PER_CLIENT); close unused ones or retry later' },
+      id: null,
+    });
+    expect((await open(OTHER)).status).toBe(200); // another token has its own share
+    // a closed session frees its place
+    const sid = first.headers['mcp-session-id'] as string;
+    const del = await rawRequest(srv.url, { method: 'DELETE', headers: { ...bearer(TOKEN), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } });
+    expect(del.status).toBe(200);
+    expect((await open(TOKEN)).status).toBe(200);
   });
 
   it('refuses to serve a non-loopback address without a token', async () => {

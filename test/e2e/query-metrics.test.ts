@@ -59,6 +59,15 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(t).toContain(`{pod="${spike.name}"}`);
     });
 
+    it('takes unix seconds sent as a JSON number, as some tool-calling dialects send them', async () => {
+      const at = w.now - 3600;
+      const query = 'count by (namespace) (kube_pod_info)';
+      const asNumber = await q({ query, time: at });
+      expect(asNumber.r.isError, asNumber.t).toBeFalsy();
+      expect(asNumber.s).toEqual((await q({ query, time: iso(at) })).s);
+      expect(asNumber.s.total).toBe(new Set(w.pods.map((p) => p.namespace)).size);
+    });
+
     it('keeps every digit of values that are timestamps', async () => {
       const { s } = await q({ query: `kube_pod_start_time{pod="${w.events.spike.pod}"}` });
       expect(s.series[0].value).toBe(w.start);

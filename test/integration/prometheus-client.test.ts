@@ -112,6 +112,21 @@ describe('PrometheusClient against a real Prometheus', () => {
     expect(events).toHaveLength(2);
   });
 
+  it('keeps an instant query at "now" only briefly, pinned times and ranges for the whole TTL', async () => {
+    const cc = client({ cacheTtlMs: 300_000, nowCacheTtlMs: 300 });
+    const events: RequestEvent[] = [];
+    cc.addObserver({ request: (e) => events.push(e) });
+    const q = 'count(kube_pod_info)';
+    const range = { start: (w.now - 3600) * 1000, end: w.now * 1000, step: 60_000 };
+    const all = () => Promise.all([cc.query(q), cc.query(q, { time: w.now * 1000 }), cc.queryRange(q, range)]);
+    await all();
+    await all();
+    expect(events).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 400));
+    await all();
+    expect(events).toHaveLength(4); // only "now" asked again
+  });
+
   it('routes long ranges to Thanos and short ones to Prometheus when THANOS_URL is set', async () => {
     // The fixture Prometheus stands in for both tiers; the tier the client reports is what matters.
     const tiers = client({ thanosUrl: url, thanos: { dedup: true, partialResponse: false, maxSourceResolution: '0s' } });

@@ -125,6 +125,44 @@ describe('Prometheus client faults', () => {
     expect(c.breakerState()).toBe('closed');
   });
 
+  it('does not open the circuit for slow queries while the upstream answers others', async () => {
+    const f = await fake((req, res) => {
+      if (req.url!.includes('heavy')) return; // answers only after the client gave up
+      res.writeHead(200, { 'content-type': 'application/json' }).end(OK);
+    });
+    const c = client(f.url, { retries: 0, breakerThreshold: 3 });
+    expect((await c.query('up')).samples).toHaveLength(1);
+    const slow = await Promise.all(Array.from({ length: 6 }, (_, i) => failure(c.query(`heavy_${i}`))));
+    for (const { err } of slow) expect(err.message).toBe(`Prometheus at ${f.url} did not answer within 1s (PROMETHEUS_TIMEOUT)`);
+    expect(c.breakerState()).toBe('closed');
+    expect((await c.query('up2')).samples).toHaveLength(1);
+    expect(await c.health()).toEqual([expect.objectContaining({ ok: true, tier: 'prometheus' })]);
+  });
+
+  it('opens the circuit when an upstream answers nothing at all', async () => {
+    const f = await fake(() => {
+      /* never answer */
+    });
+    const c = client(f.url, { retries: 0, breakerThreshold: 2 });
+    await Promise.all([failure(c.query('up0')), failure(c.query('up1'))]);
+    expect(c.breakerState()).toBe('open');
+  });
+
+  it('probes the upstream for health past an open circuit, and an answer closes it', async () => {
+    let healthy = false;
+    const f = await fake((_req, res) => (healthy ? res.writeHead(200, { 'content-type': 'application/json' }).end(OK) : res.writeHead(500).end()));
+    const c = client(f.url, { retries: 0, breakerThreshold: 2, breakerOpenMs: 60_000 });
+    for (let i = 0; i < 2; i++) await failure(c.query(`up${i}`));
+    expect(c.breakerState()).toBe('open');
+    const [down] = await c.health();
+    expect(down).toMatchObject({ ok: false, error: 'failed (HTTP 500)' });
+    expect(f.requests).toHaveLength(3); // the probe reached the server
+    healthy = true;
+    expect((await c.health())[0]!.ok).toBe(true);
+    expect(c.breakerState()).toBe('closed');
+    expect((await c.query('up')).samples).toHaveLength(1);
+  });
+
   it('passes Prometheus\'s own error for a bad query, and does not count it against the upstream', async () => {
     const f = await fake((_req, res) =>
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error at char 4' })),
@@ -235,6 +273,15 @@ describe('TLS', () => {
     open.push(() => insecure.close());
     expect((await insecure.query('up')).samples).toHaveLength(1);
     expect(cap.lines().filter((l) => l.level === 40).map((l) => l.msg)).toEqual([expect.stringMatching(/PROMETHEUS_INSECURE_SKIP_VERIFY .* NOT verified/)]);
+  });
+});
+
+describe('TLS set-up', () => {
+  it('names PROMETHEUS_CA_FILE when the CA file is missing (OpenShift\'s service-ca.crt elsewhere)', () => {
+    const file = '/var/run/secrets/kubernetes.io/serviceaccount/no-such-ca.crt';
+    expect(() => new PrometheusClient(plainSettings('https://prom:9091', { caFile: file }), createLogger('silent'))).toThrow(
+      `PROMETHEUS_CA_FILE ${file} cannot be read: ENOENT`,
+    );
   });
 });
 

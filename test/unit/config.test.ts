@@ -64,6 +64,16 @@ describe('config', () => {
     expect(run(['--read-only=false']).readOnly).toBe(false);
   });
 
+  it('caps sessions per client at a quarter of MCP_MAX_SESSIONS unless set, and never above it', () => {
+    expect(run([], {}).maxSessionsPerClient).toBe(125);
+    expect(run([], { MCP_MAX_SESSIONS: '3' }).maxSessionsPerClient).toBe(1);
+    expect(run([], { MCP_MAX_SESSIONS: '10', MCP_MAX_SESSIONS_PER_CLIENT: '10' }).maxSessionsPerClient).toBe(10);
+    expect(() => run([], { MCP_MAX_SESSIONS: '10', MCP_MAX_SESSIONS_PER_CLIENT: '11' })).toThrow(
+      new ConfigError('MCP_MAX_SESSIONS_PER_CLIENT must be at most MCP_MAX_SESSIONS (10), got 11'),
+    );
+    expect(() => run([], { MCP_MAX_SESSIONS_PER_CLIENT: '0' })).toThrow('MCP_MAX_SESSIONS_PER_CLIENT must be an integer 1-100000, got "0"');
+  });
+
   it('never echoes a token in an error', () => {
     let message = '';
     try {

@@ -50,6 +50,19 @@ describe('CircuitBreaker', () => {
     expect(b.state()).toBe('closed');
     expect(b.allow()).toBe(true);
   });
+
+  it('counts a timeout only when nothing succeeded within the open period', () => {
+    let now = 0;
+    const b = new CircuitBreaker(2, 1000, () => now);
+    b.success();
+    for (let i = 0; i < 5; i++) b.timedOut('slow');
+    expect(b.state()).toBe('closed'); // the upstream answered 0 ms ago: the queries were slow
+    now = 1000;
+    b.timedOut('hung');
+    b.timedOut('hung');
+    expect(b.state()).toBe('open');
+    expect(b.lastFailure).toBe('hung');
+  });
 });
 
 describe('ResultCache', () => {
@@ -173,6 +186,12 @@ describe('Prometheus configuration', () => {
     expect(redactUrl('https://user:pw@prom.example:9090/')).toBe('https://user:***@prom.example:9090');
     expect(redactUrl('https://glpat-token@prom.example/')).toBe('https://***@prom.example');
     expect(redactUrl('http://127.0.0.1:9090')).toBe('http://127.0.0.1:9090');
+  });
+
+  it('rejects a PROMETHEUS_URL that is not http(s) without echoing its password', () => {
+    const want = 'must be an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091, got "ftp://admin:***@prom:9090"';
+    expect(() => cfg({ PROMETHEUS_URL: 'ftp://admin:hunter2@prom:9090' })).toThrow(`PROMETHEUS_URL ${want}`);
+    expect(() => loadConfig(['--prometheus-url', 'ftp://admin:hunter2@prom:9090'], {})).toThrow(`--prometheus-url ${want}`);
   });
 
   it('refuses credentials in THANOS_URL, which shares the PROMETHEUS_* credentials, without echoing them', () => {

@@ -19,6 +19,16 @@ describe('RateLimiter', () => {
     expect(l.take('a', 0)).toEqual({ ok: false, retryAfterS: 4 });
   });
 
+  it('peeks without spending', () => {
+    const l = new RateLimiter(1, 2);
+    expect(l.peek('a', 0).ok).toBe(true); // unknown: full
+    l.take('a', 0);
+    l.take('a', 0);
+    for (let i = 0; i < 3; i++) expect(l.peek('a', 0)).toEqual({ ok: false, retryAfterS: 1 });
+    expect(l.peek('a', 1000).ok).toBe(true);
+    expect(l.take('a', 1000).ok).toBe(true); // peeking took nothing
+  });
+
   it('is off at rate 0', () => {
     const l = new RateLimiter(0);
     for (let i = 0; i < 1000; i++) expect(l.take('a').ok).toBe(true);
