@@ -73,8 +73,19 @@ export function severityOf(label: string | undefined): Severity {
 }
 
 const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
-const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
-const clean = (s: string) => s.replace(/\0/g, '');
+/**
+ * At most `max` UTF-16 units (what the model's limits count), cut on a whole code point: half an
+ * emoji is a lone surrogate, which PostgreSQL's jsonb refuses.
+ */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = max - 1;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${s.slice(0, end)}…`;
+}
+/** Without NULs, and lone surrogates (JSON escapes like \ud83d) become U+FFFD: neither can be stored. */
+const clean = (s: string) => s.replace(/\0/g, '').replace(/\p{Cs}/gu, '\ufffd');
 
 /**
  * At most 20 annotations within a byte budget (as JSON: multi-byte or escaped characters take
@@ -141,7 +152,7 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
         // bounded and cleaned, so large or odd annotations never keep an alert from its incident
         data: {
           fingerprint: alert.fingerprint,
-          startsAt: alert.startsAt,
+          startsAt: cut(clean(alert.startsAt), 100),
           generatorURL: cut(clean(alert.generatorURL ?? ''), 2000),
           ...boundedAnnotations(a),
           groupKey: cut(clean(payload.groupKey ?? ''), 500),

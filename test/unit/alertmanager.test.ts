@@ -7,7 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { alertKey, applyNotification, incidentFrom, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
+import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
+import { freshDatabase } from '../helpers/postgres.js';
 import { ROOT, tempDir } from '../helpers/server.js';
 
 const crashLoop = {
@@ -179,6 +181,37 @@ describe('Alertmanager notifications', () => {
     const [r] = await applyNotification(store, group([{ ...other, status: 'resolved' as const, endsAt: '2026-11-23T09:30:00Z' }]));
     expect(r).toMatchObject({ action: 'resolved', incident: b!.incident });
     expect((await store.get(a!.incident!))!.status).toBe('active');
+  });
+
+  it('cut long text on whole characters: an emoji at a limit leaves no lone surrogate, which PostgreSQL refuses', async () => {
+    const emoji = '\u{1F525}'; // two UTF-16 units
+    // each limit falls on the emoji's second half: a title of 200, a label of 256, an annotation of 1,000
+    const title = `${'t'.repeat(198 - 'KubePodCrashLooping: '.length)}${emoji}tail`;
+    const fiery = {
+      ...crashLoop,
+      labels: { ...crashLoop.labels, container: `${'c'.repeat(254)}${emoji}x` },
+      annotations: { summary: title, note: `${'n'.repeat(998)}${emoji}x` },
+      fingerprint: 'eeee000011112222',
+    };
+    const inc = incidentFrom(fiery, group([fiery]));
+    // JSON.stringify writes a lone surrogate as an escape (\\udXXX), which jsonb refuses
+    const loneEscapes = (v: unknown) => JSON.stringify(v).match(/\\ud[89a-f][0-9a-f]{2}/gi) ?? [];
+    expect(inc.title.length).toBeLessThanOrEqual(200);
+    expect(loneEscapes(inc)).toEqual([]);
+    expect(inc.labels!.container).toBe(`${'c'.repeat(254)}…`);
+    // lone surrogates sent as JSON escapes become U+FFFD
+    const lone = { ...fiery, annotations: { summary: 'half \ud83d of an emoji' }, fingerprint: 'eeee000011113333', labels: { ...crashLoop.labels, pod: 'lone-1' } };
+    expect(incidentFrom(lone, group([lone])).title).toBe('KubePodCrashLooping: half \ufffd of an emoji');
+    const pg = await PostgresIncidentStore.open(await freshDatabase(), { logger: createLogger('silent'), poolSize: 2 });
+    try {
+      const outcomes = await applyNotification(pg, group([fiery, lone]));
+      expect(outcomes.map((o) => o.action)).toEqual(['created', 'created']);
+      const stored = (await pg.get(outcomes[0]!.incident!))!;
+      expect(stored.labels.container).toBe(inc.labels!.container);
+      expect((stored.evidence[0]!.data!.annotations as Record<string, string>).note).toBe(`${'n'.repeat(998)}…`);
+    } finally {
+      await pg.close();
+    }
   });
 
   it('keep what it can of odd labels and still open the incident', async () => {
