@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ConflictError } from '../errors.js';
 import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
+import { describeIssue } from '../zod-issues.js';
 
 const Alert = z.object({
   status: z.enum(['firing', 'resolved']),
@@ -15,21 +16,30 @@ const Alert = z.object({
   startsAt: z.string(),
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
-  fingerprint: z.string().min(1).max(64),
+  /** optional: the key comes from the labels; without it, the one Alertmanager computes is used */
+  fingerprint: z.string().optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 
-/** Unknown fields are allowed: Alertmanager may add some in later versions. */
+/**
+ * Unknown fields are allowed: Alertmanager may add some in later versions. Each alert is
+ * checked on its own (applyNotification), so one odd alert does not cost the others: a 400
+ * would, since Alertmanager does not retry it.
+ */
 export const WebhookPayload = z.object({
-  version: z.string(),
+  // another version is another schema: refused rather than half understood
+  version: z.string().refine((v) => v === '4', { error: 'must be "4", the webhook payload version this server reads' }),
   status: z.string(),
   receiver: z.string().optional(),
   groupKey: z.string().optional(),
   truncatedAlerts: z.number().optional(),
   externalURL: z.string().optional(),
-  alerts: z.array(Alert).max(1000),
+  alerts: z.array(z.unknown()).max(1000),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
+
+/** One line naming each field and its rule, e.g. `version: must be "4" ..., got "3"`. */
+export const describeErrors = (err: z.ZodError) => err.issues.map(describeIssue).join('; ');
 
 export const FINGERPRINT_LABEL = 'alert_fingerprint';
 export const KEY_LABEL = 'alert_key';
@@ -46,6 +56,28 @@ export function alertKey(labels: Record<string, string>): string {
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
 }
+/**
+ * Alertmanager's own fingerprint of a label set (prometheus/common model.LabelSet.Fingerprint:
+ * FNV-1a 64 over the sorted names and values, each followed by 0xff), for an alert sent without one.
+ */
+export function labelsFingerprint(labels: Record<string, string>): string {
+  const MASK = 0xffffffffffffffffn;
+  let h = 0xcbf29ce484222325n;
+  const add = (bytes: Iterable<number>) => {
+    for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & MASK;
+  };
+  for (const k of Object.keys(labels).sort()) {
+    add(Buffer.from(k));
+    add([0xff]);
+    add(Buffer.from(labels[k]!));
+    add([0xff]);
+  }
+  return h.toString(16).padStart(16, '0');
+}
+/** The alert's fingerprint when it sent a plausible one, else the one Alertmanager would have sent. */
+export const fingerprintOf = (alert: Alert) =>
+  alert.fingerprint && /^[0-9A-Za-z]{1,64}$/.test(alert.fingerprint) ? alert.fingerprint : labelsFingerprint(alert.labels);
+
 /** The dedup_key of the incident an alert opens; the triage_alert prompt gives the same one. */
 export const alertDedupKey = (key: string) => `alert/${key}`;
 /** What versions before the alert key used (the fingerprint); still found, so upgrades keep their open incidents. */
@@ -123,7 +155,7 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
     .join('\n');
   // Our labels: where it came from first, then the alert's own, within the limit of 32.
   const key = alertKey(l);
-  const labels: Record<string, string> = { source: 'alertmanager', [KEY_LABEL]: key, [FINGERPRINT_LABEL]: alert.fingerprint, alertname: cut(clean(name), 256) };
+  const labels: Record<string, string> = { source: 'alertmanager', [KEY_LABEL]: key, [FINGERPRINT_LABEL]: fingerprintOf(alert), alertname: cut(clean(name), 256) };
   // kept whatever else is cut: a change of it is how an escalation is recognised
   if (l.severity) labels.severity = cut(clean(l.severity), 256);
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
@@ -151,7 +183,7 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
         summary: cut(clean(`Alertmanager notification (receiver ${payload.receiver ?? '?'})`), 200),
         // bounded and cleaned, so large or odd annotations never keep an alert from its incident
         data: {
-          fingerprint: alert.fingerprint,
+          fingerprint: fingerprintOf(alert),
           startsAt: cut(clean(alert.startsAt), 100),
           generatorURL: cut(clean(alert.generatorURL ?? ''), 2000),
           ...boundedAnnotations(a),
@@ -228,23 +260,45 @@ async function refresh(store: IncidentStore, incident: Incident, alert: Alert, w
  * takes the most severe firing one, and stays open while any of them fires.
  */
 export async function applyNotification(store: IncidentStore, payload: WebhookPayload): Promise<AlertOutcome[]> {
-  const keys = payload.alerts.map((a) => alertKey(a.labels));
+  const alerts: Alert[] = [];
+  const invalid = new Map<number, AlertOutcome>();
+  // an alert that is not one is answered as invalid; the others still count
+  payload.alerts.forEach((raw, i) => {
+    const parsed = Alert.safeParse(raw, { reportInput: true });
+    if (parsed.success) alerts.push(parsed.data);
+    else invalid.set(i, invalidAlert(raw, parsed.error));
+  });
+  const applied = await applyAlerts(store, payload, alerts);
+  let next = 0;
+  return payload.alerts.map((_, i) => invalid.get(i) ?? applied[next++]!);
+}
+
+/** The outcome of an alert that is not one; whatever it has of a fingerprint and alert name is kept to identify it. */
+function invalidAlert(raw: unknown, err: z.ZodError): AlertOutcome {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const labels = (typeof r.labels === 'object' && r.labels !== null ? r.labels : {}) as Record<string, unknown>;
+  const str = (v: unknown, max: number) => (typeof v === 'string' ? cut(clean(v), max) : '');
+  return { fingerprint: str(r.fingerprint, 64), alertname: str(labels.alertname, 256) || 'alert', action: 'invalid', incident: null, error: `not an alert: ${describeErrors(err)}` };
+}
+
+async function applyAlerts(store: IncidentStore, payload: WebhookPayload, alerts: Alert[]): Promise<AlertOutcome[]> {
+  const keys = alerts.map((a) => alertKey(a.labels));
   const firing = new Map<string, Alert>();
-  payload.alerts.forEach((a, i) => {
+  alerts.forEach((a, i) => {
     const cur = firing.get(keys[i]!);
     if (a.status === 'firing' && (!cur || RANK[severityOf(a.labels.severity)] > RANK[severityOf(cur.labels.severity)])) firing.set(keys[i]!, a);
   });
   const done = new Map<string, AlertOutcome>();
   const fire = async (key: string, alert: Alert): Promise<AlertOutcome> => {
-    const base = { fingerprint: alert.fingerprint, alertname: alert.labels.alertname || 'alert' };
+    const base = { fingerprint: fingerprintOf(alert), alertname: alert.labels.alertname || 'alert' };
     let want: NewIncident;
     try {
       want = incidentFrom(alert, payload);
     } catch (err) {
       // permanent: retrying the notification would not help, so the others still count
-      return { ...base, action: 'invalid', incident: null, error: err instanceof z.ZodError ? z.prettifyError(err).replace(/\n/g, '; ') : String(err) };
+      return { ...base, action: 'invalid', incident: null, error: err instanceof z.ZodError ? describeErrors(err) : String(err) };
     }
-    const legacy = await activeFor(store, key, alert.fingerprint);
+    const legacy = await activeFor(store, key, fingerprintOf(alert));
     const { incident, deduplicated } = legacy ? { incident: legacy, deduplicated: true } : await store.create(want, BY);
     if (!deduplicated) return { ...base, action: 'created', incident: incident.id };
     try {
@@ -256,9 +310,9 @@ export async function applyNotification(store: IncidentStore, payload: WebhookPa
     }
   };
   const out: AlertOutcome[] = [];
-  for (const [i, alert] of payload.alerts.entries()) {
+  for (const [i, alert] of alerts.entries()) {
     const key = keys[i]!;
-    const base = { fingerprint: alert.fingerprint, alertname: alert.labels.alertname || 'alert' };
+    const base = { fingerprint: fingerprintOf(alert), alertname: alert.labels.alertname || 'alert' };
     const lead = firing.get(key);
     if (lead) {
       // the most severe firing alert of its key speaks for the incident; the others share its outcome
@@ -267,7 +321,7 @@ export async function applyNotification(store: IncidentStore, payload: WebhookPa
       out.push(alert === lead ? o : { ...base, action: o.action === 'invalid' ? 'invalid' : 'unchanged', incident: o.incident, ...(o.error ? { error: o.error } : {}) });
       continue;
     }
-    const open = await activeFor(store, key, alert.fingerprint);
+    const open = await activeFor(store, key, fingerprintOf(alert));
     if (!open) {
       out.push({ ...base, action: 'not_found', incident: null });
       continue;

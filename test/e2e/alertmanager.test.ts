@@ -1,6 +1,7 @@
 // A real Alertmanager sends its webhook to the server: one incident per alert of a grouped
 // notification, repeats update rather than multiply, resolved notifications resolve.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labelsFingerprint } from '../../src/alerts/alertmanager.js';
 import { startAlertmanager, type TestAlert, type TestAlertmanager } from '../../tools/test-alertmanager.js';
 import { call, connectHttp, startHttpServer, tempDir, type Connected, type HttpServer } from '../helpers/server.js';
 
@@ -67,6 +68,8 @@ describe('Alertmanager webhook', () => {
     expect(byTitle['node/worker-2']).toMatchObject({ severity: 'critical', target: 'node/worker-2', namespace: null });
     const full = (await call(mcp.client, 'get_incident', { id: byTitle['node/worker-2'].id })).structuredContent as S;
     expect(full.incident.evidence[0].data.fingerprint).toBe(byTitle['node/worker-2'].labels.alert_fingerprint);
+    // what the server computes for an alert sent without a fingerprint is what Alertmanager sends
+    expect(full.incident.evidence[0].data.fingerprint).toBe(labelsFingerprint(pressure.labels));
   });
 
   it('keeps one incident per alert while Alertmanager repeats its notifications', async () => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { alertKey, applyNotification, incidentFrom, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
+import { WebhookPayload as Payload, alertKey, applyNotification, incidentFrom, labelsFingerprint, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
@@ -212,6 +212,34 @@ describe('Alertmanager notifications', () => {
     } finally {
       await pg.close();
     }
+  });
+
+  it('take an alert without a fingerprint (the one Alertmanager computes stands in), and answer an alert that is not one as invalid while the others count', async () => {
+    const { fingerprint: _, ...bare } = crashLoop;
+    const broken = { status: 'firing', labels: { alertname: 'Broken', severity: 3 }, annotations: {}, startsAt: '2026-11-23T09:12:00Z', fingerprint: 'abcdabcdabcdabcd' };
+    const outcomes = await applyNotification(store, group([broken as unknown as Alert, bare as Alert, other]));
+    expect(outcomes.map((o) => o.action)).toEqual(['invalid', 'created', 'created']);
+    expect(outcomes[0]).toMatchObject({ fingerprint: 'abcdabcdabcdabcd', alertname: 'Broken', incident: null, error: expect.stringMatching(/labels\.severity: must be a string/) });
+    const inc = (await store.get(outcomes[1]!.incident!))!;
+    expect(inc.labels.alert_fingerprint).toBe(labelsFingerprint(crashLoop.labels));
+    expect(outcomes[1]!.fingerprint).toBe(inc.labels.alert_fingerprint);
+    // the same alert sent with a fingerprint is the same incident (its labels make the key)
+    expect((await applyNotification(store, group([crashLoop])))[0]).toMatchObject({ incident: inc.id });
+    expect(await store.count()).toBe(2);
+  });
+
+  it("compute Alertmanager's fingerprint (FNV-1a 64 of the sorted labels)", () => {
+    // FNV-1a 64 by hand: offset basis 0xcbf29ce484222325, prime 0x100000001b3, 0xff after each name and value
+    let h = 0xcbf29ce484222325n;
+    for (const b of [...Buffer.from('a'), 0xff, ...Buffer.from('1'), 0xff, ...Buffer.from('b'), 0xff, ...Buffer.from('é'), 0xff]) h = ((h ^ BigInt(b)) * 0x100000001b3n) % 2n ** 64n;
+    expect(labelsFingerprint({ b: 'é', a: '1' })).toBe(h.toString(16).padStart(16, '0'));
+    expect(labelsFingerprint({})).toBe('cbf29ce484222325');
+  });
+
+  it('refuse a notification of another payload version, naming the field', () => {
+    const r = Payload.safeParse({ ...group([crashLoop]), version: '5' });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]).toMatchObject({ path: ['version'], message: expect.stringMatching(/must be "4"/) });
   });
 
   it('keep what it can of odd labels and still open the incident', async () => {
