@@ -160,8 +160,11 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
   if (l.severity) labels.severity = cut(clean(l.severity), 256);
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (Object.keys(labels).length >= 32) break;
-    if (k in labels || !LABEL_KEY_RE.test(k) || k.length > 63) continue;
-    labels[k] = cut(clean(v), 256);
+    if (k === 'alertname' || k === 'severity' || !LABEL_KEY_RE.test(k)) continue;
+    // an alert label with a name of ours (`source`, most likely) is kept as alert_<name>, never overwritten
+    const name = k in labels ? `alert_${k}` : k;
+    if (name in labels || name.length > 63) continue;
+    labels[name] = cut(clean(v), 256);
   }
   const namespace = l.namespace && NAMESPACE_RE.test(l.namespace) ? l.namespace : undefined;
   // A target that is not a namespace names its kind, so no namespace is read into it.

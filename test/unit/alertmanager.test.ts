@@ -242,6 +242,14 @@ describe('Alertmanager notifications', () => {
     expect(r.error!.issues[0]).toMatchObject({ path: ['version'], message: expect.stringMatching(/must be "4"/) });
   });
 
+  it("keep the alert's own source label as alert_source; source stays alertmanager", async () => {
+    const thanos = { ...crashLoop, labels: { ...crashLoop.labels, source: 'thanos-ruler', alert_key: 'theirs' }, fingerprint: 'bbbb000011112222' };
+    const [o] = await applyNotification(store, group([thanos]));
+    const inc = (await store.get(o!.incident!))!;
+    expect(inc.labels).toMatchObject({ source: 'alertmanager', alert_source: 'thanos-ruler', alert_alert_key: 'theirs', alert_key: alertKey(thanos.labels) });
+    expect(alertKey(thanos.labels)).not.toBe(KEY); // their source is part of the alert's identity
+  });
+
   it('keep what it can of odd labels and still open the incident', async () => {
     const many: Record<string, string> = { alertname: '', __meta: 'x', 'bad key': 'y', node: 'worker-2', a_long: 'v'.repeat(500) };
     for (let i = 0; i < 40; i++) many[`l${String(i).padStart(2, '0')}`] = String(i);
