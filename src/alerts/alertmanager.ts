@@ -4,8 +4,8 @@
 // retries on 5xx, so every step is idempotent.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError } from '../errors.js';
-import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
+import { ConflictError, InputError } from '../errors.js';
+import { LABEL_KEY_RE, LIMITS, NAMESPACE_RE, NewIncident, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
 import { describeIssue } from '../zod-issues.js';
 
@@ -43,6 +43,8 @@ export const describeErrors = (err: z.ZodError) => err.issues.map(describeIssue)
 
 export const FINGERPRINT_LABEL = 'alert_fingerprint';
 export const KEY_LABEL = 'alert_key';
+/** The versions of the alert firing, as JSON: severity label ("" for none) → fingerprint. */
+export const FIRING_LABEL = 'alert_firing';
 const BY = 'alertmanager';
 
 /**
@@ -139,8 +141,41 @@ function boundedAnnotations(a: Record<string, string>): { annotations: Record<st
   return omitted > 0 ? { annotations, annotations_omitted: omitted } : { annotations };
 }
 
-/** The incident an alert opens. */
-export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident {
+/**
+ * The versions of one alert (one key) that fire: its severity label ("" for none, which in
+ * Prometheus is the same as an empty value) → the fingerprint of that version. Kept on the
+ * incident (FIRING_LABEL), so versions delivered in separate notifications (group_by with
+ * severity or '...', or different routes) neither flip the incident's severity back and forth
+ * nor resolve it while one of them still fires.
+ */
+export type Firing = Map<string, string>;
+const versionOf = (a: Alert) => cut(clean(a.labels.severity ?? ''), 64);
+const rankOf = (version: string) => RANK[severityOf(version || undefined)];
+/** Most severe first; equally severe ones by name, so the choice does not depend on arrival. */
+const bySeverity = (x: string, y: string) => rankOf(y) - rankOf(x) || (x < y ? -1 : x > y ? 1 : 0);
+const ordered = (f: Firing) => [...f].sort(([x], [y]) => bySeverity(x, y));
+
+/** The label value; within a label's 256 characters, the least severe versions give way (there are rarely more than 3). */
+function encodeFiring(f: Firing): string {
+  let entries = ordered(f);
+  while (entries.length > 1 && JSON.stringify(Object.fromEntries(entries)).length > 256) entries = entries.slice(0, -1);
+  return JSON.stringify(Object.fromEntries(entries));
+}
+/** undefined when the incident does not say (opened before versions were kept, or the label was edited). */
+function firingOf(inc: Incident): Firing | undefined {
+  const v = inc.labels[FIRING_LABEL];
+  if (v === undefined) return undefined;
+  try {
+    const o: unknown = JSON.parse(v);
+    if (typeof o === 'object' && o !== null && !Array.isArray(o) && Object.values(o).every((x) => typeof x === 'string')) return new Map(Object.entries(o as Record<string, string>));
+  } catch {
+    /* not ours */
+  }
+  return undefined;
+}
+
+/** The incident an alert opens; `firing` the versions of it firing (by default just this one). */
+export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Firing): NewIncident {
   const l = alert.labels;
   const a = alert.annotations;
   const name = l.alertname || 'alert';
@@ -155,7 +190,13 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
     .join('\n');
   // Our labels: where it came from first, then the alert's own, within the limit of 32.
   const key = alertKey(l);
-  const labels: Record<string, string> = { source: 'alertmanager', [KEY_LABEL]: key, [FINGERPRINT_LABEL]: fingerprintOf(alert), alertname: cut(clean(name), 256) };
+  const labels: Record<string, string> = {
+    source: 'alertmanager',
+    [KEY_LABEL]: key,
+    [FINGERPRINT_LABEL]: fingerprintOf(alert),
+    [FIRING_LABEL]: encodeFiring(firing ?? new Map([[versionOf(alert), fingerprintOf(alert)]])),
+    alertname: cut(clean(name), 256),
+  };
   // kept whatever else is cut: a change of it is how an escalation is recognised
   if (l.severity) labels.severity = cut(clean(l.severity), 256);
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
@@ -206,12 +247,10 @@ export interface AlertOutcome {
   error?: string;
 }
 
-/** The active incident an alert opened: found by its key label, confirmed by its dedup key (or, from older versions, by the fingerprint). */
-async function activeFor(store: IncidentStore, key: string, fingerprint: string): Promise<Incident | null> {
-  for (const [label, value, dedup] of [
-    [KEY_LABEL, key, alertDedupKey(key)],
-    [FINGERPRINT_LABEL, fingerprint, legacyDedupKey(fingerprint)],
-  ] as const) {
+/** The active incident an alert opened: found by its key label, confirmed by its dedup key (or, from older versions, by a fingerprint). */
+async function activeFor(store: IncidentStore, key: string, fingerprints: string[]): Promise<Incident | null> {
+  const tries: [string, string, string][] = [[KEY_LABEL, key, alertDedupKey(key)], ...fingerprints.map((fp): [string, string, string] => [FINGERPRINT_LABEL, fp, legacyDedupKey(fp)])];
+  for (const [label, value, dedup] of tries) {
     const page = await store.list({ status: 'active', labels: { [label]: value }, limit: 10 });
     for (const s of page.incidents) {
       if (s.dedup_key === dedup) return store.get(s.id);
@@ -222,45 +261,75 @@ async function activeFor(store: IncidentStore, key: string, fingerprint: string)
 
 const NOTE_PREFIX = 'Alertmanager: the alert now reads: ';
 
-/** Brings an open incident up to date with what a repeated notification says; 'unchanged' when it already is. */
-async function refresh(store: IncidentStore, incident: Incident, alert: Alert, want: NewIncident): Promise<'updated' | 'unchanged'> {
+interface Follow {
+  /** the versions the incident said were firing; undefined when it did not say */
+  prior: Firing | undefined;
+  /** the versions firing after this notification; not empty */
+  now: Firing;
+  /** the most severe version firing in this notification, and the incident it would open */
+  lead?: { alert: Alert; want: NewIncident };
+}
+
+/**
+ * Brings an open incident up to date: the versions firing, severity and labels from the most
+ * severe of them, and changed annotations as a note; 'unchanged' when it already is.
+ */
+async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'updated' | 'unchanged'> {
   let changed = false;
-  // Severity follows a change of the alert's severity label (an escalation), never overriding
-  // a severity someone set while the label stayed the same.
-  const was = incident.labels.severity;
-  const now = alert.labels.severity;
+  const [top, topFingerprint] = ordered(f.now)[0]!;
+  // labels the incident lacks are added only while it has room for them
+  let room = LIMITS.labels - Object.keys(inc.labels).length;
   const labels: Record<string, string> = {};
-  for (const k of ['severity', FINGERPRINT_LABEL]) {
-    const v = want.labels?.[k];
-    if (v !== undefined && k in incident.labels && incident.labels[k] !== v) labels[k] = v;
-  }
-  const severity = was !== undefined && now !== undefined && was !== now && incident.severity !== want.severity ? want.severity : undefined;
-  if (severity || Object.keys(labels).length > 0) {
+  const set = (k: string, v: string) => {
+    if (inc.labels[k] === v) return;
+    if (!(k in inc.labels)) {
+      if (room <= 0) return;
+      room--;
+    }
+    labels[k] = v;
+  };
+  set(FIRING_LABEL, encodeFiring(f.now));
+  if (top) set('severity', cut(top, 256));
+  set(FINGERPRINT_LABEL, topFingerprint);
+  const remove = !top && f.prior && 'severity' in inc.labels ? ['severity'] : [];
+  // Severity follows a change of the most severe firing version (an escalation, or its end),
+  // never overriding a severity someone set while that stayed the same. An incident that did not
+  // say which versions fire follows a change of its severity label, as before.
+  const was = f.prior ? ordered(f.prior)[0]?.[0] : inc.labels.severity;
+  const moved = f.prior ? was !== top : was !== undefined && top !== '' && was !== top;
+  const to = severityOf(top || undefined);
+  const severity = moved && inc.severity !== to ? to : undefined;
+  if (severity || Object.keys(labels).length > 0 || remove.length > 0) {
     await store.update(
-      incident.id,
+      inc.id,
       {
-        ...(severity ? { severity, note: `Alertmanager: severity label is now ${now} (was ${was}), so ${incident.severity} → ${severity}` } : {}),
+        ...(severity ? { severity, note: `Alertmanager: the most severe firing version of the alert now has severity label ${top || '(none)'} (was ${was || '(none)'}), so ${inc.severity} → ${severity}` } : {}),
         ...(Object.keys(labels).length > 0 ? { labels } : {}),
+        ...(remove.length > 0 ? { remove_labels: remove } : {}),
       },
       BY,
     );
     changed = true;
   }
-  // Changed annotations (summary, description, runbook) become a note, once; the description keeps what the alert first said.
-  const latest = [...incident.timeline].reverse().find((e) => e.by === BY && e.event === 'note' && e.note?.startsWith(NOTE_PREFIX));
-  const reads = cut(`${NOTE_PREFIX}${want.title}\n${want.description}`, 2000);
-  const known = latest ? latest.note : cut(`${NOTE_PREFIX}${incident.title}\n${incident.description}`, 2000);
-  if (reads !== known) {
-    await store.update(incident.id, { note: reads }, BY);
-    changed = true;
+  // Changed annotations (summary, description, runbook) become a note, once; the description keeps
+  // what the alert first said. Only the most severe version speaks, or two would take turns.
+  if (f.lead && versionOf(f.lead.alert) === top) {
+    const latest = [...inc.timeline].reverse().find((e) => e.by === BY && e.event === 'note' && e.note?.startsWith(NOTE_PREFIX));
+    const reads = cut(`${NOTE_PREFIX}${f.lead.want.title}\n${f.lead.want.description}`, 2000);
+    const known = latest ? latest.note : cut(`${NOTE_PREFIX}${inc.title}\n${inc.description}`, 2000);
+    if (reads !== known) {
+      await store.update(inc.id, { note: reads }, BY);
+      changed = true;
+    }
   }
   return changed ? 'updated' : 'unchanged';
 }
 
 /**
  * Applies one notification; alerts in order, each durable before the next. Alerts with one key
- * (the same alert at two severities, as kube-prometheus rules often fire) are one incident: it
- * takes the most severe firing one, and stays open while any of them fires.
+ * are versions of one alert at different severities (kube-prometheus rules often fire two): one
+ * incident, at the severity of the most severe version firing, open while any of them fires,
+ * whether the versions come in one notification or in several.
  */
 export async function applyNotification(store: IncidentStore, payload: WebhookPayload): Promise<AlertOutcome[]> {
   const alerts: Alert[] = [];
@@ -271,7 +340,13 @@ export async function applyNotification(store: IncidentStore, payload: WebhookPa
     if (parsed.success) alerts.push(parsed.data);
     else invalid.set(i, invalidAlert(raw, parsed.error));
   });
-  const applied = await applyAlerts(store, payload, alerts);
+  const keys = alerts.map((a) => alertKey(a.labels));
+  const applied: AlertOutcome[] = [];
+  for (const key of new Set(keys)) {
+    const mine = alerts.flatMap((a, i) => (keys[i] === key ? [i] : []));
+    const outcomes = await applyVersions(store, payload, key, mine.map((i) => alerts[i]!));
+    mine.forEach((i, n) => (applied[i] = outcomes[n]!));
+  }
   let next = 0;
   return payload.alerts.map((_, i) => invalid.get(i) ?? applied[next++]!);
 }
@@ -284,59 +359,60 @@ function invalidAlert(raw: unknown, err: z.ZodError): AlertOutcome {
   return { fingerprint: str(r.fingerprint, 64), alertname: str(labels.alertname, 256) || 'alert', action: 'invalid', incident: null, error: `not an alert: ${describeErrors(err)}` };
 }
 
-async function applyAlerts(store: IncidentStore, payload: WebhookPayload, alerts: Alert[]): Promise<AlertOutcome[]> {
-  const keys = alerts.map((a) => alertKey(a.labels));
-  const firing = new Map<string, Alert>();
-  alerts.forEach((a, i) => {
-    const cur = firing.get(keys[i]!);
-    if (a.status === 'firing' && (!cur || RANK[severityOf(a.labels.severity)] > RANK[severityOf(cur.labels.severity)])) firing.set(keys[i]!, a);
-  });
-  const done = new Map<string, AlertOutcome>();
-  const fire = async (key: string, alert: Alert): Promise<AlertOutcome> => {
-    const base = { fingerprint: fingerprintOf(alert), alertname: alert.labels.alertname || 'alert' };
-    let want: NewIncident;
-    try {
-      want = incidentFrom(alert, payload);
-    } catch (err) {
-      // permanent: retrying the notification would not help, so the others still count
-      return { ...base, action: 'invalid', incident: null, error: err instanceof z.ZodError ? describeErrors(err) : String(err) };
-    }
-    const legacy = await activeFor(store, key, fingerprintOf(alert));
-    const { incident, deduplicated } = legacy ? { incident: legacy, deduplicated: true } : await store.create(want, BY);
-    if (!deduplicated) return { ...base, action: 'created', incident: incident.id };
-    try {
-      return { ...base, action: await refresh(store, incident, alert, want), incident: incident.id };
-    } catch (err) {
-      // e.g. a timeline already full: permanent, so not a 5xx that Alertmanager would retry forever
-      if (err instanceof ConflictError) return { ...base, action: 'invalid', incident: incident.id, error: err.message };
-      throw err;
-    }
+/** Permanent failures: retrying the notification would not help, so not a 5xx that Alertmanager would retry for ever. */
+const permanent = (err: unknown) => err instanceof ConflictError || err instanceof InputError;
+
+/**
+ * The alerts of one key in this notification. The first of them (the most severe firing one, if
+ * any fires) speaks for the incident; the others share its outcome as 'unchanged'.
+ */
+async function applyVersions(store: IncidentStore, payload: WebhookPayload, key: string, group: Alert[]): Promise<AlertOutcome[]> {
+  const fired = group.filter((a) => a.status === 'firing').sort((x, y) => bySeverity(versionOf(x), versionOf(y)));
+  const lead = fired[0];
+  const first = lead ?? group[0]!;
+  const answer = (action: AlertOutcome['action'], incident: string | null, error?: string): AlertOutcome[] =>
+    group.map((a) => ({
+      fingerprint: fingerprintOf(a),
+      alertname: a.labels.alertname || 'alert',
+      action: a === first || action === 'invalid' ? action : action === 'not_found' ? 'not_found' : 'unchanged',
+      incident,
+      ...(error ? { error } : {}),
+    }));
+  const firing: Firing = new Map(fired.map((a) => [versionOf(a), fingerprintOf(a)]));
+  const ended = new Set(group.filter((a) => a.status === 'resolved').map(versionOf));
+  const open = await activeFor(store, key, [...new Set(group.map(fingerprintOf))]);
+  const now = (prior: Firing | undefined): Firing => {
+    const n = new Map([...(prior ?? [])].filter(([v]) => !ended.has(v)));
+    for (const [v, fp] of firing) n.set(v, fp);
+    return n;
   };
-  const out: AlertOutcome[] = [];
-  for (const [i, alert] of alerts.entries()) {
-    const key = keys[i]!;
-    const base = { fingerprint: fingerprintOf(alert), alertname: alert.labels.alertname || 'alert' };
-    const lead = firing.get(key);
+  let incident = open;
+  try {
     if (lead) {
-      // the most severe firing alert of its key speaks for the incident; the others share its outcome
-      let o = done.get(key);
-      if (!o) done.set(key, (o = await fire(key, lead)));
-      out.push(alert === lead ? o : { ...base, action: o.action === 'invalid' ? 'invalid' : 'unchanged', incident: o.incident, ...(o.error ? { error: o.error } : {}) });
-      continue;
+      let want: NewIncident;
+      try {
+        want = incidentFrom(lead, payload, firing);
+      } catch (err) {
+        return answer('invalid', null, err instanceof z.ZodError ? describeErrors(err) : String(err));
+      }
+      if (!incident) {
+        const made = await store.create(want, BY);
+        if (!made.deduplicated) return answer('created', made.incident.id);
+        incident = made.incident;
+      }
+      const prior = firingOf(incident);
+      return answer(await follow(store, incident, { prior, now: now(prior), lead: { alert: lead, want } }), incident.id);
     }
-    const open = await activeFor(store, key, fingerprintOf(alert));
-    if (!open) {
-      out.push({ ...base, action: 'not_found', incident: null });
-      continue;
-    }
-    try {
-      await store.update(open.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${alert.endsAt ?? 'now'})` }, BY);
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      out.push({ ...base, action: 'invalid', incident: open.id, error: err.message });
-      continue;
-    }
-    out.push({ ...base, action: 'resolved', incident: open.id });
+    if (!incident) return answer('not_found', null);
+    const prior = firingOf(incident);
+    const still = now(prior);
+    // resolved when no version fires any more (or, if the incident did not say which fire, at once)
+    if (prior && still.size > 0) return answer(await follow(store, incident, { prior, now: still }), incident.id);
+    await store.update(incident.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${first.endsAt ?? 'now'})` }, BY);
+    return answer('resolved', incident.id);
+  } catch (err) {
+    // e.g. a timeline already full
+    if (permanent(err)) return answer('invalid', incident?.id ?? null, (err as Error).message);
+    throw err;
   }
-  return out;
 }

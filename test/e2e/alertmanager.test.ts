@@ -18,18 +18,19 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_
   }
 }
 
+const now = new Date().toISOString();
+const crash = (pod: string, severity = 'warning'): TestAlert => ({
+  labels: { alertname: 'KubePodCrashLooping', namespace: 'batch', pod, severity, container: 'worker' },
+  annotations: { summary: 'Pod is crash looping.', description: `Pod batch/${pod} is in waiting state (reason: CrashLoopBackOff).` },
+  startsAt: now,
+  generatorURL: 'http://prometheus:9090/graph?g0.expr=kube_pod_container_status_waiting_reason',
+});
+
 describe('Alertmanager webhook', () => {
   const dir = tempDir();
   let server: HttpServer;
   let am: TestAlertmanager;
   let mcp: Connected;
-  const now = new Date().toISOString();
-  const crash = (pod: string, severity = 'warning'): TestAlert => ({
-    labels: { alertname: 'KubePodCrashLooping', namespace: 'batch', pod, severity, container: 'worker' },
-    annotations: { summary: 'Pod is crash looping.', description: `Pod batch/${pod} is in waiting state (reason: CrashLoopBackOff).` },
-    startsAt: now,
-    generatorURL: 'http://prometheus:9090/graph?g0.expr=kube_pod_container_status_waiting_reason',
-  });
   const pressure: TestAlert = {
     labels: { alertname: 'KubeNodeMemoryPressure', node: 'worker-2', severity: 'critical' },
     annotations: { summary: 'Node has memory pressure.' },
@@ -145,4 +146,51 @@ describe('Alertmanager webhook', () => {
     expect(junk.status).toBe(400);
     expect(((await junk.json()) as { error: string }).error).toMatch(/not an Alertmanager webhook notification/);
   });
+});
+
+describe('Alertmanager webhook, one version of an alert a notification', () => {
+  it("keeps one incident when the versions at two severities come in separate notifications (group_by '...'), open while either fires", async () => {
+    // a server of its own, so the repeats counted are this Alertmanager's
+    const own = tempDir();
+    const server = await startHttpServer({ DATA_DIR: own.path, MCP_AUTH_TOKEN: TOKEN });
+    const separate = await startAlertmanager({ webhookUrl: server.url.replace('/mcp', '/alertmanager'), token: TOKEN, groupBy: ['...'], repeatInterval: '2s' });
+    const mcp = await connectHttp(server.url, { authorization: `Bearer ${TOKEN}` });
+    const fromAlertmanager = async () => (await call(mcp.client, 'list_incidents', { status: 'all', labels: { source: 'alertmanager' }, limit: 100 })).structuredContent as S;
+    try {
+      const pod = 'report-worker-9a7b6c5d4-split1';
+      const unchanged = async () => Number(/alertmanager_alerts_total\{action="unchanged"\} (\d+)/.exec(await (await fetch(server.url.replace('/mcp', '/metrics'))).text())?.[1] ?? 0);
+      await separate.post([crash(pod), crash(pod, 'critical')]);
+      const mine = async () => (await fromAlertmanager()).incidents.filter((i: S) => i.affected_resources[0] === `pod/${pod}`);
+      const opened = await until('the critical incident', async () => {
+        const m = await mine();
+        return m.length === 1 && m[0].severity === 'critical' ? m[0] : undefined;
+      });
+      // several repeats of each version, each in its own notification
+      const before = await unchanged();
+      await until('repeats', async () => ((await unchanged()) >= before + 4 ? true : undefined));
+      const full = ((await call(mcp.client, 'get_incident', { id: opened.id })).structuredContent as S).incident;
+      expect(full.severity).toBe('critical');
+      expect(full.timeline.length).toBeLessThanOrEqual(4); // created, at most one escalation: no flip-flop
+      expect(Object.keys(JSON.parse(full.labels.alert_firing)).sort()).toEqual(['critical', 'warning']);
+      // the critical version ends, the warning one still fires: open, at the warning's severity
+      await separate.post([{ ...crash(pod, 'critical'), endsAt: new Date().toISOString() }]);
+      const calmer = await until('the critical version to end', async () => {
+        const m = await mine();
+        return m.length === 1 && m[0].severity === 'medium' ? m[0] : undefined;
+      });
+      expect(calmer).toMatchObject({ id: opened.id, status: 'active' });
+      // the warning keeps repeating into the same incident, then ends: resolved
+      const after = await unchanged();
+      await until('a warning repeat', async () => ((await unchanged()) > after ? true : undefined));
+      expect((await mine()).map((i: S) => [i.id, i.status])).toEqual([[opened.id, 'active']]);
+      await separate.post([{ ...crash(pod), endsAt: new Date().toISOString() }]);
+      await until('the resolution', async () => ((await mine())[0]?.status === 'resolved' ? true : undefined));
+      expect(await mine()).toHaveLength(1);
+    } finally {
+      await mcp.close();
+      await separate.stop();
+      await server.stop();
+      own.cleanup();
+    }
+  }, 60_000);
 });

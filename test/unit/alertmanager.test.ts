@@ -90,8 +90,9 @@ describe('Alertmanager notifications', () => {
     // the next repeat changes nothing
     expect((await applyNotification(store, group([critical])))[0]!.action).toBe('unchanged');
     const ended = { ...critical, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' };
-    // Alertmanager sends resolved alerts inside a group that may still be firing
-    const [resolved] = await applyNotification(store, group([ended]));
+    const endedWarning = { ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' };
+    // Alertmanager sends resolved alerts inside a group that may still be firing; both versions ended
+    const [resolved] = await applyNotification(store, group([ended, endedWarning]));
     expect(resolved).toMatchObject({ action: 'resolved', incident: created!.incident });
     inc = (await store.get(created!.incident!))!;
     expect(inc.status).toBe('resolved');
@@ -121,6 +122,57 @@ describe('Alertmanager notifications', () => {
     expect(await store.count()).toBe(1);
   });
 
+  it('keep one incident for versions at two severities arriving in separate notifications: no flip-flop, open while either fires', async () => {
+    // group_by with severity (or '...', or two routes): each version comes in a notification of its own
+    const critical = { ...crashLoop, labels: { ...crashLoop.labels, severity: 'critical' }, fingerprint: '9f8e7d6c5b4a3921' };
+    const ids = new Set<string>();
+    for (let i = 0; i < 8; i++) for (const o of await applyNotification(store, group([i % 2 ? critical : crashLoop]))) ids.add(o.incident!);
+    expect(ids.size).toBe(1);
+    const id = [...ids][0]!;
+    let inc = (await store.get(id))!;
+    expect(inc.severity).toBe('critical');
+    // created, then one escalation (severity, labels, its note); the repeats change nothing
+    expect(inc.timeline.map((e) => e.event)).toEqual(['created', 'severity', 'labels', 'note']);
+    expect(inc.labels).toMatchObject({ severity: 'critical', alert_fingerprint: '9f8e7d6c5b4a3921' });
+    expect(JSON.parse(inc.labels.alert_firing!)).toEqual({ critical: '9f8e7d6c5b4a3921', warning: '231c6bb8d7e611f4' });
+    // the critical version ends while the warning one still fires: open, back at the warning's severity
+    const endedCritical = { ...critical, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' };
+    expect((await applyNotification(store, group([endedCritical])))[0]).toMatchObject({ action: 'updated', incident: id });
+    inc = (await store.get(id))!;
+    expect(inc).toMatchObject({ status: 'active', severity: 'medium' });
+    expect(inc.labels).toMatchObject({ severity: 'warning', alert_fingerprint: '231c6bb8d7e611f4' });
+    expect(JSON.parse(inc.labels.alert_firing!)).toEqual({ warning: '231c6bb8d7e611f4' });
+    // the warning's next repeat is the same incident, unchanged
+    expect((await applyNotification(store, group([crashLoop])))[0]).toMatchObject({ action: 'unchanged', incident: id });
+    // the critical one's resolved notification again: nothing left to take away
+    expect((await applyNotification(store, group([endedCritical])))[0]).toMatchObject({ action: 'unchanged', incident: id });
+    const [done] = await applyNotification(store, group([{ ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:25:00Z' }]));
+    expect(done).toMatchObject({ action: 'resolved', incident: id });
+    expect(await store.count()).toBe(1);
+  });
+
+  it('follow the versions of an alert without a severity label too, and never add labels past the limit', async () => {
+    const { severity: _, ...plain } = crashLoop.labels;
+    const unlabelled = { ...crashLoop, labels: plain, fingerprint: '1111222233334444' };
+    const [o] = await applyNotification(store, group([unlabelled]));
+    expect(JSON.parse((await store.get(o!.incident!))!.labels.alert_firing!)).toEqual({ '': '1111222233334444' });
+    const [up] = await applyNotification(store, group([{ ...crashLoop, labels: { ...plain, severity: 'critical' }, fingerprint: '5555666677778888' }]));
+    expect(up!.action).toBe('updated');
+    expect((await store.get(o!.incident!))!).toMatchObject({ severity: 'critical', labels: { severity: 'critical' } });
+    const [down] = await applyNotification(store, group([{ ...crashLoop, labels: { ...plain, severity: 'critical' }, status: 'resolved' as const, fingerprint: '5555666677778888' }]));
+    expect(down!.action).toBe('updated');
+    const calm = (await store.get(o!.incident!))!;
+    expect(calm.severity).toBe('medium');
+    expect(calm.labels).not.toHaveProperty('severity');
+    // an incident already at 32 labels is still found, and gets no label more
+    const full: Record<string, string> = { alert_key: alertKey(crashLoop.labels), source: 'alertmanager' };
+    for (let i = 0; Object.keys(full).length < 32; i++) full[`l${i}`] = 'x';
+    const { incident: old } = await store.create({ ...incidentFrom(other, group([other])), labels: { ...full, alert_key: alertKey(other.labels) } }, 'alertmanager');
+    const [r] = await applyNotification(store, group([{ ...other, labels: { ...other.labels, severity: 'critical' }, fingerprint: '9999aaaabbbbcccc' }]));
+    expect(r).toMatchObject({ action: 'unchanged', incident: old.id });
+    expect(Object.keys((await store.get(old.id))!.labels)).toHaveLength(32);
+  });
+
   it('note changed annotations once, and keep a severity someone set while the label stayed', async () => {
     const [created] = await applyNotification(store, group([crashLoop]));
     const id = created!.incident!;
@@ -137,9 +189,11 @@ describe('Alertmanager notifications', () => {
   });
 
   it('still find incidents opened before the alert key (dedup key from the fingerprint)', async () => {
-    const { alert_key: _, ...labels } = incidentFrom(crashLoop, group([crashLoop])).labels!;
+    const { alert_key: _, alert_firing: __, ...labels } = incidentFrom(crashLoop, group([crashLoop])).labels!;
     const { incident: old } = await store.create({ ...incidentFrom(crashLoop, group([crashLoop])), labels, dedup_key: 'alertmanager/231c6bb8d7e611f4' }, 'alertmanager');
-    expect((await applyNotification(store, group([crashLoop])))[0]).toMatchObject({ action: 'unchanged', incident: old.id });
+    // found, and from now on it says which versions of the alert fire
+    expect((await applyNotification(store, group([crashLoop])))[0]).toMatchObject({ action: 'updated', incident: old.id });
+    expect(JSON.parse((await store.get(old.id))!.labels.alert_firing!)).toEqual({ warning: '231c6bb8d7e611f4' });
     const [r] = await applyNotification(store, group([{ ...crashLoop, status: 'resolved' as const, endsAt: '2026-11-23T09:20:00Z' }]));
     expect(r).toMatchObject({ action: 'resolved', incident: old.id });
     expect(await store.count()).toBe(1);
