@@ -6,7 +6,7 @@
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { alertDedupKey, alertKey } from './alerts/alertmanager.js';
+import { TRIAGE_SOURCE, alertDedupKey, alertKey } from './alerts/alertmanager.js';
 import type { App } from './app.js';
 import { usageQuery } from './features/builder.js';
 import { checkScope } from './features/scope.js';
@@ -180,7 +180,7 @@ export const WORKFLOWS: Workflow[] = [
         args: {
           target: '$namespace',
           namespace: '$namespace',
-          labels: { alertname: '$alertname', pod: '$pod', source: 'alert-triage', alert_key: '$alert_key' },
+          labels: { alertname: '$alertname', pod: '$pod', source: TRIAGE_SOURCE, alert_key: '$alert_key' },
           // the key Alertmanager's webhook gives the same alert, so the two make one incident
           dedup_key: '$alert_dedup_key',
         },

@@ -247,14 +247,44 @@ export interface AlertOutcome {
   error?: string;
 }
 
-/** The active incident an alert opened: found by its key label, confirmed by its dedup key (or, from older versions, by a fingerprint). */
-async function activeFor(store: IncidentStore, key: string, fingerprints: string[]): Promise<Incident | null> {
+/** Who opens incidents the triage_alert prompt asks for (its `source` label). */
+export const TRIAGE_SOURCE = 'alert-triage';
+
+/**
+ * Whether an incident is the triage of this alert: opened by the triage_alert prompt, which knows
+ * an alert by alertname, namespace and pod (its key from the alert's other labels only when the
+ * agent passed them all).
+ */
+function triageOf(inc: { labels: Record<string, string>; namespace: string | null }, l: Record<string, string>): boolean {
+  return inc.labels.source === TRIAGE_SOURCE && !!l.alertname && inc.labels.alertname === l.alertname && !!l.namespace && inc.namespace === l.namespace && (inc.labels.pod ?? '') === (l.pod ?? '');
+}
+
+/**
+ * The active incident an alert opened: found by its key label, confirmed by its dedup key, or as
+ * the triage of this alert that the webhook adopted; or, from older versions, by a fingerprint.
+ */
+async function activeFor(store: IncidentStore, key: string, fingerprints: string[], labels: Record<string, string>): Promise<Incident | null> {
   const tries: [string, string, string][] = [[KEY_LABEL, key, alertDedupKey(key)], ...fingerprints.map((fp): [string, string, string] => [FINGERPRINT_LABEL, fp, legacyDedupKey(fp)])];
   for (const [label, value, dedup] of tries) {
     const page = await store.list({ status: 'active', labels: { [label]: value }, limit: 10 });
     for (const s of page.incidents) {
-      if (s.dedup_key === dedup) return store.get(s.id);
+      if (s.dedup_key === dedup || (label === KEY_LABEL && triageOf(s, labels) && FIRING_LABEL in s.labels)) return store.get(s.id);
     }
+  }
+  return null;
+}
+
+/**
+ * An active triage of this alert that no alert follows yet (no FIRING_LABEL): the webhook adopts
+ * it rather than open a second incident, since without all the alert's labels the prompt's key
+ * differs from the webhook's. It needs room for the labels adoption adds.
+ */
+async function triageToAdopt(store: IncidentStore, l: Record<string, string>): Promise<Incident | null> {
+  if (!l.alertname || !l.namespace || !NAMESPACE_RE.test(l.namespace)) return null;
+  const page = await store.list({ status: 'active', namespace: l.namespace, labels: { source: TRIAGE_SOURCE, alertname: l.alertname, ...(l.pod ? { pod: l.pod } : {}) }, limit: 10 });
+  for (const s of page.incidents) {
+    const adds = [KEY_LABEL, FIRING_LABEL].filter((k) => !(k in s.labels)).length;
+    if (triageOf(s, l) && !(FIRING_LABEL in s.labels) && Object.keys(s.labels).length + adds <= LIMITS.labels) return store.get(s.id);
   }
   return null;
 }
@@ -268,6 +298,8 @@ interface Follow {
   now: Firing;
   /** the most severe version firing in this notification, and the incident it would open */
   lead?: { alert: Alert; want: NewIncident };
+  /** the alert's key, when the incident is a triage the webhook adopts */
+  adopt?: string;
 }
 
 /**
@@ -288,6 +320,7 @@ async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'
     }
     labels[k] = v;
   };
+  if (f.adopt) set(KEY_LABEL, f.adopt);
   set(FIRING_LABEL, encodeFiring(f.now));
   if (top) set('severity', cut(top, 256));
   set(FINGERPRINT_LABEL, topFingerprint);
@@ -299,11 +332,16 @@ async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'
   const moved = f.prior ? was !== top : was !== undefined && top !== '' && was !== top;
   const to = severityOf(top || undefined);
   const severity = moved && inc.severity !== to ? to : undefined;
+  const notes = [
+    f.adopt ? `Alertmanager: this triage of the alert now follows its notifications too (alert_key ${f.adopt}), rather than a second incident` : '',
+    severity ? `Alertmanager: the most severe firing version of the alert now has severity label ${top || '(none)'} (was ${was || '(none)'}), so ${inc.severity} → ${severity}` : '',
+  ].filter(Boolean);
   if (severity || Object.keys(labels).length > 0 || remove.length > 0) {
     await store.update(
       inc.id,
       {
-        ...(severity ? { severity, note: `Alertmanager: the most severe firing version of the alert now has severity label ${top || '(none)'} (was ${was || '(none)'}), so ${inc.severity} → ${severity}` } : {}),
+        ...(severity ? { severity } : {}),
+        ...(notes.length > 0 ? { note: notes.join('\n') } : {}),
         ...(Object.keys(labels).length > 0 ? { labels } : {}),
         ...(remove.length > 0 ? { remove_labels: remove } : {}),
       },
@@ -380,7 +418,7 @@ async function applyVersions(store: IncidentStore, payload: WebhookPayload, key:
     }));
   const firing: Firing = new Map(fired.map((a) => [versionOf(a), fingerprintOf(a)]));
   const ended = new Set(group.filter((a) => a.status === 'resolved').map(versionOf));
-  const open = await activeFor(store, key, [...new Set(group.map(fingerprintOf))]);
+  const open = await activeFor(store, key, [...new Set(group.map(fingerprintOf))], first.labels);
   const now = (prior: Firing | undefined): Firing => {
     const n = new Map([...(prior ?? [])].filter(([v]) => !ended.has(v)));
     for (const [v, fp] of firing) n.set(v, fp);
@@ -395,13 +433,18 @@ async function applyVersions(store: IncidentStore, payload: WebhookPayload, key:
       } catch (err) {
         return answer('invalid', null, err instanceof z.ZodError ? describeErrors(err) : String(err));
       }
+      let adopt: string | undefined;
+      if (!incident) {
+        incident = await triageToAdopt(store, lead.labels);
+        if (incident) adopt = key;
+      }
       if (!incident) {
         const made = await store.create(want, BY);
         if (!made.deduplicated) return answer('created', made.incident.id);
         incident = made.incident;
       }
       const prior = firingOf(incident);
-      return answer(await follow(store, incident, { prior, now: now(prior), lead: { alert: lead, want } }), incident.id);
+      return answer(await follow(store, incident, { prior, now: now(prior), lead: { alert: lead, want }, ...(adopt ? { adopt } : {}) }), incident.id);
     }
     if (!incident) return answer('not_found', null);
     const prior = firingOf(incident);

@@ -10,6 +10,7 @@ import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
 import { freshDatabase } from '../helpers/postgres.js';
+import { WORKFLOWS, fill, workflowArgs } from '../../src/prompts.js';
 import { ROOT, tempDir } from '../helpers/server.js';
 
 const crashLoop = {
@@ -302,6 +303,47 @@ describe('Alertmanager notifications', () => {
     const inc = (await store.get(o!.incident!))!;
     expect(inc.labels).toMatchObject({ source: 'alertmanager', alert_source: 'thanos-ruler', alert_alert_key: 'theirs', alert_key: alertKey(thanos.labels) });
     expect(alertKey(thanos.labels)).not.toBe(KEY); // their source is part of the alert's identity
+  });
+
+  it('adopt the incident an agent opened with the triage prompt (key from alertname, namespace, pod) for an alert with all its labels', async () => {
+    // KubePodCrashLooping as kube-state-metrics and kube-prometheus deliver it
+    const ksm = (container: string, severity = 'warning') => ({
+      ...crashLoop,
+      labels: {
+        alertname: 'KubePodCrashLooping', namespace: 'batch', pod: 'report-worker-9a7b6c5d4-x7k2p', container, severity, reason: 'CrashLoopBackOff',
+        job: 'kube-state-metrics', instance: '10.128.2.15:8443', endpoint: 'https-main', service: 'kube-state-metrics',
+        uid: '6f1c2a9e-3b7d-4c1e-9a52-0d8e4f7b1c23', prometheus: 'openshift-monitoring/k8s',
+      },
+      fingerprint: container === 'report-worker' ? '7a1b2c3d4e5f6071' : '8a1b2c3d4e5f6072',
+    });
+    const alert = ksm('report-worker');
+    // the agent follows triage_alert without its labels argument, and records the incident it asks for
+    const triage = WORKFLOWS.find((w) => w.name === 'triage_alert')!;
+    const args = workflowArgs(triage, { alertname: 'KubePodCrashLooping', namespace: 'batch', pod: alert.labels.pod });
+    const step = triage.steps.find((s) => s.tool === 'create_incident')!;
+    const asked = fill(step.args as never, args) as Record<string, any>;
+    expect(asked.dedup_key).not.toBe(`alert/${alertKey(alert.labels)}`); // the keys differ: hence adoption
+    const { incident: mine } = await store.create({ ...asked, title: 'crash loop in batch', description: 'restarts every 5m', severity: 'high' } as never, 'agent');
+    // an unrelated incident with the same alert's labels copied is not adopted
+    await store.create({ title: 'other', description: 'x', severity: 'low', target: 'batch', namespace: 'batch', labels: { alertname: 'KubePodCrashLooping', pod: alert.labels.pod, source: 'agent' } }, 'agent');
+
+    const [o] = await applyNotification(store, group([alert]));
+    expect(o).toMatchObject({ action: 'updated', incident: mine.id });
+    let inc = (await store.get(mine.id))!;
+    expect(inc.severity).toBe('high'); // what the agent judged stays
+    expect(inc.labels).toMatchObject({ source: 'alert-triage', alert_key: alertKey(alert.labels), severity: 'warning', alert_fingerprint: '7a1b2c3d4e5f6071' });
+    expect(inc.timeline.some((e) => e.by === 'alertmanager' && /triage/.test(e.note ?? ''))).toBe(true);
+    // later notifications find it by key: repeats change nothing, an escalation follows
+    expect((await applyNotification(store, group([alert])))[0]).toMatchObject({ action: 'unchanged', incident: mine.id });
+    expect((await applyNotification(store, group([ksm('report-worker', 'critical')])))[0]).toMatchObject({ action: 'updated', incident: mine.id });
+    // another container of the pod is another alert: its own incident, the triage is taken
+    expect((await applyNotification(store, group([ksm('sidecar')])))[0]!.action).toBe('created');
+    const ended = (a: ReturnType<typeof ksm>) => ({ ...a, status: 'resolved' as const, endsAt: '2026-11-23T10:00:00Z' });
+    const [r] = await applyNotification(store, group([ended(alert), ended(ksm('report-worker', 'critical'))]));
+    expect(r).toMatchObject({ action: 'resolved', incident: mine.id });
+    inc = (await store.get(mine.id))!;
+    expect(inc.status).toBe('resolved');
+    expect(await store.count()).toBe(3);
   });
 
   it('keep what it can of odd labels and still open the incident', async () => {
