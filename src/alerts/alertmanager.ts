@@ -106,7 +106,8 @@ export function severityOf(label: string | undefined): Severity {
   }
 }
 
-const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
+/** Labels that name an affected resource, as <label>/<value> (job_name as job/<name>). */
+export const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
 /**
  * At most `max` UTF-16 units (what the model's limits count), cut on a whole code point: half an
  * emoji is a lone surrogate, which PostgreSQL's jsonb refuses.

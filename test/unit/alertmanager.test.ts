@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { WebhookPayload as Payload, alertKey, applyNotification, incidentFrom, labelsFingerprint, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
+import { RESOURCE_LABELS, WebhookPayload as Payload, alertKey, applyNotification, incidentFrom, labelsFingerprint, severityOf, type Alert, type WebhookPayload } from '../../src/alerts/alertmanager.js';
 import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
@@ -360,6 +360,30 @@ describe('Alertmanager notifications', () => {
     expect(Object.keys(inc.labels)).toHaveLength(32);
     expect(inc.labels.a_long!.length).toBeLessThanOrEqual(256);
     expect(inc.labels).not.toHaveProperty('bad key');
+  });
+});
+
+describe("the README's Alertmanager mapping", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const mapping = readme.slice(readme.indexOf('## Alerts become incidents'), readme.indexOf('- An alert is known by its'));
+
+  it('names every severity word as the code maps it', () => {
+    const stated = [...mapping.matchAll(/((?:`\w+`\/?)+) → (critical|high|medium|low)/g)];
+    expect(stated.length).toBe(3);
+    for (const [, words, to] of stated) for (const w of words!.match(/\w+/g)!) expect([w, severityOf(w)]).toEqual([w, to]);
+    expect(mapping).toMatch(/anything else, `warning` or no label → medium/);
+    expect([severityOf('warning'), severityOf(undefined), severityOf('whatever'), severityOf('EMERGENCY')]).toEqual(['medium', 'medium', 'medium', 'critical']);
+  });
+
+  it('names every resource label and target the code reads', () => {
+    const listed = /affected resources\s+`<label>\/<value>` from the ([^;]+) labels;/.exec(mapping)![1]!.match(/`(\w+)`/g)!.map((w) => w.slice(1, -1));
+    const labels = Object.fromEntries(listed.map((k) => [k, 'x']));
+    const inc = incidentFrom({ ...crashLoop, labels: { alertname: 'A', ...labels } }, group([]));
+    expect(inc.affected_resources!.map((r) => r.split('/')[0]).sort()).toEqual(listed.map((k) => (k === 'job_name' ? 'job' : k)).sort());
+    expect([...listed].sort()).toEqual([...RESOURCE_LABELS].sort());
+    const target = (l: Record<string, string>) => incidentFrom({ ...crashLoop, labels: { alertname: 'A', ...l } }, group([])).target;
+    expect([target({ node: 'n', instance: 'i:9100', job: 'j' }), target({ instance: 'i:9100', job: 'j' }), target({ job: 'j' }), target({})]).toEqual(['node/n', 'instance/i:9100', 'job/j', 'cluster/all']);
+    expect(mapping).toContain('`node/<node>`, `instance/<instance>`, `job/<job>` or `cluster/all`');
   });
 });
 
