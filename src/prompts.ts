@@ -6,7 +6,7 @@
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { alertDedupKey, alertKey } from './alerts/alertmanager.js';
+import { TRIAGE_SOURCE, alertDedupKey, alertKey } from './alerts/alertmanager.js';
 import type { App } from './app.js';
 import { usageQuery } from './features/builder.js';
 import { checkScope } from './features/scope.js';
@@ -20,8 +20,10 @@ export interface Ref {
   path: string;
   /** how the text shows it */
   shown: string;
-  /** used when the earlier result has nothing at `path` */
+  /** used when the earlier result has nothing at `path`, or fails `onlyIf` */
   fallback?: Arg;
+  /** taken only when the earlier result has this value at this path (e.g. the tool a "next" is for) */
+  onlyIf?: { path: string; is: string };
 }
 export type Arg = string | number | Ref | Record<string, unknown>;
 
@@ -56,7 +58,13 @@ export interface Workflow {
   finishReadOnly?: string;
 }
 
-const ref = (from: string, path: string, shown: string, fallback?: Arg): Ref => ({ from, path, shown, ...(fallback !== undefined ? { fallback } : {}) });
+const ref = (from: string, path: string, shown: string, fallback?: Arg, onlyIf?: Ref['onlyIf']): Ref => ({
+  from,
+  path,
+  shown,
+  ...(fallback !== undefined ? { fallback } : {}),
+  ...(onlyIf ? { onlyIf } : {}),
+});
 
 /** detect_anomaly's default when build_features suggests nothing (it does only with more than 10 real features). */
 function usage(namespace: string | undefined): string {
@@ -73,12 +81,16 @@ const DETECT: Step = {
   args: ref('build_features', 'next.arguments', 'the "next" arguments build_features returned', { query: '$usage_query', range: '3d' }),
   look: 'what is anomalous, since when, and how sure the detector is',
 };
+// detect_anomaly's "next" may be for detect_anomaly itself (the query again, as a rate): only one for query_metrics is taken
 const LOOK_CLOSER: Step = {
   tool: 'query_metrics',
-  args: ref('detect_anomaly', 'next.arguments', 'the "next" arguments detect_anomaly returned', {
-    query: ref('detect_anomaly', 'query', 'its query'),
-    range: '6h',
-  }),
+  args: ref(
+    'detect_anomaly',
+    'next.arguments',
+    'the "next" arguments detect_anomaly returned when its "next" is for query_metrics',
+    { query: ref('detect_anomaly', 'query', 'its query'), range: '6h' },
+    { path: 'next.tool', is: 'query_metrics' },
+  ),
   look: 'the raw series around what stood out: check the numbers you will report',
 };
 
@@ -180,7 +192,7 @@ export const WORKFLOWS: Workflow[] = [
         args: {
           target: '$namespace',
           namespace: '$namespace',
-          labels: { alertname: '$alertname', pod: '$pod', source: 'alert-triage', alert_key: '$alert_key' },
+          labels: { alertname: '$alertname', pod: '$pod', source: TRIAGE_SOURCE, alert_key: '$alert_key' },
           // the key Alertmanager's webhook gives the same alert, so the two make one incident
           dedup_key: '$alert_dedup_key',
         },
@@ -266,7 +278,7 @@ export function fill(value: Arg, args: Record<string, string | undefined>): Arg 
 function shownArgs(step: Step, args: Record<string, string | undefined>): string {
   const shownRef = (r: Ref): string => {
     if (r.fallback === undefined || (typeof r.fallback === 'object' && 'from' in r.fallback)) return r.shown;
-    return `${r.shown} (if none: ${shownValue(fill(r.fallback, args))})`;
+    return `${r.shown} (${r.onlyIf ? 'otherwise' : 'if none'}: ${shownValue(fill(r.fallback, args))})`;
   };
   const shownValue = (v: Arg | undefined): string =>
     JSON.stringify(v, (_, x: unknown) => (typeof x === 'object' && x !== null && 'from' in x ? `<${(x as Ref).shown}>` : x));

@@ -11,6 +11,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { fileURLToPath } from 'node:url';
 import { resultText, toOpenAiTools } from './openai-tools.js';
 
 interface Message {
@@ -30,7 +31,8 @@ const turns = Number(option('--turns', '12'));
 
 const transport = new StdioClientTransport({
   command: process.execPath,
-  args: [new URL('../../dist/main.js', import.meta.url).pathname],
+  // fileURLToPath, not .pathname: a checkout under a path with spaces is %20 in a URL
+  args: [fileURLToPath(new URL('../../dist/main.js', import.meta.url))],
   env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn' },
 });
 const mcp = new Client({ name: 'granite-agent', version: '1.0.0' });
@@ -55,6 +57,13 @@ if (!task) {
   process.exit(2);
 }
 
+/** One line, no stack trace, exit code 1. */
+async function fail(line: string): Promise<never> {
+  console.error(line);
+  await mcp.close();
+  process.exit(1);
+}
+
 const messages: Message[] = [
   { role: 'system', content: `${mcp.getInstructions() ?? ''}\nCall one tool at a time. Answer with facts and numbers from the tools only.` },
   { role: 'user', content: task },
@@ -64,8 +73,11 @@ for (let turn = 0; turn < turns; turn++) {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages, tools, temperature: 0 }),
+  }).catch((err: unknown) => {
+    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return fail(`cannot reach Ollama at ${base}/chat/completions (${why}): start it with "ollama serve" (and "ollama pull ${model}"), or pass --ollama <its OpenAI-compatible URL, e.g. http://host:11434/v1>`);
   });
-  if (!res.ok) throw new Error(`${base} answered ${res.status}: ${await res.text()}`);
+  if (!res.ok) await fail(`${base}/chat/completions answered ${res.status}: ${(await res.text()).slice(0, 300).replace(/\s+/g, ' ')}${res.status === 404 ? ` (is the model pulled? "ollama pull ${model}")` : ''}`);
   const msg = ((await res.json()) as { choices: { message: Message }[] }).choices[0]!.message;
   messages.push(msg);
   if (!msg.tool_calls?.length) {

@@ -4,9 +4,10 @@
 // retries on 5xx, so every step is idempotent.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError } from '../errors.js';
-import { LABEL_KEY_RE, NAMESPACE_RE, NewIncident, cutUnits, type Incident, type Severity } from '../incidents/model.js';
+import { ConflictError, InputError } from '../errors.js';
+import { LABEL_KEY_RE, LIMITS, NAMESPACE_RE, NewIncident, cutUnits, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
+import { describeIssue } from '../zod-issues.js';
 
 const Alert = z.object({
   status: z.enum(['firing', 'resolved']),
@@ -15,24 +16,35 @@ const Alert = z.object({
   startsAt: z.string(),
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
-  fingerprint: z.string().min(1).max(64),
+  /** optional: the key comes from the labels; without it, the one Alertmanager computes is used */
+  fingerprint: z.string().optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 
-/** Unknown fields are allowed: Alertmanager may add some in later versions. */
+/**
+ * Unknown fields are allowed: Alertmanager may add some in later versions. Each alert is
+ * checked on its own (applyNotification), so one odd alert does not cost the others: a 400
+ * would, since Alertmanager does not retry it.
+ */
 export const WebhookPayload = z.object({
-  version: z.string(),
+  // another version is another schema: refused rather than half understood
+  version: z.string().refine((v) => v === '4', { error: 'must be "4", the webhook payload version this server reads' }),
   status: z.string(),
   receiver: z.string().optional(),
   groupKey: z.string().optional(),
   truncatedAlerts: z.number().optional(),
   externalURL: z.string().optional(),
-  alerts: z.array(Alert).max(1000),
+  alerts: z.array(z.unknown()).max(1000),
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 
+/** One line naming each field and its rule, e.g. `version: must be "4" ..., got "3"`. */
+export const describeErrors = (err: z.ZodError) => err.issues.map(describeIssue).join('; ');
+
 export const FINGERPRINT_LABEL = 'alert_fingerprint';
 export const KEY_LABEL = 'alert_key';
+/** The versions of the alert firing, as JSON: severity label ("" for none) → fingerprint. */
+export const FIRING_LABEL = 'alert_firing';
 const BY = 'alertmanager';
 
 /**
@@ -46,6 +58,28 @@ export function alertKey(labels: Record<string, string>): string {
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
 }
+/**
+ * Alertmanager's own fingerprint of a label set (prometheus/common model.LabelSet.Fingerprint:
+ * FNV-1a 64 over the sorted names and values, each followed by 0xff), for an alert sent without one.
+ */
+export function labelsFingerprint(labels: Record<string, string>): string {
+  const MASK = 0xffffffffffffffffn;
+  let h = 0xcbf29ce484222325n;
+  const add = (bytes: Iterable<number>) => {
+    for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & MASK;
+  };
+  for (const k of Object.keys(labels).sort()) {
+    add(Buffer.from(k));
+    add([0xff]);
+    add(Buffer.from(labels[k]!));
+    add([0xff]);
+  }
+  return h.toString(16).padStart(16, '0');
+}
+/** The alert's fingerprint when it sent a plausible one, else the one Alertmanager would have sent. */
+export const fingerprintOf = (alert: Alert) =>
+  alert.fingerprint && /^[0-9A-Za-z]{1,64}$/.test(alert.fingerprint) ? alert.fingerprint : labelsFingerprint(alert.labels);
+
 /** The dedup_key of the incident an alert opens; the triage_alert prompt gives the same one. */
 export const alertDedupKey = (key: string) => `alert/${key}`;
 /** What versions before the alert key used (the fingerprint); still found, so upgrades keep their open incidents. */
@@ -72,9 +106,11 @@ export function severityOf(label: string | undefined): Severity {
   }
 }
 
-const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
-// Cut and cleaned into what the incident model accepts: a cut never splits a surrogate pair,
-// NUL goes, and a lone surrogate becomes U+FFFD.
+/** Labels that name an affected resource, as <label>/<value> (job_name as job/<name>). */
+export const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
+// Cut and cleaned into what the incident model accepts: a cut never splits a surrogate pair
+// (half an emoji is a lone surrogate, which PostgreSQL's jsonb refuses), NUL goes, and a lone
+// surrogate (a JSON escape like \ud83d) becomes U+FFFD.
 const cut = (s: string, max: number) => (s.length > max ? `${cutUnits(s, max - 1)}…` : s);
 const clean = (s: string) => s.replace(/\0/g, '').toWellFormed();
 
@@ -98,8 +134,41 @@ function boundedAnnotations(a: Record<string, string>): { annotations: Record<st
   return omitted > 0 ? { annotations, annotations_omitted: omitted } : { annotations };
 }
 
-/** The incident an alert opens. */
-export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident {
+/**
+ * The versions of one alert (one key) that fire: its severity label ("" for none, which in
+ * Prometheus is the same as an empty value) → the fingerprint of that version. Kept on the
+ * incident (FIRING_LABEL), so versions delivered in separate notifications (group_by with
+ * severity or '...', or different routes) neither flip the incident's severity back and forth
+ * nor resolve it while one of them still fires.
+ */
+export type Firing = Map<string, string>;
+const versionOf = (a: Alert) => cut(clean(a.labels.severity ?? ''), 64);
+const rankOf = (version: string) => RANK[severityOf(version || undefined)];
+/** Most severe first; equally severe ones by name, so the choice does not depend on arrival. */
+const bySeverity = (x: string, y: string) => rankOf(y) - rankOf(x) || (x < y ? -1 : x > y ? 1 : 0);
+const ordered = (f: Firing) => [...f].sort(([x], [y]) => bySeverity(x, y));
+
+/** The label value; within a label's 256 characters, the least severe versions give way (there are rarely more than 3). */
+function encodeFiring(f: Firing): string {
+  let entries = ordered(f);
+  while (entries.length > 1 && JSON.stringify(Object.fromEntries(entries)).length > 256) entries = entries.slice(0, -1);
+  return JSON.stringify(Object.fromEntries(entries));
+}
+/** undefined when the incident does not say (opened before versions were kept, or the label was edited). */
+function firingOf(inc: Incident): Firing | undefined {
+  const v = inc.labels[FIRING_LABEL];
+  if (v === undefined) return undefined;
+  try {
+    const o: unknown = JSON.parse(v);
+    if (typeof o === 'object' && o !== null && !Array.isArray(o) && Object.values(o).every((x) => typeof x === 'string')) return new Map(Object.entries(o as Record<string, string>));
+  } catch {
+    /* not ours */
+  }
+  return undefined;
+}
+
+/** The incident an alert opens; `firing` the versions of it firing (by default just this one). */
+export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Firing): NewIncident {
   const l = alert.labels;
   const a = alert.annotations;
   const name = l.alertname || 'alert';
@@ -114,13 +183,22 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
     .join('\n');
   // Our labels: where it came from first, then the alert's own, within the limit of 32.
   const key = alertKey(l);
-  const labels: Record<string, string> = { source: 'alertmanager', [KEY_LABEL]: key, [FINGERPRINT_LABEL]: alert.fingerprint, alertname: cut(clean(name), 256) };
+  const labels: Record<string, string> = {
+    source: 'alertmanager',
+    [KEY_LABEL]: key,
+    [FINGERPRINT_LABEL]: fingerprintOf(alert),
+    [FIRING_LABEL]: encodeFiring(firing ?? new Map([[versionOf(alert), fingerprintOf(alert)]])),
+    alertname: cut(clean(name), 256),
+  };
   // kept whatever else is cut: a change of it is how an escalation is recognised
   if (l.severity) labels.severity = cut(clean(l.severity), 256);
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (Object.keys(labels).length >= 32) break;
-    if (k in labels || !LABEL_KEY_RE.test(k) || k.length > 63) continue;
-    labels[k] = cut(clean(v), 256);
+    if (k === 'alertname' || k === 'severity' || !LABEL_KEY_RE.test(k)) continue;
+    // an alert label with a name of ours (`source`, most likely) is kept as alert_<name>, never overwritten
+    const name = k in labels ? `alert_${k}` : k;
+    if (name in labels || name.length > 63) continue;
+    labels[name] = cut(clean(v), 256);
   }
   const namespace = l.namespace && NAMESPACE_RE.test(l.namespace) ? l.namespace : undefined;
   // A target that is not a namespace names its kind, so no namespace is read into it.
@@ -142,8 +220,8 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload): NewIncident
         summary: cut(clean(`Alertmanager notification (receiver ${payload.receiver ?? '?'})`), 200),
         // bounded and cleaned, so large or odd annotations never keep an alert from its incident
         data: {
-          fingerprint: alert.fingerprint,
-          startsAt: alert.startsAt,
+          fingerprint: fingerprintOf(alert),
+          startsAt: cut(clean(alert.startsAt), 100),
           generatorURL: cut(clean(alert.generatorURL ?? ''), 2000),
           ...boundedAnnotations(a),
           groupKey: cut(clean(payload.groupKey ?? ''), 500),
@@ -162,115 +240,229 @@ export interface AlertOutcome {
   error?: string;
 }
 
-/** The active incident an alert opened: found by its key label, confirmed by its dedup key (or, from older versions, by the fingerprint). */
-async function activeFor(store: IncidentStore, key: string, fingerprint: string): Promise<Incident | null> {
-  for (const [label, value, dedup] of [
-    [KEY_LABEL, key, alertDedupKey(key)],
-    [FINGERPRINT_LABEL, fingerprint, legacyDedupKey(fingerprint)],
-  ] as const) {
+/** Who opens incidents the triage_alert prompt asks for (its `source` label). */
+export const TRIAGE_SOURCE = 'alert-triage';
+
+/**
+ * Whether an incident is the triage of this alert: opened by the triage_alert prompt, which knows
+ * an alert by alertname, namespace and pod (its key from the alert's other labels only when the
+ * agent passed them all).
+ */
+function triageOf(inc: { labels: Record<string, string>; namespace: string | null }, l: Record<string, string>): boolean {
+  return inc.labels.source === TRIAGE_SOURCE && !!l.alertname && inc.labels.alertname === l.alertname && !!l.namespace && inc.namespace === l.namespace && (inc.labels.pod ?? '') === (l.pod ?? '');
+}
+
+/**
+ * The active incident an alert opened: found by its key label, confirmed by its dedup key, or as
+ * the triage of this alert that the webhook adopted; or, from older versions, by a fingerprint.
+ */
+async function activeFor(store: IncidentStore, key: string, fingerprints: string[], labels: Record<string, string>): Promise<Incident | null> {
+  const tries: [string, string, string][] = [[KEY_LABEL, key, alertDedupKey(key)], ...fingerprints.map((fp): [string, string, string] => [FINGERPRINT_LABEL, fp, legacyDedupKey(fp)])];
+  for (const [label, value, dedup] of tries) {
     const page = await store.list({ status: 'active', labels: { [label]: value }, limit: 10 });
     for (const s of page.incidents) {
-      if (s.dedup_key === dedup) return store.get(s.id);
+      if (s.dedup_key === dedup || (label === KEY_LABEL && triageOf(s, labels) && FIRING_LABEL in s.labels)) return store.get(s.id);
     }
+  }
+  return null;
+}
+
+/**
+ * An active triage of this alert that no alert follows yet (no FIRING_LABEL): the webhook adopts
+ * it rather than open a second incident, since without all the alert's labels the prompt's key
+ * differs from the webhook's. It needs room for the labels adoption adds.
+ */
+async function triageToAdopt(store: IncidentStore, l: Record<string, string>): Promise<Incident | null> {
+  if (!l.alertname || !l.namespace || !NAMESPACE_RE.test(l.namespace)) return null;
+  const page = await store.list({ status: 'active', namespace: l.namespace, labels: { source: TRIAGE_SOURCE, alertname: l.alertname, ...(l.pod ? { pod: l.pod } : {}) }, limit: 10 });
+  for (const s of page.incidents) {
+    const adds = [KEY_LABEL, FIRING_LABEL].filter((k) => !(k in s.labels)).length;
+    if (triageOf(s, l) && !(FIRING_LABEL in s.labels) && Object.keys(s.labels).length + adds <= LIMITS.labels) return store.get(s.id);
   }
   return null;
 }
 
 const NOTE_PREFIX = 'Alertmanager: the alert now reads: ';
 
-/** Brings an open incident up to date with what a repeated notification says; 'unchanged' when it already is. */
-async function refresh(store: IncidentStore, incident: Incident, alert: Alert, want: NewIncident): Promise<'updated' | 'unchanged'> {
+interface Follow {
+  /** the versions the incident said were firing; undefined when it did not say */
+  prior: Firing | undefined;
+  /** the versions firing after this notification; not empty */
+  now: Firing;
+  /** the most severe version firing in this notification, and the incident it would open */
+  lead?: { alert: Alert; want: NewIncident };
+  /** the alert's key, when the incident is a triage the webhook adopts */
+  adopt?: string;
+}
+
+/**
+ * Brings an open incident up to date: the versions firing, severity and labels from the most
+ * severe of them, and changed annotations as a note; 'unchanged' when it already is.
+ */
+async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'updated' | 'unchanged'> {
   let changed = false;
-  // Severity follows a change of the alert's severity label (an escalation), never overriding
-  // a severity someone set while the label stayed the same.
-  const was = incident.labels.severity;
-  const now = alert.labels.severity;
+  const [top, topFingerprint] = ordered(f.now)[0]!;
+  // labels the incident lacks are added only while it has room for them
+  let room = LIMITS.labels - Object.keys(inc.labels).length;
   const labels: Record<string, string> = {};
-  for (const k of ['severity', FINGERPRINT_LABEL]) {
-    const v = want.labels?.[k];
-    if (v !== undefined && k in incident.labels && incident.labels[k] !== v) labels[k] = v;
-  }
-  const severity = was !== undefined && now !== undefined && was !== now && incident.severity !== want.severity ? want.severity : undefined;
-  if (severity || Object.keys(labels).length > 0) {
+  const set = (k: string, v: string) => {
+    if (inc.labels[k] === v) return;
+    if (!(k in inc.labels)) {
+      if (room <= 0) return;
+      room--;
+    }
+    labels[k] = v;
+  };
+  if (f.adopt) set(KEY_LABEL, f.adopt);
+  set(FIRING_LABEL, encodeFiring(f.now));
+  if (top) set('severity', cut(top, 256));
+  set(FINGERPRINT_LABEL, topFingerprint);
+  const remove = !top && f.prior && 'severity' in inc.labels ? ['severity'] : [];
+  // Severity follows a change of the most severe firing version (an escalation, or its end),
+  // never overriding a severity someone set while that stayed the same. An incident that did not
+  // say which versions fire follows a change of its severity label, as before.
+  const was = f.prior ? ordered(f.prior)[0]?.[0] : inc.labels.severity;
+  const moved = f.prior ? was !== top : was !== undefined && top !== '' && was !== top;
+  const to = severityOf(top || undefined);
+  const severity = moved && inc.severity !== to ? to : undefined;
+  const notes = [
+    f.adopt ? `Alertmanager: this triage of the alert now follows its notifications too (alert_key ${f.adopt}), rather than a second incident` : '',
+    severity ? `Alertmanager: the most severe firing version of the alert now has severity label ${top || '(none)'} (was ${was || '(none)'}), so ${inc.severity} → ${severity}` : '',
+  ].filter(Boolean);
+  if (severity || Object.keys(labels).length > 0 || remove.length > 0) {
     await store.update(
-      incident.id,
+      inc.id,
       {
-        ...(severity ? { severity, note: `Alertmanager: severity label is now ${now} (was ${was}), so ${incident.severity} → ${severity}` } : {}),
+        ...(severity ? { severity } : {}),
+        ...(notes.length > 0 ? { note: notes.join('\n') } : {}),
         ...(Object.keys(labels).length > 0 ? { labels } : {}),
+        ...(remove.length > 0 ? { remove_labels: remove } : {}),
       },
       BY,
     );
     changed = true;
   }
-  // Changed annotations (summary, description, runbook) become a note, once; the description keeps what the alert first said.
-  const latest = [...incident.timeline].reverse().find((e) => e.by === BY && e.event === 'note' && e.note?.startsWith(NOTE_PREFIX));
-  const reads = cut(`${NOTE_PREFIX}${want.title}\n${want.description}`, 2000);
-  const known = latest ? latest.note : cut(`${NOTE_PREFIX}${incident.title}\n${incident.description}`, 2000);
-  if (reads !== known) {
-    await store.update(incident.id, { note: reads }, BY);
-    changed = true;
+  // Changed annotations (summary, description, runbook) become a note, once; the description keeps
+  // what the alert first said. Only the most severe version speaks, or two would take turns.
+  if (f.lead && versionOf(f.lead.alert) === top) {
+    const latest = [...inc.timeline].reverse().find((e) => e.by === BY && e.event === 'note' && e.note?.startsWith(NOTE_PREFIX));
+    const reads = cut(`${NOTE_PREFIX}${f.lead.want.title}\n${f.lead.want.description}`, 2000);
+    const known = latest ? latest.note : cut(`${NOTE_PREFIX}${inc.title}\n${inc.description}`, 2000);
+    if (reads !== known) {
+      await store.update(inc.id, { note: reads }, BY);
+      changed = true;
+    }
   }
   return changed ? 'updated' : 'unchanged';
 }
 
 /**
  * Applies one notification; alerts in order, each durable before the next. Alerts with one key
- * (the same alert at two severities, as kube-prometheus rules often fire) are one incident: it
- * takes the most severe firing one, and stays open while any of them fires.
+ * are versions of one alert at different severities (kube-prometheus rules often fire two): one
+ * incident, at the severity of the most severe version firing, open while any of them fires,
+ * whether the versions come in one notification or in several.
  */
 export async function applyNotification(store: IncidentStore, payload: WebhookPayload): Promise<AlertOutcome[]> {
-  const keys = payload.alerts.map((a) => alertKey(a.labels));
-  const firing = new Map<string, Alert>();
-  payload.alerts.forEach((a, i) => {
-    const cur = firing.get(keys[i]!);
-    if (a.status === 'firing' && (!cur || RANK[severityOf(a.labels.severity)] > RANK[severityOf(cur.labels.severity)])) firing.set(keys[i]!, a);
+  const alerts: Alert[] = [];
+  const invalid = new Map<number, AlertOutcome>();
+  // an alert that is not one is answered as invalid; the others still count
+  payload.alerts.forEach((raw, i) => {
+    const parsed = Alert.safeParse(raw, { reportInput: true });
+    if (parsed.success) alerts.push(parsed.data);
+    else invalid.set(i, invalidAlert(raw, parsed.error));
   });
-  const done = new Map<string, AlertOutcome>();
-  const fire = async (key: string, alert: Alert): Promise<AlertOutcome> => {
-    const base = { fingerprint: alert.fingerprint, alertname: alert.labels.alertname || 'alert' };
-    let want: NewIncident;
-    try {
-      want = incidentFrom(alert, payload);
-    } catch (err) {
-      // permanent: retrying the notification would not help, so the others still count
-      return { ...base, action: 'invalid', incident: null, error: err instanceof z.ZodError ? z.prettifyError(err).replace(/\n/g, '; ') : String(err) };
-    }
-    const legacy = await activeFor(store, key, alert.fingerprint);
-    const { incident, deduplicated } = legacy ? { incident: legacy, deduplicated: true } : await store.create(want, BY);
-    if (!deduplicated) return { ...base, action: 'created', incident: incident.id };
-    try {
-      return { ...base, action: await refresh(store, incident, alert, want), incident: incident.id };
-    } catch (err) {
-      // e.g. a timeline already full: permanent, so not a 5xx that Alertmanager would retry forever
-      if (err instanceof ConflictError) return { ...base, action: 'invalid', incident: incident.id, error: err.message };
-      throw err;
-    }
-  };
-  const out: AlertOutcome[] = [];
-  for (const [i, alert] of payload.alerts.entries()) {
-    const key = keys[i]!;
-    const base = { fingerprint: alert.fingerprint, alertname: alert.labels.alertname || 'alert' };
-    const lead = firing.get(key);
-    if (lead) {
-      // the most severe firing alert of its key speaks for the incident; the others share its outcome
-      let o = done.get(key);
-      if (!o) done.set(key, (o = await fire(key, lead)));
-      out.push(alert === lead ? o : { ...base, action: o.action === 'invalid' ? 'invalid' : 'unchanged', incident: o.incident, ...(o.error ? { error: o.error } : {}) });
-      continue;
-    }
-    const open = await activeFor(store, key, alert.fingerprint);
-    if (!open) {
-      out.push({ ...base, action: 'not_found', incident: null });
-      continue;
-    }
-    try {
-      await store.update(open.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${alert.endsAt ?? 'now'})` }, BY);
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      out.push({ ...base, action: 'invalid', incident: open.id, error: err.message });
-      continue;
-    }
-    out.push({ ...base, action: 'resolved', incident: open.id });
+  const keys = alerts.map((a) => alertKey(a.labels));
+  const applied: AlertOutcome[] = [];
+  for (const key of new Set(keys)) {
+    const mine = alerts.flatMap((a, i) => (keys[i] === key ? [i] : []));
+    const outcomes = await applyVersions(store, payload, key, mine.map((i) => alerts[i]!));
+    mine.forEach((i, n) => (applied[i] = outcomes[n]!));
   }
-  return out;
+  let next = 0;
+  return payload.alerts.map((_, i) => invalid.get(i) ?? applied[next++]!);
+}
+
+/** The outcome of an alert that is not one; whatever it has of a fingerprint and alert name is kept to identify it. */
+function invalidAlert(raw: unknown, err: z.ZodError): AlertOutcome {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const labels = (typeof r.labels === 'object' && r.labels !== null ? r.labels : {}) as Record<string, unknown>;
+  const str = (v: unknown, max: number) => (typeof v === 'string' ? cut(clean(v), max) : '');
+  return { fingerprint: str(r.fingerprint, 64), alertname: str(labels.alertname, 256) || 'alert', action: 'invalid', incident: null, error: `not an alert: ${describeErrors(err)}` };
+}
+
+/** Permanent failures: retrying the notification would not help, so not a 5xx that Alertmanager would retry for ever. */
+const permanent = (err: unknown) => err instanceof ConflictError || err instanceof InputError;
+
+/**
+ * The alerts of one key in this notification. The first of them (the most severe firing one, if
+ * any fires) speaks for the incident; the others share its outcome as 'unchanged'.
+ */
+async function applyVersions(store: IncidentStore, payload: WebhookPayload, key: string, group: Alert[]): Promise<AlertOutcome[]> {
+  const fired = group.filter((a) => a.status === 'firing').sort((x, y) => bySeverity(versionOf(x), versionOf(y)));
+  const lead = fired[0];
+  const first = lead ?? group[0]!;
+  const answer = (action: AlertOutcome['action'], incident: string | null, error?: string): AlertOutcome[] =>
+    group.map((a) => ({
+      fingerprint: fingerprintOf(a),
+      alertname: a.labels.alertname || 'alert',
+      action: a === first || action === 'invalid' ? action : action === 'not_found' ? 'not_found' : 'unchanged',
+      incident,
+      ...(error ? { error } : {}),
+    }));
+  const firing: Firing = new Map(fired.map((a) => [versionOf(a), fingerprintOf(a)]));
+  const ended = new Set(group.filter((a) => a.status === 'resolved').map(versionOf));
+  const open = await activeFor(store, key, [...new Set(group.map(fingerprintOf))], first.labels);
+  const now = (prior: Firing | undefined): Firing => {
+    const n = new Map([...(prior ?? [])].filter(([v]) => !ended.has(v)));
+    for (const [v, fp] of firing) n.set(v, fp);
+    return n;
+  };
+  let incident = open;
+  try {
+    if (lead) {
+      let want: NewIncident;
+      try {
+        want = incidentFrom(lead, payload, firing);
+      } catch (err) {
+        return answer('invalid', null, err instanceof z.ZodError ? describeErrors(err) : String(err));
+      }
+      let adopt: string | undefined;
+      if (!incident) {
+        incident = await triageToAdopt(store, lead.labels);
+        if (incident) adopt = key;
+      }
+      if (!incident) {
+        const made = await store.create(want, BY);
+        if (!made.deduplicated) return answer('created', made.incident.id);
+        incident = made.incident;
+      }
+      const prior = firingOf(incident);
+      return answer(await follow(store, incident, { prior, now: now(prior), lead: { alert: lead, want }, ...(adopt ? { adopt } : {}) }), incident.id);
+    }
+    if (!incident) return answer('not_found', null);
+    const prior = firingOf(incident);
+    const still = now(prior);
+    // resolved when no version fires any more (or, if the incident did not say which fire, at once)
+    if (prior && still.size > 0) {
+      try {
+        return answer(await follow(store, incident, { prior, now: still }), incident.id);
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        // A full timeline cannot record that one version ended, so the incident would wait for
+        // an end it can no longer note: close it; a version still firing opens a follow-up.
+        await store.update(
+          incident.id,
+          { status: 'resolved', note: `Resolved by Alertmanager: a version of the alert ended and the timeline is full; ${[...still.keys()].map((v) => v || '(no severity)').join(', ')} still firing will open a new incident` },
+          BY,
+        );
+        return answer('resolved', incident.id);
+      }
+    }
+    await store.update(incident.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${first.endsAt ?? 'now'})` }, BY);
+    return answer('resolved', incident.id);
+  } catch (err) {
+    // e.g. a timeline already full
+    if (permanent(err)) return answer('invalid', incident?.id ?? null, (err as Error).message);
+    throw err;
+  }
 }

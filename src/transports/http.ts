@@ -10,8 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
-import { WebhookPayload, applyNotification } from '../alerts/alertmanager.js';
+import { WebhookPayload, applyNotification, describeErrors } from '../alerts/alertmanager.js';
 import type { App } from '../app.js';
 import { ConfigError } from '../config.js';
 import { messageOf } from '../errors.js';
@@ -317,9 +316,9 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     track(res);
     const got = await readBody(req, res, 'plain', (status, message) => sendJson(res, status, { error: message }));
     if (!got) return;
-    const parsed = WebhookPayload.safeParse(got.value);
+    const parsed = WebhookPayload.safeParse(got.value, { reportInput: true });
     if (!parsed.success) {
-      return sendJson(res, 400, { error: `not an Alertmanager webhook notification (version 4): ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}` });
+      return sendJson(res, 400, { error: `not an Alertmanager webhook notification (version 4): ${describeErrors(parsed.error)}` });
     }
     let outcomes;
     try {

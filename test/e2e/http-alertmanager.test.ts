@@ -101,6 +101,27 @@ describe('Alertmanager webhook answers', () => {
     expect(whole).not.toHaveProperty('warnings');
   });
 
+  it('applies an alert without a fingerprint, answers one that is not an alert as invalid, and still applies the rest', async () => {
+    const srv = await server();
+    const { fingerprint: _, ...bare } = alert('no-fingerprint');
+    const notAlert = { ...alert('broken'), labels: 'alertname=Broken' };
+    const r = await rawRequest(hook(srv), { headers: auth, body: notification([bare, notAlert, alert('fine')]) });
+    expect(r.status).toBe(200); // a 400 would lose the whole group: Alertmanager does not retry it
+    const body = JSON.parse(r.body) as S;
+    expect(body).toMatchObject({ received: 3, created: 2, invalid: 1 });
+    expect(body.alerts.map((a: S) => a.action)).toEqual(['created', 'invalid', 'created']);
+    expect(body.alerts[0].fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(body.alerts[1]).toMatchObject({ fingerprint: 'fp-broken', incident: null, error: expect.stringMatching(/labels: must be a record/) });
+  });
+
+  it('refuses another payload version with 400 naming the field', async () => {
+    const srv = await server();
+    const body = JSON.stringify({ ...(JSON.parse(notification([alert('a')])) as S), version: '5' });
+    const r = await rawRequest(hook(srv), { headers: auth, body });
+    expect(r.status).toBe(400);
+    expect(plainError(r.body)).toMatch(/^not an Alertmanager webhook notification \(version 4\): version: must be "4".*, got "5"/);
+  });
+
   it('answers invalid for an alert that cannot be applied, and still applies the others', async () => {
     const srv = await server();
     const first = JSON.parse((await rawRequest(hook(srv), { headers: auth, body: notification([alert('full')]) })).body) as S;

@@ -35,9 +35,17 @@ interface Walk {
   said: string;
   /** references that fell back to their default */
   fellBack: string[];
+  /** the arguments each step was called with */
+  calls: Map<string, Record<string, unknown>>;
 }
 
-async function walk(conn: Connected, w: Workflow, given: Record<string, string | undefined>, opts: { readOnly?: boolean } = {}): Promise<Walk> {
+/** `choose`: arguments an agent picked itself for a step instead of the ones the prompt names. */
+async function walk(
+  conn: Connected,
+  w: Workflow,
+  given: Record<string, string | undefined>,
+  opts: { readOnly?: boolean; choose?: Record<string, Record<string, unknown>> } = {},
+): Promise<Walk> {
   const prompt = await conn.client.getPrompt({ name: w.name, arguments: Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Record<string, string> });
   const said = (prompt.messages[0]!.content as { text: string }).text;
   const steps = stepsFor(w, opts.readOnly ?? false);
@@ -56,6 +64,7 @@ async function walk(conn: Connected, w: Workflow, given: Record<string, string |
   const results = new Map<string, S>();
   const ran: string[] = [];
   const fellBack: string[] = [];
+  const calls = new Map<string, Record<string, unknown>>();
   for (const step of steps) {
     const listed = results.get('list_incidents');
     const active = (listed?.incidents ?? []).some((i: S) => i.status === 'active');
@@ -67,7 +76,8 @@ async function walk(conn: Connected, w: Workflow, given: Record<string, string |
         if (typeof v !== 'object' || v === null) return v;
         return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
       }
-      let got = at(results.get(v.from), v.path);
+      const taken = !v.onlyIf || at(results.get(v.from), v.onlyIf.path) === v.onlyIf.is;
+      let got = taken ? at(results.get(v.from), v.path) : undefined;
       if ((got === undefined || got === null) && v.fallback !== undefined) {
         fellBack.push(`${step.tool}: ${v.from}.${v.path}`);
         got = resolve(fill(v.fallback, args));
@@ -75,14 +85,17 @@ async function walk(conn: Connected, w: Workflow, given: Record<string, string |
       expect(got, `${w.name}: ${step.tool} needs ${v.path} from ${v.from}`).toBeDefined();
       return got;
     };
-    const callArgs = isRef(step.args) ? (resolve(step.args) as Record<string, unknown>) : (resolve(fill(step.args as Record<string, Arg>, args)) as Record<string, unknown>);
+    const callArgs =
+      opts.choose?.[step.id ?? step.tool] ??
+      (isRef(step.args) ? (resolve(step.args) as Record<string, unknown>) : (resolve(fill(step.args as Record<string, Arg>, args)) as Record<string, unknown>));
+    calls.set(step.id ?? step.tool, callArgs);
     const r = await call(conn.client, step.tool, { ...callArgs, ...fields(step, results, args) });
     expect(r.isError, `${w.name}: ${step.tool} ${JSON.stringify(callArgs)}: ${text(r)}`).toBeFalsy();
     expect(r.structuredContent, step.tool).toBeDefined();
     results.set(step.id ?? step.tool, r.structuredContent as S);
     ran.push(step.id ?? step.tool);
   }
-  return { ran, results, said, fellBack };
+  return { ran, results, said, fellBack, calls };
 }
 
 const workflow = (name: string) => WORKFLOWS.find((w) => w.name === name)!;
@@ -191,6 +204,27 @@ describe('prompt workflows, the other branches', () => {
       expect(r.fellBack).toContain('detect_anomaly: build_features.next.arguments');
       expect(r.results.get('detect_anomaly')!.query).toContain('namespace="nowhere"');
       expect(r.ran).toEqual([...LOOK, 'list_incidents', 'create_incident']);
+    } finally {
+      await conn.close();
+      dir.cleanup();
+    }
+  }, 60_000);
+
+  it("takes detect_anomaly's next arguments for query_metrics only when they are for query_metrics", async () => {
+    const dir = tempDir();
+    const conn = await connectVia('stdio', { DATA_DIR: dir.path, PROMETHEUS_URL: inject('prometheusUrl') });
+    try {
+      // an agent that points detect_anomaly at a counter without rate(): its "next" is detect_anomaly again
+      const counter = 'sum(container_cpu_usage_seconds_total{namespace="payments",container!=""})';
+      const r = await walk(conn, workflow('investigate_namespace'), { namespace: 'payments' }, { choose: { detect_anomaly: { query: counter, range: '3d' } } });
+      expect(r.results.get('detect_anomaly')!.next).toMatchObject({ tool: 'detect_anomaly' });
+      expect(r.fellBack).toContain('query_metrics: detect_anomaly.next.arguments');
+      expect(r.calls.get('query_metrics')).toEqual({ query: counter, range: '6h' });
+      expect(r.said).toMatch(/query_metrics with the "next" arguments detect_anomaly returned when its "next" is for query_metrics \(otherwise: /);
+      // the usual case still takes them
+      const usual = await walk(conn, workflow('investigate_namespace'), { namespace: 'payments' });
+      expect(usual.results.get('detect_anomaly')!.next).toMatchObject({ tool: 'query_metrics' });
+      expect(usual.calls.get('query_metrics')).toEqual(usual.results.get('detect_anomaly')!.next.arguments);
     } finally {
       await conn.close();
       dir.cleanup();
