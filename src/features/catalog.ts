@@ -61,6 +61,8 @@ export const DEVIATIONS: Record<string, string> = {
   services_healthy: 'A share (0-1) of the namespace\'s services with at least one ready endpoint, not a count. null when there are no endpoints.',
   ingress_healthy:
     'A share (0-1), read from OpenShift\'s router (haproxy_backend_up per route). Other ingress controllers publish no per-route health, so outside OpenShift it is null (`no_data`).',
+  oom_kill_count:
+    'ADR-014 reads cAdvisor\'s OOM events. Kubelets (1.24+) expose container_oom_events_total for every container, but it stays 0 when the container\'s main process is killed (its cgroup is deleted with it), which is the usual OOM kill; so per container the largest of: cAdvisor\'s events in 24h; kube-state-metrics\' restarts counted in 5-minute steps (a 24h subquery) at whose end the last terminated reason is OOMKilled; and 1 for a container that restarted in 24h and last terminated OOMKilled. kube-state-metrics keeps only the last reason, so this is exact while a container restarts at most once in 5 minutes; in a faster loop all restarts of one step take the reason of the last.',
   hpa_scaling_events: 'Counted over HPAs found through their scale target (kube_horizontalpodautoscaler_info), not by name; 0 for a deployment without one, null when kube-state-metrics reports no HPAs at all.',
 };
 
@@ -112,7 +114,7 @@ export const FEATURES: readonly Feature[] = [
   f('workload', 'avg_pod_memory_limit', 'bytes', 'memory limits per pod (containers without one add nothing)'),
   f('workload', 'avg_pod_cpu_limit', 'cores', 'CPU limits per pod (containers without one add nothing)'),
   f('workload', 'request_to_limit_ratio', 'ratio 0-1', 'requests / limits of the containers that have limits, mean of CPU and memory'),
-  f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h (cAdvisor OOM events, else restarts of OOMKilled containers)'),
+  f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h: per container the larger of cAdvisor\'s OOM events and kube-state-metrics\' restarts after an OOMKilled termination (see deviations)'),
   f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff or ErrImagePull'),
   f('workload', 'hpa_scaling_events', 'count', 'changes of desired replicas in 24h of the HorizontalPodAutoscalers targeting the deployment (all in a namespace); 0 without one'),
   f('metadata', 'namespace', 'category', 'the scope\'s namespace; in the vector a stable hash in [0, 1)'),
@@ -198,6 +200,25 @@ const pressure = (s: ScopeSelectors, condition: string) => {
   return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
 };
 const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment(...extra);
+/** Restarts between the latest sample and the one 5 minutes before, without increase()'s extrapolation; a reset counts 0. */
+const restartsIn5m = (restarts: string) => `clamp_min(${restarts} - ${restarts} offset 5m, 0)`;
+const BY_CONTAINER_LABELS = 'by (namespace, pod, container)';
+/**
+ * OOM kills in 24h per container: the largest of three views. cAdvisor's OOM events miss the
+ * kill of a container's main process (its cgroup goes with it, and the new container's counter
+ * starts at 0). kube-state-metrics says only why a container last terminated, so its restarts
+ * are counted in 5-minute steps at whose end the last termination was OOMKilled (exact while a
+ * container restarts at most once a step), and a container that restarted in 24h and last
+ * terminated OOMKilled counts at least 1 (the minutes since the last step).
+ */
+function oomKills(s: ScopeSelectors, restarts: string): string {
+  const oomLast = `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)`;
+  const tag = (x: string, src: string) => `label_replace(${x}, "src", "${src}", "", "")`;
+  const events = `round(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))`;
+  const steps = `sum ${BY_CONTAINER_LABELS} (sum_over_time((${restartsIn5m(restarts)} and ${BY_CONTAINER} ${oomLast})[24h:5m]))`;
+  const atLeast = `count ${BY_CONTAINER_LABELS} ((increase(${restarts}[24h]) > 0) and ${BY_CONTAINER} ${oomLast})`;
+  return `max ${BY_CONTAINER_LABELS} (${tag(events, 'cadvisor')} or ${tag(steps, 'steps')} or ${tag(atLeast, 'last')})`;
+}
 
 export const BATCHES: readonly Batch[] = [
   {
@@ -275,13 +296,10 @@ export const BATCHES: readonly Batch[] = [
     exprs: (s) => {
       const restarts = `kube_pod_container_status_restarts_total{${s.pod()}}`;
       const hpa = s.hpaTarget();
-      const oomFromRestarts =
-        `round(sum(increase(${restarts}[24h]) * on(namespace, pod, container) group_left() ` +
-        `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)))`;
       return {
         restarts_24h: `round(sum(increase(${restarts}[24h])))`,
         restarts_7d: `round(sum(increase(${restarts}[7d])))`,
-        oom_kill_count: zeroIf(`round(sum(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))) or ${oomFromRestarts}`, restarts),
+        oom_kill_count: zeroIf(`sum(${oomKills(s, restarts)})`, restarts),
         // 0 for a deployment without an HPA, but only when kube-state-metrics reports HPAs at all
         hpa_scaling_events:
           hpa === null

@@ -7,6 +7,7 @@ import {
   NODES,
   cpuRate,
   hpaDesired,
+  lastTerminatedReason,
   makeWorld,
   memory,
   nodeCondition,
@@ -128,7 +129,8 @@ function expected(ps: Pod[], opts: { at?: number; cluster?: boolean; history?: b
     avg_pod_memory_limit: perPod(all.flatMap((p) => limit(p, 'memory') ?? [])),
     avg_pod_cpu_limit: perPod(all.flatMap((p) => limit(p, 'cpu') ?? [])),
     request_to_limit_ratio: ratios.length ? sum(ratios) / ratios.length : null,
-    oom_kill_count: all.some((p) => p.name === w.events.oom.pod) && w.events.oom.time > at - 86_400 && w.events.oom.time <= at ? 1 : 0,
+    // restarts in 24h after which the container's last termination was OOMKilled
+    oom_kill_count: sum(all.map((p) => restartTimes(w, p).filter((r) => r > at - 86_400 && r <= at && lastTerminatedReason(w, p, r) === 'OOMKilled').length)),
     image_pull_failures: all.filter((p) => /ImagePull/.test(waitingReason(w, p, at) ?? '')).length,
   };
   // changes() of the one HPA's desired replicas over the day's samples, when the scope holds its target
@@ -232,6 +234,13 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(want.hpa_scaling_events).toBeGreaterThan(0); // the HPA is named api-gateway-autoscaler
       expect(s.features.workload).toMatchObject({ oom_kill_count: 1, image_pull_failures: 0 });
       expect(s.features.metadata).toMatchObject({ issue_type: 'oom', deployment_method: 'ArgoCD' });
+      // the OOM-killed pod: cAdvisor's OOM counter stayed 0, and of its 3 restarts in 24h only the last was an OOM kill
+      const killed = podByName(w, w.events.oom.pod);
+      const pod = (await build({ scope: 'pod', namespace: 'web', name: killed.name })).s;
+      const wantPod = expected([killed]);
+      expect(wantPod).toMatchObject({ oom_kill_count: 1, restarts_24h: 3 });
+      check(pod, wantPod);
+      expect(pod.features.metadata.issue_type).toBe('oom');
       // no claim is mounted: null with a reason, not 0
       expect(s.features.resource_utilization.pvc_utilization).toBeNull();
       expect(s.nulls.pvc_utilization).toBe('no_data');
@@ -344,8 +353,8 @@ describe('build_features when Prometheus is down or slow', () => {
 
 describe('build_features on a cluster without some exporters', () => {
   it('gives null with a reason for every feature whose metric family is missing, never 0', async () => {
-    // no HPA metrics, no node-exporter, no node conditions, no OpenShift operators or router
-    const prom = await withoutFamilies(['kube_horizontalpodautoscaler_', 'node_filesystem_', 'kube_node_status_condition', 'cluster_operator_', 'haproxy_backend_up']);
+    // no HPA metrics, no node-exporter, no node conditions, no OpenShift operators or router, no cAdvisor OOM events
+    const prom = await withoutFamilies(['kube_horizontalpodautoscaler_', 'node_filesystem_', 'kube_node_status_condition', 'cluster_operator_', 'haproxy_backend_up', 'container_oom_events_']);
     const dir = tempDir();
     const c = await connectStdio({ DATA_DIR: dir.path, PROMETHEUS_URL: prom.url });
     try {
@@ -359,6 +368,8 @@ describe('build_features on a cluster without some exporters', () => {
         w.pods.filter((p) => p.deployment.name === 'api-gateway'),
       );
       check(s, rest);
+      // kube-state-metrics alone still counts the OOM kill
+      expect(rest.oom_kill_count).toBe(1);
       expect(s.errors).toEqual([]);
       expect(s.real).toBe(45 - Object.keys(s.nulls).length);
       expect(Object.keys(s.nulls).sort()).toEqual([...gone, 'pvc_utilization', 'pvcs_bound'].sort());
