@@ -79,7 +79,7 @@ export function layerOf(namespace: string): keyof typeof LAYERS {
   return 'Application';
 }
 
-/** Hour of day (fractional), weekday (Monday = 0) at `ms` in an IANA time zone. */
+/** Hour of day (fractional, unrounded), weekday (Monday = 0) at `ms` in an IANA time zone. */
 export function localTime(ms: number, timezone: string): { hour: number; weekday: number } {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: timezone,
@@ -92,7 +92,7 @@ export function localTime(ms: number, timezone: string): { hour: number; weekday
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '0';
   const hour = Number(get('hour')) + Number(get('minute')) / 60 + Number(get('second')) / 3600;
   const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday'));
-  return { hour: Math.round(hour * 100) / 100, weekday };
+  return { hour, weekday };
 }
 
 function deploymentMethod(raw: Map<string, R>): R | { s: string } {
@@ -235,7 +235,8 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const issue = opts.issueType ?? inferIssue(num);
   r.set('issue_type', issue === null ? { why: 'no_data' } : { s: issue });
   const local = localTime(at, opts.timezone);
-  r.set('time_of_day', { v: local.hour });
+  // floored, so 23:59:45 is 23.99, not 24 (the epsilon absorbs float error in seconds / 3600)
+  r.set('time_of_day', { v: Math.floor(local.hour * 100 + 1e-9) / 100 });
   r.set('day_of_week', { v: local.weekday });
   const [from, to] = opts.businessHours;
   r.set('is_business_hours', { v: local.weekday < 5 && local.hour >= from && local.hour < to ? 1 : 0 });

@@ -46,9 +46,9 @@ export const DERIVATIONS: Record<string, string> = {
   deployment_method: 'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
   issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
-  time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument)',
+  time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument), floored to 2 decimals (23:59:45 is 23.99)',
   day_of_week: 'vector time in the time zone',
-  is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17)',
+  is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17), on the exact time (16:59:50 is in)',
 };
 
 /** Where a feature deliberately differs from ADR-014's FeatureVector, and why (docs/features.md). */

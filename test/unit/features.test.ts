@@ -197,12 +197,24 @@ describe('buildFeatures derivations', () => {
     expect(r.vector.filter((x) => x !== null)).toHaveLength(r.real);
   });
 
+  it('keeps time of day below 24 and business hours until their last second', async () => {
+    // 2026-01-26 is a Monday
+    const at = async (iso: string) => (await buildFeatures(answering({}), ns, { ...opts, time: Date.parse(iso) })).features.metadata;
+    expect(await at('2026-01-26T23:59:45Z')).toMatchObject({ time_of_day: 23.99, day_of_week: 0, is_business_hours: 0 });
+    expect(await at('2026-01-26T16:59:50Z')).toMatchObject({ time_of_day: 16.99, is_business_hours: 1 });
+    expect(await at('2026-01-26T17:00:00Z')).toMatchObject({ time_of_day: 17, is_business_hours: 0 });
+    expect(await at('2026-01-26T08:59:59Z')).toMatchObject({ time_of_day: 8.99, is_business_hours: 0 });
+    // 0.29 h = 00:17:24, where floor(0.29 * 100) of the float would give 28
+    expect(await at('2026-01-26T00:17:24Z')).toMatchObject({ time_of_day: 0.29 });
+  });
+
   it('knows layers and local time', () => {
     expect(layerOf('openshift-monitoring')).toBe('Platform');
     expect(layerOf('openshift-etcd')).toBe('Infrastructure');
     expect(layerOf('kube-system')).toBe('Infrastructure');
     expect(layerOf('payments')).toBe('Application');
     expect(localTime(Date.parse('2026-01-25T23:30:00Z'), 'Europe/Berlin')).toEqual({ hour: 0.5, weekday: 0 });
+    expect(localTime(Date.parse('2026-01-26T16:59:50Z'), 'UTC').hour).toBeCloseTo(16 + 59 / 60 + 50 / 3600, 12);
     expect(hash01('payments')).toBe(hash01('payments'));
     expect(hash01('payments')).not.toBe(hash01('web'));
   });
