@@ -13,7 +13,7 @@ export function featuresDoc(): string {
     'The vector holds these 45 features in this order (`names` in every result). Categories are encoded as codes;',
     `deployment_method ${JSON.stringify(DEPLOYMENT_METHODS)}, layer ${JSON.stringify(LAYERS)}, issue_type ${JSON.stringify(ISSUE_TYPES)};`,
     'namespace as a stable hash in [0, 1). A feature without data is null with a reason (`no_data`, `not_applicable`,',
-    '`no_limits`, `error: see errors[i]`) in `nulls`; nothing is filled in. Ratios (unit `ratio 0-1`) stay within 0-1.',
+    '`no_limits`, `no_labels: <how to enable them>`, `error: see errors[i]`) in `nulls`; nothing is filled in. Ratios (unit `ratio 0-1`) stay within 0-1.',
     '',
     '| # | feature | group | unit | meaning | computed as |',
     '|---|---|---|---|---|---|',

@@ -11,6 +11,7 @@ import {
   FEATURE_NAMES,
   GROUPS,
   ISSUE_TYPES,
+  LABELS_ALLOWLIST,
   LAYERS,
   PLATFORM_NAMESPACES,
   batchQuery,
@@ -42,7 +43,7 @@ export interface FeatureResult {
   real: number;
   total: number;
   features: Record<Group, Record<string, Value>>;
-  /** why each null feature is null: no_data, not_applicable, no_limits or "error: see errors[i]" */
+  /** why each null feature is null: no_data, not_applicable, no_limits, "no_labels: <how to enable>" or "error: see errors[i]" */
   nulls: Record<string, string>;
   units: Record<string, string>;
   names: string[];
@@ -106,7 +107,13 @@ function deploymentMethod(raw: Map<string, R>): R | { s: string } {
   // ArgoCD rendering a Helm chart carries both labels: the earlier method in this list wins ties
   const best = counts.reduce((a, b) => (b.n > a.n ? b : a));
   if (best.n > 0) return { s: best.m };
-  return total.v > 0 ? { s: 'Manual' } : { why: 'no_data' };
+  if (total.v === 0) return { why: 'no_data' };
+  // no label to go by anywhere: kube-state-metrics does not expose them, which is not "Manual"
+  const labelled = raw.get('_deploys_labelled');
+  if (labelled && 'v' in labelled && labelled.v === 0) {
+    return { why: `no_labels: kube-state-metrics exposes no deployment's managed-by or Argo CD label; run it with ${LABELS_ALLOWLIST}` };
+  }
+  return { s: 'Manual' };
 }
 
 function inferIssue(v: (n: string) => number | null): IssueType | null {

@@ -43,7 +43,8 @@ export const DERIVATIONS: Record<string, string> = {
   avg_pod_cpu_limit: '_cpu_lim / pod_count; null with no_limits when no container has one',
   request_to_limit_ratio: 'mean of _cpu_req_limited / _cpu_lim and _mem_req_limited / _mem_lim, of those with limits (no_limits when neither has)',
   namespace: 'the scope; vector: FNV-1a hash / 2^32',
-  deployment_method: 'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match',
+  deployment_method:
+    'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match, but only if some deployment in the cluster carries app.kubernetes.io/managed-by or argocd.argoproj.io/instance (_deploys_labelled > 0): else null with `no_labels: ...`, since kube-state-metrics v2 exposes no deployment labels unless allow-listed. app.kubernetes.io/instance (Argo CD\'s default tracking label before 3.0) is not read: Helm charts and the Kubernetes recommended labels set it too',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
   issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
   time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument), floored to 2 decimals (23:59:45 is 23.99)',
@@ -200,6 +201,10 @@ const pressure = (s: ScopeSelectors, condition: string) => {
   return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
 };
 const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment(...extra);
+/** The kube_deployment_labels labels deployment_method reads. */
+const DEPLOYMENT_LABELS = ['label_app_kubernetes_io_managed_by', 'label_argocd_argoproj_io_instance'];
+/** How to make kube-state-metrics expose them (the reason given with no_labels). */
+export const LABELS_ALLOWLIST = '--metric-labels-allowlist=deployments=[app.kubernetes.io/managed-by,argocd.argoproj.io/instance]';
 /** Restarts between the latest sample and the one 5 minutes before, without increase()'s extrapolation; a reset counts 0. */
 const restartsIn5m = (restarts: string) => `clamp_min(${restarts} - ${restarts} offset 5m, 0)`;
 const BY_CONTAINER_LABELS = 'by (namespace, pod, container)';
@@ -335,9 +340,12 @@ export const BATCHES: readonly Batch[] = [
         ingress_healthy: `avg(haproxy_backend_up{${s.namespace()}})`,
       };
       if (dep(s) === null) return base;
+      const labelled = DEPLOYMENT_LABELS.map((l) => `kube_deployment_labels{${l}!=""}`).join(' or ');
       return {
         ...base,
         _deploys: `count(${deps()})`,
+        // anywhere in the cluster: kube-state-metrics v2 exposes deployment labels only when allow-listed
+        _deploys_labelled: zeroIf(`count(${labelled})`, 'kube_deployment_labels'),
         _deploys_helm: method('label_app_kubernetes_io_managed_by=~"(?i)helm"'),
         _deploys_argocd: `${method('label_argocd_argoproj_io_instance!=""')} + ${method('label_app_kubernetes_io_managed_by=~"(?i)argo.*"')}`,
         _deploys_operator: method('label_app_kubernetes_io_managed_by=~"(?i).*(operator|olm).*"'),

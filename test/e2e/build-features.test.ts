@@ -352,6 +352,26 @@ describe('build_features when Prometheus is down or slow', () => {
 });
 
 describe('build_features on a cluster without some exporters', () => {
+  it('says deployment labels are not exposed when kube-state-metrics has no allow-list, instead of Manual', async () => {
+    // kube-state-metrics v2 by default: kube_deployment_labels without any label_* label
+    const prom = await withoutFamilies(['label_app_kubernetes_io_managed_by', 'label_argocd_argoproj_io_instance']);
+    const dir = tempDir();
+    const c = await connectStdio({ DATA_DIR: dir.path, PROMETHEUS_URL: prom.url });
+    try {
+      for (const [namespace, name] of [['web', 'frontend'], ['batch', 'report-worker']] as const) {
+        const r = await call(c.client, 'build_features', { scope: 'deployment', namespace, name, time: iso(T) });
+        const s = r.structuredContent as S;
+        expect(s.features.metadata.deployment_method, name).toBeNull();
+        expect(s.nulls.deployment_method).toMatch(/^no_labels: .*--metric-labels-allowlist=deployments=\[/);
+        expect(text(r)).toMatch(/deployment_method \(no_labels: /);
+      }
+    } finally {
+      await c.close();
+      prom.close();
+      dir.cleanup();
+    }
+  });
+
   it('gives null with a reason for every feature whose metric family is missing, never 0', async () => {
     // no HPA metrics, no node-exporter, no node conditions, no OpenShift operators or router, no cAdvisor OOM events
     const prom = await withoutFamilies(['kube_horizontalpodautoscaler_', 'node_filesystem_', 'kube_node_status_condition', 'cluster_operator_', 'haproxy_backend_up', 'container_oom_events_']);

@@ -183,6 +183,21 @@ describe('buildFeatures derivations', () => {
     expect(calm.features.metadata.issue_type).toBe('none');
   });
 
+  it('says deployment labels are not exposed rather than calling every deployment Manual', async () => {
+    const method = async (values: Record<string, number>) => {
+      const r = await buildFeatures(answering(values), ns, opts);
+      return [r.features.metadata.deployment_method, r.nulls.deployment_method];
+    };
+    // kube-state-metrics v2 without --metric-labels-allowlist: no deployment anywhere has a label to go by
+    const [none, why] = await method({ _deploys: 3, _deploys_labelled: 0 });
+    expect(none).toBeNull();
+    expect(why).toMatch(/^no_labels: .*--metric-labels-allowlist=deployments=\[app\.kubernetes\.io\/managed-by,argocd\.argoproj\.io\/instance\]/);
+    // labels exposed, and these deployments carry none of them
+    expect(await method({ _deploys: 3, _deploys_labelled: 7 })).toEqual(['Manual', undefined]);
+    expect(await method({ _deploys: 3, _deploys_labelled: 7, _deploys_argocd: 1, _deploys_helm: 2 })).toEqual(['Helm', undefined]);
+    expect(await method({ _deploys: 0, _deploys_labelled: 7 })).toEqual([null, 'no_data']);
+  });
+
   it('marks what failed as errors, counts the real features, and never invents values', async () => {
     const r = await buildFeatures(answering({ pod_count: 3, restarts_24h: 2 }, ['_cpu']), ns, { ...opts, parallel: 3 });
     expect(r.errors).toEqual(['Prometheus at http://fake is unreachable']);
