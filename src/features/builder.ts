@@ -235,6 +235,9 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   r.set('namespace', scope.namespace === null ? { why: 'not_applicable' } : { s: scope.namespace });
   r.set('layer', scope.namespace === null ? { why: 'not_applicable' } : { s: layerOf(scope.namespace) });
   r.set('deployment_method', deploymentMethod(raw));
+  // a pod no deployment owns (a DaemonSet's, a Job's, a bare one) has no deployment to describe
+  const owner = raw.get('_pod_deployment');
+  if (owner && 'v' in owner && owner.v === 0) for (const n of ['deployment_method', 'hpa_scaling_events']) r.set(n, { why: 'not_applicable' });
   const num = (n: string): number | null => {
     const x = r.get(n);
     return x && 'v' in x ? x.v : null;
@@ -304,6 +307,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
 
 /** The PromQL behind the scope's CPU or memory use, for a follow-up call. */
 export function usageQuery(scope: Scope, what: 'cpu' | 'memory'): string {
-  const sel = new ScopeSelectors(scope).pod('container!=""', 'container!="POD"');
-  return what === 'cpu' ? `sum(rate(container_cpu_usage_seconds_total{${sel}}[5m]))` : `sum(container_memory_working_set_bytes{${sel}})`;
+  const s = new ScopeSelectors(scope);
+  const sel = s.pod('container!=""', 'container!="POD"');
+  return `sum(${s.owned(what === 'cpu' ? `rate(container_cpu_usage_seconds_total{${sel}}[5m])` : `container_memory_working_set_bytes{${sel}}`)})`;
 }

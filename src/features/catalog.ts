@@ -6,7 +6,7 @@
 // tagged with label_replace and joined with `or`, so one HTTP request answers many features.
 // Counts that are zero when nothing matches use `X or (0 * count(PRESENCE))`: zero only when
 // the metric family exists, so a missing exporter gives null, never an invented 0.
-import type { ScopeSelectors } from './scope.js';
+import type { ScopeSelectors, When } from './scope.js';
 
 export const GROUPS = ['resource_utilization', 'trends', 'history', 'platform_health', 'workload', 'metadata'] as const;
 export type Group = (typeof GROUPS)[number];
@@ -47,6 +47,7 @@ export const DERIVATIONS: Record<string, string> = {
     'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match, but only if some deployment in the cluster carries app.kubernetes.io/managed-by or argocd.argoproj.io/instance (_deploys_labelled > 0): else null with `no_labels: ...`, since kube-state-metrics v2 exposes no deployment labels unless allow-listed. app.kubernetes.io/instance (Argo CD\'s default tracking label before 3.0) is not read: Helm charts and the Kubernetes recommended labels set it too',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
   issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
+  hpa_scaling_events: 'query of the same name; not_applicable for a pod that no deployment owns (_pod_deployment = 0: a DaemonSet\'s, a Job\'s)',
   time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument), floored to 2 decimals (23:59:45 is 23.99)',
   day_of_week: 'vector time in the time zone',
   is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17), on the exact time (16:59:50 is in)',
@@ -165,15 +166,17 @@ const RUNNING = 'and on(namespace, pod) (kube_pod_status_phase{phase="Running"} 
 const CONTAINERS = ['container!=""', 'container!="POD"'];
 const BY_CONTAINER = 'on(namespace, pod, container)';
 
+// Pod series are read with s.pod() matchers and, before any aggregation, wrapped in s.owned()
+// (a deployment's pods, by their owners), looked up at the expression's offset or window.
 function cpuRate(s: ScopeSelectors, offset = ''): string {
   return `rate(container_cpu_usage_seconds_total{${s.pod(...CONTAINERS)}}[5m]${offset})`;
 }
 function memMean(s: ScopeSelectors, offset = ''): string {
   return `avg_over_time(container_memory_working_set_bytes{${s.pod(...CONTAINERS)}}[5m]${offset})`;
 }
-const usage = (s: ScopeSelectors, r: Resource, offset = '') => `sum(${r === 'cpu' ? cpuRate(s, offset) : memMean(s, offset)})`;
+const usage = (s: ScopeSelectors, r: Resource, offset: When = '') => `sum(${s.owned(r === 'cpu' ? cpuRate(s, offset) : memMean(s, offset), offset)})`;
 /** The limits of running containers that have one. */
-const runningLimits = (s: ScopeSelectors, r: Resource) => `(kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}} ${RUNNING})`;
+const runningLimits = (s: ScopeSelectors, r: Resource) => `(${s.owned(`kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`)} ${RUNNING})`;
 /**
  * Use against capacity: only containers with a limit count against their limits (use of
  * unlimited containers over others' limits could pass 1); the cluster against allocatable.
@@ -190,17 +193,16 @@ function capacity(s: ScopeSelectors, r: Resource): string {
 const zeroIf = (x: string, presence: string) => `((${x}) or (0 * count(${presence})))`;
 /** Capacity, 0 when pods run but no container has a limit (the builder says no_limits). */
 const capacityOr0 = (s: ScopeSelectors, r: Resource) =>
-  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `kube_pod_info{${s.pod()}} ${RUNNING}`);
+  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `${s.owned(`kube_pod_info{${s.pod()}}`)} ${RUNNING}`);
 /** Running containers without a limit, left out of utilization (reported in warnings). */
 const unlimited = (s: ScopeSelectors, r: Resource) =>
   s.scope.kind === 'cluster'
     ? null
-    : `count(kube_pod_container_info{${s.pod()}} ${RUNNING} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
+    : `count(${s.owned(`kube_pod_container_info{${s.pod()}}`)} ${RUNNING} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
 const pressure = (s: ScopeSelectors, condition: string) => {
   const series = `kube_node_status_condition{condition="${condition}",status="true"}`;
   return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
 };
-const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment(...extra);
 /** The kube_deployment_labels labels deployment_method reads. */
 const DEPLOYMENT_LABELS = ['label_app_kubernetes_io_managed_by', 'label_argocd_argoproj_io_instance'];
 /** How to make kube-state-metrics expose them (the reason given with no_labels). */
@@ -231,7 +233,7 @@ export const BATCHES: readonly Batch[] = [
     cost: 3,
     exprs: (s) => {
       // cAdvisor's root cgroup (id="/", no pod label) is the host's interfaces, pods' traffic included
-      const net = (m: string) => `sum(rate(${m}{${s.pod(...(s.scope.kind === 'cluster' ? ['pod!=""'] : []))}}[5m]))`;
+      const net = (m: string) => `sum(${s.owned(`rate(${m}{${s.pod(...(s.scope.kind === 'cluster' ? ['pod!=""'] : []))}}[5m])`)})`;
       return {
         _cpu: usage(s, 'cpu'),
         _cpu_5m: usage(s, 'cpu', ' offset 5m'),
@@ -259,28 +261,29 @@ export const BATCHES: readonly Batch[] = [
     exprs: (s) => {
       const fs = (m: string) => `${m}{mountpoint="/",fstype!~"tmpfs|overlay|squashfs"}`;
       const vol = (m: string) => `${m}{${s.namespace()}}`;
-      const pods = `kube_pod_info{${s.pod()}}`;
-      const res = (kind: 'requests' | 'limits', r: Resource) => `kube_pod_container_resource_${kind}{${s.pod(`resource="${r}"`)}}`;
+      const pods = s.owned(`kube_pod_info{${s.pod()}}`);
+      const res = (kind: 'requests' | 'limits', r: Resource) => s.owned(`kube_pod_container_resource_${kind}{${s.pod(`resource="${r}"`)}}`);
+      const limits = (r: Resource) => `kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`;
       return {
         disk_utilization: `max(${s.onNodeExporter(`1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')}`)})`,
-        container_restarts: `round(sum(increase(kube_pod_container_status_restarts_total{${s.pod()}}[5m])))`,
+        container_restarts: `round(sum(${s.owned(`increase(kube_pod_container_status_restarts_total{${s.pod()}}[5m])`)}))`,
         pod_count: `count(${pods})`,
         // an unscheduled pod has no node label: not a node
-        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (kube_pod_info{${s.pod('node!=""')}}))`,
+        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (${s.owned(`kube_pod_info{${s.pod('node!=""')}}`)}))`,
         pvc_utilization: `max(${vol('kubelet_volume_stats_used_bytes')} / ${vol('kubelet_volume_stats_capacity_bytes')}${s.onClaims()})`,
-        pods_not_running: `sum(kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}})`,
+        pods_not_running: `sum(${s.owned(`kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}}`)})`,
         image_pull_failures: zeroIf(
-          `count(kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1)`,
+          `count(${s.owned(`kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1`)})`,
           pods,
         ),
-        time_since_last_restart: `time() - max(kube_pod_container_state_started{${s.pod()}})`,
+        time_since_last_restart: `time() - max(${s.owned(`kube_pod_container_state_started{${s.pod()}}`)})`,
         _cpu_req: `sum(${res('requests', 'cpu')})`,
         _mem_req: `sum(${res('requests', 'memory')})`,
         // limits are 0 when pods exist but none has one; requests only of limited containers (<= their limits)
         _cpu_lim: zeroIf(`sum(${res('limits', 'cpu')})`, pods),
         _mem_lim: zeroIf(`sum(${res('limits', 'memory')})`, pods),
-        _cpu_req_limited: `sum(${res('requests', 'cpu')} and ${BY_CONTAINER} ${res('limits', 'cpu')})`,
-        _mem_req_limited: `sum(${res('requests', 'memory')} and ${BY_CONTAINER} ${res('limits', 'memory')})`,
+        _cpu_req_limited: `sum(${res('requests', 'cpu')} and ${BY_CONTAINER} ${limits('cpu')})`,
+        _mem_req_limited: `sum(${res('requests', 'memory')} and ${BY_CONTAINER} ${limits('memory')})`,
       };
     },
   },
@@ -300,19 +303,17 @@ export const BATCHES: readonly Batch[] = [
     cost: 3,
     exprs: (s) => {
       const restarts = `kube_pod_container_status_restarts_total{${s.pod()}}`;
-      const hpa = s.hpaTarget();
+      // a pod deleted since still counts: its owner is looked up over the window
       return {
-        restarts_24h: `round(sum(increase(${restarts}[24h])))`,
-        restarts_7d: `round(sum(increase(${restarts}[7d])))`,
-        oom_kill_count: zeroIf(`sum(${oomKills(s, restarts)})`, restarts),
+        restarts_24h: `round(sum(${s.owned(`increase(${restarts}[24h])`, '[24h]')}))`,
+        restarts_7d: `round(sum(${s.owned(`increase(${restarts}[7d])`, '[7d]')}))`,
+        oom_kill_count: zeroIf(`sum(${s.owned(oomKills(s, restarts), '[24h]')})`, s.owned(restarts)),
         // 0 for a deployment without an HPA, but only when kube-state-metrics reports HPAs at all
-        hpa_scaling_events:
-          hpa === null
-            ? null
-            : zeroIf(
-                `sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${s.namespace()}}[24h]) and on(namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_info{${hpa}})`,
-                'kube_horizontalpodautoscaler_info',
-              ),
+        // (a pod that no deployment owns: not_applicable, from _pod_deployment)
+        hpa_scaling_events: zeroIf(
+          `sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${s.namespace()}}[24h]) and on(namespace, horizontalpodautoscaler) ${s.hpas()})`,
+          'kube_horizontalpodautoscaler_info',
+        ),
       };
     },
   },
@@ -323,7 +324,7 @@ export const BATCHES: readonly Batch[] = [
       const claims = `kube_persistentvolumeclaim_status_phase{${s.namespace('phase="Bound"')}}${s.onClaims()}`;
       const ep = `kube_endpoint_address_available{${s.namespace()}}`;
       const epNew = (extra: string) => `count(count by (namespace, endpoint) (kube_endpoint_address{${s.namespace(extra)}}))`;
-      const deps = (...extra: string[]) => `kube_deployment_labels{${dep(s, ...extra)}}`;
+      const deps = (...extra: string[]) => s.deployments('kube_deployment_labels', ...extra);
       const method = (...extra: string[]) => zeroIf(`count(${deps(...extra)})`, deps());
       const base: Exprs = {
         node_memory_pressure: pressure(s, 'MemoryPressure'),
@@ -339,7 +340,8 @@ export const BATCHES: readonly Batch[] = [
           ` or (${epNew('ready="true"')} / ${epNew('')})`,
         ingress_healthy: `avg(haproxy_backend_up{${s.namespace()}})`,
       };
-      if (dep(s) === null) return base;
+      const podDeployment = s.podDeployment();
+      if (podDeployment !== null) base._pod_deployment = zeroIf(`count(${podDeployment})`, `kube_pod_owner{${s.pod()}}`);
       const labelled = DEPLOYMENT_LABELS.map((l) => `kube_deployment_labels{${l}!=""}`).join(' or ');
       return {
         ...base,

@@ -103,12 +103,14 @@ function expected(ps: Pod[], opts: { at?: number; cluster?: boolean; history?: b
   const ratios = [reqToLim('cpu'), reqToLim('memory')].filter((x): x is number => x !== null);
   const pressure = (c: string) => nodes.filter((n) => nodeCondition(w, n, c, at)).length;
   const day = samplesIn(at, 86_400);
+  // pods on the host's network have no pod network series
+  const net = run.filter((p) => !p.deployment.hostNetwork);
   const out: Record<string, number | null> = {
     cpu_utilization: utilization('cpu', at),
     memory_utilization: utilization('memory', at),
     disk_utilization: Math.max(...nodes.map((n) => 1 - nodeFs(n).avail / nodeFs(n).size)),
-    network_bytes_in: sum(run.map((p) => rate5m(p, at, (t) => podRx(w, p, t))!)),
-    network_bytes_out: sum(run.map((p) => rate5m(p, at, (t) => podTx(w, p, t))!)),
+    network_bytes_in: net.length ? sum(net.map((p) => rate5m(p, at, (t) => podRx(w, p, t))!)) : null,
+    network_bytes_out: net.length ? sum(net.map((p) => rate5m(p, at, (t) => podTx(w, p, t))!)) : null,
     container_restarts: restartsIn(all, at, 300),
     pod_count: all.length,
     node_count: nodes.length,
@@ -270,6 +272,28 @@ for (const transport of ['stdio', 'http'] as const) {
       const slotRate = cpuRate(w, spike, w.events.spike.start);
       expect(c.features.history.cpu_24h_max).toBeCloseTo(slotRate / spike.deployment.limits.cpu!, 5);
       expect(c.features.history.memory_24h_max).toBeGreaterThan(2 * c.features.history.memory_24h_avg);
+    });
+
+    it('tells a deployment\'s pods and a pod\'s deployment by their owners, not their names', async () => {
+      // node-exporter-x7k2p is named like a pod of a deployment "node"; it is a DaemonSet's
+      const ds = w.pods.filter((p) => p.owner.kind === 'DaemonSet');
+      expect(ds.map((p) => p.name)).toContain('node-exporter-x7k2p');
+      const node = (await build({ scope: 'deployment', namespace: 'monitoring', name: 'node' })).s;
+      expect(node.features.resource_utilization).toMatchObject({ pod_count: null, cpu_utilization: null, memory_utilization: null, node_count: null, network_bytes_in: null });
+      expect(node.features.history).toMatchObject({ cpu_24h_max: null, restarts_24h: null });
+      expect(node.features.workload).toMatchObject({ avg_pod_cpu_request: null, oom_kill_count: null });
+      expect(node.warnings[0]).toMatch(/no pods found for deployment node in namespace monitoring/);
+      const pod = ds[0]!;
+      const a = (await build({ scope: 'pod', namespace: 'monitoring', name: pod.name })).s;
+      // no deployment owns it: nothing to say about deployment labels or HPAs
+      check(a, { ...expected([pod], { history: true }), hpa_scaling_events: null });
+      expect(a.nulls).toMatchObject({ hpa_scaling_events: 'not_applicable', deployment_method: 'not_applicable' });
+      expect(a.features.metadata.layer).toBe('Platform');
+      const ns = (await build({ scope: 'namespace', namespace: 'monitoring' })).s;
+      check(ns, expected(ds, { history: true }));
+      // a ReplicaSet pod's deployment is still found, through its owners
+      const gw = podByName(w, w.events.oom.pod);
+      expect((await build({ scope: 'pod', namespace: 'web', name: gw.name })).s.features.metadata.deployment_method).toBe('ArgoCD');
     });
 
     it('describes the whole cluster, pods\' traffic without the hosts\'', async () => {

@@ -4,7 +4,7 @@ import { buildFeatures, featurePlans, hash01, layerOf, localTime } from '../../s
 import { readFileSync } from 'node:fs';
 import { BATCHES, DERIVATIONS, FEATURES, FEATURE_NAMES, GROUPS, batchQuery } from '../../src/features/catalog.js';
 import { featuresDoc } from '../../tools/features-doc.js';
-import { ScopeSelectors, checkScope, deploymentOfPod } from '../../src/features/scope.js';
+import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
 import type { InstantResult, PrometheusApi } from '../../src/prometheus/api.js';
 
 describe('scope', () => {
@@ -28,24 +28,51 @@ describe('scope', () => {
 
   it('builds matchers for each metric family', () => {
     const dep = new ScopeSelectors(checkScope('deployment', 'web', 'api.v2'));
-    expect(dep.pod('container!=""')).toBe('namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",container!=""');
-    expect(dep.deployment()).toBe('namespace="web",deployment="api.v2"');
-    expect(dep.onNodes()).toBe(' and on(node) kube_pod_info{namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",node!=""}');
-    const pod = new ScopeSelectors(checkScope('pod', 'web', 'api-gateway-84b6c5d7f-x7k2p'));
-    expect(pod.hpaTarget()).toBe('namespace="web",scaletargetref_kind="Deployment",scaletargetref_name="api-gateway"');
-    expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).hpaTarget()).toBe('namespace="web"');
-    const standalone = new ScopeSelectors(checkScope('pod', 'web', 'standalone'));
-    expect(standalone.deployment()).toBeNull();
-    expect(standalone.hpaTarget()).toBeNull();
+    // a deployment's pods are the ones its ReplicaSets own; their names are only a first cut
+    expect(dep.pod('container!=""')).toBe('namespace="web",pod=~"api\\\\.v2-.+",container!=""');
+    const members =
+      'kube_pod_owner{namespace="web",pod=~"api\\\\.v2-.+",owner_kind="ReplicaSet"} and on(namespace, owner_name) ' +
+      'label_replace(kube_replicaset_owner{namespace="web",owner_kind="Deployment",owner_name="api.v2"}, "owner_name", "$1", "replicaset", "(.+)")';
+    expect(dep.owned('x')).toBe(`(x) and on(namespace, pod) (${members})`);
+    expect(dep.owned('x', ' offset 1h')).toContain('owner_kind="ReplicaSet"} offset 1h and');
+    expect(dep.owned('x', '[24h]')).toContain('max_over_time(kube_replicaset_owner{namespace="web",owner_kind="Deployment",owner_name="api.v2"}[24h])');
+    expect(dep.deployments('kube_deployment_labels')).toBe('kube_deployment_labels{namespace="web",deployment="api.v2"}');
+    expect(dep.hpas()).toBe('kube_horizontalpodautoscaler_info{namespace="web",scaletargetref_kind="Deployment",scaletargetref_name="api.v2"}');
+    expect(dep.onNodes()).toBe(` and on(node) ((kube_pod_info{namespace="web",pod=~"api\\\\.v2-.+",node!=""}) and on(namespace, pod) (${members}))`);
+    // generated names are cut to 58 characters before the random suffix
+    const long = 'a'.repeat(60);
+    expect(new ScopeSelectors(checkScope('deployment', 'web', long)).pod()).toBe(`namespace="web",pod=~"${'a'.repeat(58)}.+"`);
+    expect(dep.podDeployment()).toBeNull();
+    // a pod's deployment is its ReplicaSet's owner
+    const pod = new ScopeSelectors(checkScope('pod', 'web', 'node-exporter-x7k2p'));
+    expect(pod.owned('x')).toBe('x');
+    const owner =
+      'label_replace(kube_replicaset_owner{namespace="web",owner_kind="Deployment"} and on(namespace, replicaset) ' +
+      'label_replace(kube_pod_owner{namespace="web",pod="node-exporter-x7k2p",owner_kind="ReplicaSet"}, "replicaset", "$1", "owner_name", "(.+)"), "deployment", "$1", "owner_name", "(.+)")';
+    expect(pod.podDeployment()).toBe(owner);
+    expect(pod.deployments('kube_deployment_labels')).toBe(`(kube_deployment_labels{namespace="web"} and on(namespace, deployment) ${owner})`);
+    expect(pod.hpas()).toContain('on(namespace, scaletargetref_name) label_replace(label_replace(kube_replicaset_owner');
+    expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).hpas()).toBe('kube_horizontalpodautoscaler_info{namespace="web"}');
     const cluster = new ScopeSelectors(checkScope('cluster', undefined, undefined));
     expect(cluster.pod('container!=""')).toBe('container!=""');
     expect(cluster.onNodeExporter('node_load1')).toBe('node_load1');
     expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).onClaims()).toBe('');
   });
 
-  it('recognises ReplicaSet pod names', () => {
-    expect(deploymentOfPod('payment-service-7d9f8c6b5-x7k2p')).toBe('payment-service');
-    expect(deploymentOfPod('etcd-0')).toBeNull();
+  it('keeps every pod series of a deployment to the pods its ReplicaSets own', () => {
+    const dep = new ScopeSelectors(checkScope('deployment', 'web', 'node'));
+    const podFamilies = /\b(container_[a-z_]+|kube_pod_[a-z_]+)\{/g;
+    for (const b of BATCHES) {
+      for (const [name, expr] of Object.entries(b.exprs(dep))) {
+        if (expr === null) continue;
+        // pod families, less the owner lookups themselves and the Running filter (joined to owned series)
+        const selectors = [...expr.matchAll(podFamilies)].filter((m) => m[1] !== 'kube_pod_owner' && m[1] !== 'kube_pod_status_phase');
+        const joins = expr.split('kube_replicaset_owner{').length - 1;
+        if (selectors.length > 0) expect(joins, name).toBeGreaterThan(0);
+        // no pod-template-hash pattern: names do not decide
+        expect(expr, name).not.toContain('[a-z0-9]{5}');
+      }
+    }
   });
 });
 
