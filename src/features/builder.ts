@@ -39,8 +39,11 @@ export interface FeatureResult {
   scope: Scope;
   time: string;
   timezone: string;
+  /** a feature lacks data it should have: no_data or an error (not not_applicable, no_limits or no_labels) */
   degraded: boolean;
   real: number;
+  /** nulls that do not apply to the scope (a cluster has no namespace) */
+  not_applicable: number;
   total: number;
   features: Record<Group, Record<string, Value>>;
   /** why each null feature is null: no_data, not_applicable, no_limits, "no_labels: <how to enable>" or "error: see errors[i]" */
@@ -274,6 +277,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     }
   }
   const real = FEATURES.length - Object.keys(nulls).length;
+  const reasons = Object.values(nulls);
   const warnings: string[] = [];
   for (const [res, name] of [['cpu', '_cpu_unlimited'], ['memory', '_mem_unlimited']] as const) {
     const u = raw.get(name);
@@ -292,8 +296,9 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     scope,
     time: new Date(at).toISOString(),
     timezone: opts.timezone,
-    degraded: real < FEATURES.length,
+    degraded: reasons.some((x) => x === 'no_data' || x.startsWith('error')),
     real,
+    not_applicable: reasons.filter((x) => x === 'not_applicable').length,
     total: FEATURES.length,
     features,
     nulls,

@@ -297,14 +297,16 @@ for (const transport of ['stdio', 'http'] as const) {
     });
 
     it('describes the whole cluster, pods\' traffic without the hosts\'', async () => {
-      const { s } = await build({ scope: 'cluster' });
+      const { s, t } = await build({ scope: 'cluster' });
       const e = expected(w.pods, { cluster: true, history: true });
       expect(e.node_memory_pressure).toBe(1);
       check(s, e);
       expect(s.features.resource_utilization.node_count).toBe(NODES.length);
       expect(s.features.platform_health).toMatchObject({ pvcs_bound: Number((2 / 3).toPrecision(6)) });
       expect(s.nulls).toMatchObject({ namespace: 'not_applicable', layer: 'not_applicable' });
-      expect(s.real).toBe(43);
+      // what does not apply to a cluster does not make it degraded
+      expect(s).toMatchObject({ real: 43, not_applicable: 2, degraded: false });
+      expect(t).toMatch(/^cluster at .*: 43\/45 features real \(2 not applicable\)\.\n/);
     });
 
     it('counts only containers with limits against limits, and no node for an unscheduled pod', async () => {

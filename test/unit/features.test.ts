@@ -236,6 +236,7 @@ describe('buildFeatures derivations', () => {
     expect(r.nulls.memory_24h_avg).toBe('no_data');
     expect(r.degraded).toBe(true);
     expect(r.real).toBe(45 - Object.keys(r.nulls).length);
+    expect(r.not_applicable).toBe(Object.values(r.nulls).filter((x) => x === 'not_applicable').length);
     expect(r.vector.filter((x) => x !== null)).toHaveLength(r.real);
   });
 
