@@ -87,7 +87,7 @@ export const FEATURES: readonly Feature[] = [
   f('resource_utilization', 'disk_utilization', 'ratio 0-1', 'fullest root filesystem (node-exporter) among the nodes running the scope'),
   f('resource_utilization', 'network_bytes_in', 'bytes/s', 'received by the pods, 5m rate'),
   f('resource_utilization', 'network_bytes_out', 'bytes/s', 'transmitted by the pods, 5m rate'),
-  f('resource_utilization', 'container_restarts', 'count', 'container restarts in the last 5 minutes'),
+  f('resource_utilization', 'container_restarts', 'count', 'container restarts in the last 5 minutes: the restart counters\' latest samples less those 5 minutes before (no extrapolation)'),
   f('resource_utilization', 'pod_count', 'count', 'pods that exist (any phase)'),
   f('resource_utilization', 'node_count', 'count', 'nodes running the scope\'s pods (unscheduled pods have none); cluster: all nodes'),
   f('resource_utilization', 'pvc_utilization', 'ratio 0-1', 'fullest persistent volume claim the scope uses'),
@@ -266,7 +266,8 @@ export const BATCHES: readonly Batch[] = [
       const limits = (r: Resource) => `kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`;
       return {
         disk_utilization: `max(${s.onNodeExporter(`1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')}`)})`,
-        container_restarts: `round(sum(${s.owned(`increase(kube_pod_container_status_restarts_total{${s.pod()}}[5m])`)}))`,
+        // not increase(): its extrapolation made 2 restarts 2.5, rounded to 3
+        container_restarts: `sum(${s.owned(restartsIn5m(`kube_pod_container_status_restarts_total{${s.pod()}}`))})`,
         pod_count: `count(${pods})`,
         // an unscheduled pod has no node label: not a node
         node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (${s.owned(`kube_pod_info{${s.pod('node!=""')}}`)}))`,
