@@ -70,6 +70,12 @@ function div(a: R, b: R): R {
 const perLimit = (a: R, limits: R): R => ('v' in limits && limits.v === 0 ? { why: 'no_limits' } : div(a, limits));
 const change = (now: R, then: R): R => ('why' in now ? now : div({ v: now.v - ('v' in then ? then.v : 0) }, then));
 
+/**
+ * Utilization is kept to 0-1: the cluster's pods may use more than node allocatable (the
+ * capacity kept for the system), and a 5m rate can pass a CPU limit a little (CFS periods).
+ */
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+
 /** A stable hash of a string in [0, 1) (FNV-1a, 32 bits), for categorical values with no fixed list. */
 export function hash01(s: string): number {
   let h = 0x811c9dc5;
@@ -162,7 +168,7 @@ export function featurePlans(scope: Scope, parallel: number): Plan[] {
 
 /** Mean and max of a reduced 24h series, or the reason there are none. */
 function reduceSeries(values: number[] | undefined): { avg: R; max: R } {
-  const vs = (values ?? []).filter(Number.isFinite);
+  const vs = (values ?? []).filter(Number.isFinite).map(clamp01);
   if (vs.length === 0) return { avg: { why: 'no_data' }, max: { why: 'no_data' } };
   return { avg: ok(vs.reduce((a, b) => a + b, 0) / vs.length), max: ok(Math.max(...vs)) };
 }
@@ -206,7 +212,8 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
 
   for (const [feature, x] of [['cpu', '_cpu'], ['memory', '_mem']] as const) {
     const use = why(get(`${x}_used`)) === 'not_applicable' ? get(x) : get(`${x}_used`);
-    const now = perLimit(use, get(`${x}_cap`));
+    const ratio = perLimit(use, get(`${x}_cap`));
+    const now = 'v' in ratio ? { v: clamp01(ratio.v) } : ratio;
     r.set(`${feature}_utilization`, now);
     const failed = raw.get(`${x}_ratio`);
     let h = failed ? { avg: failed, max: failed } : reduceSeries(series.get(`${x}_ratio`));

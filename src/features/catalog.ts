@@ -56,7 +56,7 @@ export const DERIVATIONS: Record<string, string> = {
 /** Where a feature deliberately differs from ADR-014's FeatureVector, and why (docs/features.md). */
 export const DEVIATIONS: Record<string, string> = {
   cpu_utilization:
-    'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same.',
+    'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same. Every utilization (and each 24h point) is clamped to 0-1: the cluster\'s pods can use more than node allocatable (capacity reserved for the system), and a 5m CPU rate can pass a limit a little; 1 then means at or over capacity.',
   time_since_last_restart:
     'ADR-014 means the time since the last restart. kube-state-metrics gives container start times, so this is the time since the most recent container start: in a scope that never restarted, the age of its youngest container (not null, not infinity).',
   pvcs_bound: 'ADR-014 does not define it and its neighbours are counts; here it is the share (0-1) of the scope\'s claims that are Bound, comparable across scopes of any size. null when there are no claims.',
@@ -117,7 +117,7 @@ export const FEATURES: readonly Feature[] = [
   f('workload', 'avg_pod_cpu_limit', 'cores', 'CPU limits per pod (containers without one add nothing)'),
   f('workload', 'request_to_limit_ratio', 'ratio 0-1', 'requests / limits of the containers that have limits, mean of CPU and memory'),
   f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h: per container the larger of cAdvisor\'s OOM events and kube-state-metrics\' restarts after an OOMKilled termination (see deviations)'),
-  f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff or ErrImagePull'),
+  f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff, ErrImagePull or InvalidImageName'),
   f('workload', 'hpa_scaling_events', 'count', 'changes of desired replicas in 24h of the HorizontalPodAutoscalers targeting the deployment (all in a namespace); 0 without one'),
   f('metadata', 'namespace', 'category', 'the scope\'s namespace; in the vector a stable hash in [0, 1)'),
   f('metadata', 'deployment_method', 'category', 'from deployment labels: Helm, ArgoCD, Operator or Manual (most common in a namespace)', DEPLOYMENT_METHODS),

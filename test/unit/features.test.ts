@@ -172,6 +172,13 @@ describe('buildFeatures derivations', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('keeps utilization within 0-1 where use can pass capacity', async () => {
+    // the cluster's pods using more than node allocatable
+    const r = await buildFeatures(answering({ _cpu: 5, _cpu_cap: 4, _mem: 900, _mem_cap: 1000 }, [], { _cpu_ratio: [0.5, 1.5] }), checkScope('cluster', undefined, undefined), opts);
+    expect(r.features.resource_utilization).toMatchObject({ cpu_utilization: 1, memory_utilization: 0.9 });
+    expect(r.features.history).toMatchObject({ cpu_24h_avg: 0.75, cpu_24h_max: 1 });
+  });
+
   it('says no_limits where nothing has a limit, and which containers utilization leaves out', async () => {
     // pods run, memory limits on some containers, no CPU limit anywhere
     const r = await buildFeatures(
