@@ -175,5 +175,9 @@ describe('input forms', () => {
     expect(unitOf('max(container_memory_working_set_bytes)', {})).toBe('bytes');
     expect(unitOf('rate(container_cpu_usage_seconds_total[5m])', {})).toBeUndefined();
     expect(unitOf(undefined, { __name__: 'http_request_duration_seconds' })).toBe('seconds');
+    // a ratio of bytes to bytes has no unit; a "/" or "*" inside a label value is no division
+    expect(unitOf('sum(container_memory_working_set_bytes{pod="x"}) / sum(kube_pod_container_resource_limits{resource="memory",pod="x"})', {})).toBeUndefined();
+    expect(unitOf('container_memory_working_set_bytes * 8', {})).toBeUndefined();
+    expect(unitOf('node_filesystem_avail_bytes{mountpoint="/",device=~".*"}', {})).toBe('bytes');
   });
 });
