@@ -123,6 +123,21 @@ describe('analyze edge cases', () => {
     expect(robust.anomalies.every((x) => x.kind === 'spike' || x.kind === 'dip')).toBe(true);
   });
 
+  it('says how far a dip may go, and where in its cycle a break is', () => {
+    const base: Analysis = { ...analyze(f.t, f.cpu), anomalies: [] };
+    const day = 86_400_000;
+    const dip = { kind: 'dip' as const, direction: 'down' as const, at: f.t[100]!, from: f.t[100]!, to: f.t[100]!, value: 50, expected: 100, band: [92.1, 107.9] as [number, number], score: 0.9 };
+    const text = (an: Analysis['anomalies'][number], periodMs = day) =>
+      explain({ ...base, season: { periodMs, acf: 0.8, cycles: 7 }, anomalies: [an] }, { shown: 5 });
+    expect(text(dip)).toContain('a dip to 50 at ');
+    expect(text(dip)).toContain('(expected about 100, normal down to 92.1)');
+    expect(text({ ...dip, kind: 'spike', direction: 'up', value: 150 })).toContain('normal up to 108)');
+    // a daily cycle broken for two days is still compared with this time of day
+    const brk = { ...dip, kind: 'seasonal_break' as const, to: dip.from + 2 * day };
+    expect(text(brk)).toMatch(/where this time of day is usually about 100, lasting 2d/);
+    expect(text(brk, 7 * day)).toMatch(/where this time of the week is usually about 100/);
+  });
+
   it('formats values with units', () => {
     expect(formatValue(1.5 * 1024 ** 3, 'bytes')).toBe('1.5 GiB');
     expect(formatValue(0.25, 'seconds')).toBe('250 ms');
