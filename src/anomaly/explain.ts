@@ -103,6 +103,11 @@ export interface ExplainContext {
 }
 
 export function explain(a: Analysis, ctx: ExplainContext): string {
+  const left = a.nonFinite > 0 ? ` ${a.nonFinite} point${a.nonFinite === 1 ? ' was' : 's were'} NaN or ±Inf and left out.` : '';
+  return explainOnly(a, ctx) + left;
+}
+
+function explainOnly(a: Analysis, ctx: ExplainContext): string {
   const unit = ctx.unit;
   if (a.status === 'insufficient_data') {
     return `Not enough history: ${a.points} point${a.points === 1 ? '' : 's'}, need ${MIN_POINTS}. Widen the range or use a smaller step.`;
