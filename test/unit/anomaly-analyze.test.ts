@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
 import { explain, formatValue } from '../../src/anomaly/explain.js';
 import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
+import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 
 const f = kubernetesFixture(4);
 const near = (t: number, i: number, minutes: number) => Math.abs(t - f.t[i]!) <= minutes * MIN;
@@ -74,6 +75,23 @@ describe('analyze on one day of data', () => {
     expect(a.anomalies).toHaveLength(1);
     expect(a.anomalies[0]).toMatchObject({ kind: 'spike', direction: 'up', at: 1075 * MIN, from: 1075 * MIN, to: 1089 * MIN });
     expect(a.anomalies[0]!.expected).toBeLessThan(420e6);
+  });
+
+  it('the fixture\'s 15-minute memory spike is one spike at whatever hour it falls, on a rising or falling day', () => {
+    // what detect_anomaly sees of the fixture Prometheus: a 24h range at 30s steps of samples taken each minute
+    for (let hour = 0; hour < 24; hour++) {
+      const w = makeWorld(Date.UTC(2026, 11, 1, hour, 41));
+      const p = podByName(w, w.events.spike.pod);
+      const t: number[] = [];
+      const v: number[] = [];
+      for (let x = Math.ceil((w.now - 30 - 86_400) / 30) * 30; x <= w.now - 30; x += 30) {
+        t.push(x * 1000);
+        v.push(memory(w, p, Math.floor(x / 60) * 60));
+      }
+      const top = analyze(t, v).anomalies[0]!;
+      expect(top, `hour ${hour}`).toMatchObject({ kind: 'spike', direction: 'up', at: w.events.spike.start * 1000 });
+      expect(top.to, `hour ${hour}`).toBeLessThan(w.events.spike.end * 1000);
+    }
   });
 
   it('the daily cycle alone is not called a drift', () => {
