@@ -162,7 +162,8 @@ export interface Batch {
 }
 
 type Resource = 'cpu' | 'memory';
-const RUNNING = 'and on(namespace, pod) (kube_pod_status_phase{phase="Running"} == 1)';
+/** Keeps pod series to running pods (of the scope: the phases of the rest of the cluster are not read). */
+const running = (s: ScopeSelectors) => `and on(namespace, pod) (kube_pod_status_phase{${s.pod('phase="Running"')}} == 1)`;
 const CONTAINERS = ['container!=""', 'container!="POD"'];
 const BY_CONTAINER = 'on(namespace, pod, container)';
 
@@ -176,7 +177,7 @@ function memMean(s: ScopeSelectors, offset = ''): string {
 }
 const usage = (s: ScopeSelectors, r: Resource, offset: When = '') => `sum(${s.owned(r === 'cpu' ? cpuRate(s, offset) : memMean(s, offset), offset)})`;
 /** The limits of running containers that have one. */
-const runningLimits = (s: ScopeSelectors, r: Resource) => `(${s.owned(`kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`)} ${RUNNING})`;
+const runningLimits = (s: ScopeSelectors, r: Resource) => `(${s.owned(`kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`)} ${running(s)})`;
 /**
  * Use against capacity: only containers with a limit count against their limits (use of
  * unlimited containers over others' limits could pass 1); the cluster against allocatable.
@@ -193,12 +194,12 @@ function capacity(s: ScopeSelectors, r: Resource): string {
 const zeroIf = (x: string, presence: string) => `((${x}) or (0 * count(${presence})))`;
 /** Capacity, 0 when pods run but no container has a limit (the builder says no_limits). */
 const capacityOr0 = (s: ScopeSelectors, r: Resource) =>
-  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `${s.owned(`kube_pod_info{${s.pod()}}`)} ${RUNNING}`);
+  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `${s.owned(`kube_pod_info{${s.pod()}}`)} ${running(s)}`);
 /** Running containers without a limit, left out of utilization (reported in warnings). */
 const unlimited = (s: ScopeSelectors, r: Resource) =>
   s.scope.kind === 'cluster'
     ? null
-    : `count(${s.owned(`kube_pod_container_info{${s.pod()}}`)} ${RUNNING} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
+    : `count(${s.owned(`kube_pod_container_info{${s.pod()}}`)} ${running(s)} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
 const pressure = (s: ScopeSelectors, condition: string) => {
   const series = `kube_node_status_condition{condition="${condition}",status="true"}`;
   return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
