@@ -61,6 +61,8 @@ export interface Analysis {
   points: number;
   /** grid slots without a value */
   missing: number;
+  /** points given as NaN or ±Inf, left out (among the missing) */
+  nonFinite: number;
   /** ms between points */
   step: number;
   start: number;
@@ -201,6 +203,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     status: 'ok',
     points: g.present,
     missing: n - g.present,
+    nonFinite: g.nonFinite,
     step: g.step,
     start: n > 0 ? g.t[0]! : NaN,
     end: n > 0 ? g.t[n - 1]! : NaN,
@@ -485,10 +488,40 @@ function clashes(c: Candidate, k: Candidate, W: number): boolean {
   return !ONSET_KINDS.has(c.kind) && overlaps(c, k);
 }
 
+/**
+ * Keeps each candidate, most specific and strongest first, unless it clashes with one kept
+ * before. Every candidate is resolved (anomalies_omitted counts them all), in n·log n plus n
+ * times the shifts and drifts kept: those are checked one by one (change points are a window
+ * apart, so they are few), while the other kinds kept never overlap each other and are found
+ * by binary search.
+ */
 function resolveOverlaps(cands: Candidate[], W: number): Candidate[] {
-  const sorted = [...cands].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind] || b.strength - a.strength).slice(0, 2000);
+  const sorted = [...cands].sort((a, b) => PRIORITY[a.kind] - PRIORITY[b.kind] || b.strength - a.strength);
   const kept: Candidate[] = [];
-  for (const c of sorted) if (!kept.some((k) => clashes(c, k, W))) kept.push(c);
+  const onsets: Candidate[] = [];
+  /** kept breaks, variance changes, spikes and dips: disjoint, by `from` */
+  const spans: Candidate[] = [];
+  const lastFromAtMost = (i: number) => {
+    let lo = 0;
+    let hi = spans.length; // first span with from > i
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (spans[mid]!.from <= i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  };
+  for (const c of sorted) {
+    if (onsets.some((k) => clashes(c, k, W))) continue;
+    const onset = ONSET_KINDS.has(c.kind);
+    // a break or a volatile stretch or a spike kept clashes only with the other kinds, and only by overlap
+    if (!onset) {
+      const j = lastFromAtMost(c.to);
+      if (j >= 0 && spans[j]!.to >= c.from) continue;
+      spans.splice(j + 1, 0, c);
+    } else onsets.push(c);
+    kept.push(c);
+  }
   return kept;
 }
 

@@ -71,7 +71,7 @@ function describe(an: Anomaly, unit: Unit, end: number, periodMs = DAY): string 
   switch (an.kind) {
     case 'spike':
     case 'dip':
-      return `${KIND_WORDS[an.kind]} to ${v} at ${at} (expected about ${e}, normal up to ${formatValue(an.kind === 'spike' ? an.band[1] : an.band[0], unit)})${dur}`;
+      return `${KIND_WORDS[an.kind]} to ${v} at ${at} (expected about ${e}, normal ${an.kind === 'spike' ? `up to ${formatValue(an.band[1], unit)}` : `down to ${formatValue(an.band[0], unit)}`})${dur}`;
     case 'level_shift':
       return `${KIND_WORDS[an.kind]} ${an.direction} at ${at} from about ${e} to ${v}${an.to >= end ? ', still in effect at the end' : dur}`;
     case 'trend':
@@ -79,8 +79,16 @@ function describe(an: Anomaly, unit: Unit, end: number, periodMs = DAY): string 
     case 'variance_change':
       return `${an.direction === 'up' ? 'unusually volatile' : 'unusually calm (a stuck value?)'} from ${at}${dur}: noise ±${v} where ±${e} is usual (${ratioText(an.ratio ?? an.value / an.expected)} usual)`;
     case 'seasonal_break':
-      return `${KIND_WORDS[an.kind]} around ${at}: ${v} where ${periodMs >= DAY ? `this time of ${an.to - an.from > DAY ? 'week' : 'day'}` : `this point of the ${formatDuration(periodMs)} cycle`} is usually about ${e}${dur}`;
+      return `${KIND_WORDS[an.kind]} around ${at}: ${v} where ${cyclePoint(periodMs)} is usually about ${e}${dur}`;
   }
+}
+
+/** Where in its cycle a point is: the cycle's, not how long the break lasted (a daily cycle broken for 2 days is still "this time of day"). */
+function cyclePoint(periodMs: number): string {
+  if (periodMs === DAY) return 'this time of day';
+  if (periodMs === WEEK) return 'this time of the week';
+  if (periodMs === HOUR) return 'this minute of the hour';
+  return `this point of the ${formatDuration(periodMs)} cycle`;
 }
 
 /** "3.1x", or "0.2x" for calmer: the noise relative to the usual. */
@@ -95,6 +103,11 @@ export interface ExplainContext {
 }
 
 export function explain(a: Analysis, ctx: ExplainContext): string {
+  const left = a.nonFinite > 0 ? ` ${a.nonFinite} point${a.nonFinite === 1 ? ' was' : 's were'} NaN or ±Inf and left out.` : '';
+  return explainOnly(a, ctx) + left;
+}
+
+function explainOnly(a: Analysis, ctx: ExplainContext): string {
   const unit = ctx.unit;
   if (a.status === 'insufficient_data') {
     return `Not enough history: ${a.points} point${a.points === 1 ? '' : 's'}, need ${MIN_POINTS}. Widen the range or use a smaller step.`;

@@ -175,10 +175,13 @@ export function rawCounterFix(query: string, window: string): string | null {
 
 /**
  * The unit of a series, when its metric name says it (Prometheus naming conventions):
- * `_bytes` or `_seconds`, unless the query takes a rate or a derivative of it.
+ * `_bytes` or `_seconds`, unless the query takes a rate or a derivative of it, or divides or
+ * multiplies (used / limit is a ratio, not bytes).
  */
 export function unitOf(query: string | undefined, labels: Record<string, string>): 'bytes' | 'seconds' | undefined {
   if (query !== undefined && /\b(rate|irate|increase|delta|idelta|deriv|predict_linear|count|count_over_time|changes|resets)\s*\(/.test(query)) return undefined;
+  // strings blanked first: "/" and "*" in label values and regexes are no arithmetic
+  if (query !== undefined && /[/*]/.test(query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""'))) return undefined;
   const name = labels.__name__ ?? /[A-Za-z_:][A-Za-z0-9_:]*_(bytes|seconds)\b/.exec(query ?? '')?.[0] ?? '';
   if (/_bytes$/.test(name)) return 'bytes';
   if (/_seconds$/.test(name)) return 'seconds';

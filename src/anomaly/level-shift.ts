@@ -82,9 +82,14 @@ export function cusumOnset(y: Float64Array, peak: number, w: number, before: num
   const forward = !(Math.abs(head - before) > Math.abs(head - after));
   const ref = forward ? before : after;
   const sign = (forward ? after - before : before - after) > 0 ? 1 : -1;
+  // Forward, skip leading points already at the new level: with a plateau shorter than the
+  // window in a drifting series, the MOSUM peak of the way back down can sit late enough that
+  // the run would start before the plateau, alarm at once and put the onset there.
+  let first = 0;
+  if (forward) while (lo + first < hi && Math.abs(y[lo + first]! - after) < Math.abs(y[lo + first]! - before)) first++;
   let g = 0;
-  let lastZero = forward ? lo : hi;
-  for (let j = 0; j <= hi - lo; j++) {
+  let lastZero = forward ? lo + first : hi;
+  for (let j = forward ? first : 0; j <= hi - lo; j++) {
     const i = forward ? lo + j : hi - j;
     const v = y[i]!;
     if (Number.isNaN(v)) continue;

@@ -63,6 +63,27 @@ export function jumpScore(values: readonly number[], counter = false): number {
   return s > 0 ? max / s : max > 0 ? Infinity : 0;
 }
 
+type Item = { labels: Record<string, string>; analysis: Analysis; note?: string | undefined };
+
+/**
+ * Analyses series one after the other; every YIELD_EVERY points it lets other sessions'
+ * requests in and stops if cancelled (a 100,000-point analysis takes a few hundred ms).
+ */
+async function analyseAll<T extends { values: ArrayLike<number> }>(list: readonly T[], one: (x: T) => Item, signal?: AbortSignal): Promise<Item[]> {
+  const items: Item[] = [];
+  let since = 0;
+  for (const x of list) {
+    items.push(one(x));
+    since += x.values.length;
+    if (since >= YIELD_EVERY) {
+      since = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    }
+  }
+  return items;
+}
+
 export interface DetectArgs {
   query?: string | undefined;
   range?: string | undefined;
@@ -89,7 +110,7 @@ export async function detectAnomalies(
   }
   const opts = { sensitivity, method: args.method };
   const warnings: string[] = [];
-  let items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[];
+  let items: Item[];
   let range: ResolvedRange | undefined;
   let betterQuery: string | undefined;
   let unanalysed = 0;
@@ -99,7 +120,7 @@ export async function detectAnomalies(
     }
     const total = args.series.reduce((n, s) => n + s.values.length, 0);
     if (total > MAX_INLINE_POINTS) throw new InputError('series', `must have at most ${MAX_INLINE_POINTS} points in all, got ${total}`);
-    items = parseInline(args.series).map((s) => ({ labels: s.labels, analysis: analyze(s.timestamps, s.values, opts) }));
+    items = await analyseAll(parseInline(args.series), (s) => ({ labels: s.labels, analysis: analyze(s.timestamps, s.values, opts) }), signal);
   } else {
     const query = args.query!;
     range = resolveRange(args);
@@ -133,19 +154,15 @@ export async function detectAnomalies(
       series = ranked.slice(0, MAX_QUERY_SERIES).sort((a, b) => a.i - b.i).map((r) => r.x);
     }
     if (series.length === 0) warnings.push('the query returned no series in that range: check the metric name and label matchers');
-    items = [];
-    let since = 0;
-    for (const raw of series) {
-      const { s, note } = counter ? { s: raw, note: undefined } : padLateState(raw, range);
-      items.push({ labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }), note });
-      // Hundreds of series take a while: let other sessions' requests in, and stop if cancelled.
-      since += s.values.length;
-      if (since >= YIELD_EVERY) {
-        since = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-        signal?.throwIfAborted();
-      }
-    }
+    const r = range;
+    items = await analyseAll(
+      series,
+      (raw) => {
+        const { s, note } = counter ? { s: raw, note: undefined } : padLateState(raw, r);
+        return { labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }), note };
+      },
+      signal,
+    );
   }
   const unit = (labels: Record<string, string>) => unitOf(args.query, labels);
   const ro = {

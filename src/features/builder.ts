@@ -11,6 +11,7 @@ import {
   FEATURE_NAMES,
   GROUPS,
   ISSUE_TYPES,
+  LABELS_ALLOWLIST,
   LAYERS,
   PLATFORM_NAMESPACES,
   batchQuery,
@@ -38,11 +39,14 @@ export interface FeatureResult {
   scope: Scope;
   time: string;
   timezone: string;
+  /** a feature lacks data it should have: no_data or an error (not not_applicable, no_limits or no_labels) */
   degraded: boolean;
   real: number;
+  /** nulls that do not apply to the scope (a cluster has no namespace) */
+  not_applicable: number;
   total: number;
   features: Record<Group, Record<string, Value>>;
-  /** why each null feature is null: no_data, not_applicable, no_limits or "error: see errors[i]" */
+  /** why each null feature is null: no_data, not_applicable, no_limits, "no_labels: <how to enable>" or "error: see errors[i]" */
   nulls: Record<string, string>;
   units: Record<string, string>;
   names: string[];
@@ -66,6 +70,12 @@ function div(a: R, b: R): R {
 const perLimit = (a: R, limits: R): R => ('v' in limits && limits.v === 0 ? { why: 'no_limits' } : div(a, limits));
 const change = (now: R, then: R): R => ('why' in now ? now : div({ v: now.v - ('v' in then ? then.v : 0) }, then));
 
+/**
+ * Utilization is kept to 0-1: the cluster's pods may use more than node allocatable (the
+ * capacity kept for the system), and a 5m rate can pass a CPU limit a little (CFS periods).
+ */
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+
 /** A stable hash of a string in [0, 1) (FNV-1a, 32 bits), for categorical values with no fixed list. */
 export function hash01(s: string): number {
   let h = 0x811c9dc5;
@@ -79,7 +89,7 @@ export function layerOf(namespace: string): keyof typeof LAYERS {
   return 'Application';
 }
 
-/** Hour of day (fractional), weekday (Monday = 0) at `ms` in an IANA time zone. */
+/** Hour of day (fractional, unrounded), weekday (Monday = 0) at `ms` in an IANA time zone. */
 export function localTime(ms: number, timezone: string): { hour: number; weekday: number } {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: timezone,
@@ -92,7 +102,7 @@ export function localTime(ms: number, timezone: string): { hour: number; weekday
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '0';
   const hour = Number(get('hour')) + Number(get('minute')) / 60 + Number(get('second')) / 3600;
   const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday'));
-  return { hour: Math.round(hour * 100) / 100, weekday };
+  return { hour, weekday };
 }
 
 function deploymentMethod(raw: Map<string, R>): R | { s: string } {
@@ -106,7 +116,13 @@ function deploymentMethod(raw: Map<string, R>): R | { s: string } {
   // ArgoCD rendering a Helm chart carries both labels: the earlier method in this list wins ties
   const best = counts.reduce((a, b) => (b.n > a.n ? b : a));
   if (best.n > 0) return { s: best.m };
-  return total.v > 0 ? { s: 'Manual' } : { why: 'no_data' };
+  if (total.v === 0) return { why: 'no_data' };
+  // no label to go by anywhere: kube-state-metrics does not expose them, which is not "Manual"
+  const labelled = raw.get('_deploys_labelled');
+  if (labelled && 'v' in labelled && labelled.v === 0) {
+    return { why: `no_labels: kube-state-metrics exposes no deployment's managed-by or Argo CD label; run it with ${LABELS_ALLOWLIST}` };
+  }
+  return { s: 'Manual' };
 }
 
 function inferIssue(v: (n: string) => number | null): IssueType | null {
@@ -152,7 +168,7 @@ export function featurePlans(scope: Scope, parallel: number): Plan[] {
 
 /** Mean and max of a reduced 24h series, or the reason there are none. */
 function reduceSeries(values: number[] | undefined): { avg: R; max: R } {
-  const vs = (values ?? []).filter(Number.isFinite);
+  const vs = (values ?? []).filter(Number.isFinite).map(clamp01);
   if (vs.length === 0) return { avg: { why: 'no_data' }, max: { why: 'no_data' } };
   return { avg: ok(vs.reduce((a, b) => a + b, 0) / vs.length), max: ok(Math.max(...vs)) };
 }
@@ -196,7 +212,8 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
 
   for (const [feature, x] of [['cpu', '_cpu'], ['memory', '_mem']] as const) {
     const use = why(get(`${x}_used`)) === 'not_applicable' ? get(x) : get(`${x}_used`);
-    const now = perLimit(use, get(`${x}_cap`));
+    const ratio = perLimit(use, get(`${x}_cap`));
+    const now = 'v' in ratio ? { v: clamp01(ratio.v) } : ratio;
     r.set(`${feature}_utilization`, now);
     const failed = raw.get(`${x}_ratio`);
     let h = failed ? { avg: failed, max: failed } : reduceSeries(series.get(`${x}_ratio`));
@@ -228,6 +245,9 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   r.set('namespace', scope.namespace === null ? { why: 'not_applicable' } : { s: scope.namespace });
   r.set('layer', scope.namespace === null ? { why: 'not_applicable' } : { s: layerOf(scope.namespace) });
   r.set('deployment_method', deploymentMethod(raw));
+  // a pod no deployment owns (a DaemonSet's, a Job's, a bare one) has no deployment to describe
+  const owner = raw.get('_pod_deployment');
+  if (owner && 'v' in owner && owner.v === 0) for (const n of ['deployment_method', 'hpa_scaling_events']) r.set(n, { why: 'not_applicable' });
   const num = (n: string): number | null => {
     const x = r.get(n);
     return x && 'v' in x ? x.v : null;
@@ -235,7 +255,8 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const issue = opts.issueType ?? inferIssue(num);
   r.set('issue_type', issue === null ? { why: 'no_data' } : { s: issue });
   const local = localTime(at, opts.timezone);
-  r.set('time_of_day', { v: local.hour });
+  // floored, so 23:59:45 is 23.99, not 24 (the epsilon absorbs float error in seconds / 3600)
+  r.set('time_of_day', { v: Math.floor(local.hour * 100 + 1e-9) / 100 });
   r.set('day_of_week', { v: local.weekday });
   const [from, to] = opts.businessHours;
   r.set('is_business_hours', { v: local.weekday < 5 && local.hour >= from && local.hour < to ? 1 : 0 });
@@ -263,6 +284,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     }
   }
   const real = FEATURES.length - Object.keys(nulls).length;
+  const reasons = Object.values(nulls);
   const warnings: string[] = [];
   for (const [res, name] of [['cpu', '_cpu_unlimited'], ['memory', '_mem_unlimited']] as const) {
     const u = raw.get(name);
@@ -281,8 +303,9 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     scope,
     time: new Date(at).toISOString(),
     timezone: opts.timezone,
-    degraded: real < FEATURES.length,
+    degraded: reasons.some((x) => x === 'no_data' || x.startsWith('error')),
     real,
+    not_applicable: reasons.filter((x) => x === 'not_applicable').length,
     total: FEATURES.length,
     features,
     nulls,
@@ -296,6 +319,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
 
 /** The PromQL behind the scope's CPU or memory use, for a follow-up call. */
 export function usageQuery(scope: Scope, what: 'cpu' | 'memory'): string {
-  const sel = new ScopeSelectors(scope).pod('container!=""', 'container!="POD"');
-  return what === 'cpu' ? `sum(rate(container_cpu_usage_seconds_total{${sel}}[5m]))` : `sum(container_memory_working_set_bytes{${sel}})`;
+  const s = new ScopeSelectors(scope);
+  const sel = s.pod('container!=""', 'container!="POD"');
+  return `sum(${s.owned(what === 'cpu' ? `rate(container_cpu_usage_seconds_total{${sel}}[5m])` : `container_memory_working_set_bytes{${sel}}`)})`;
 }

@@ -6,7 +6,7 @@
 // tagged with label_replace and joined with `or`, so one HTTP request answers many features.
 // Counts that are zero when nothing matches use `X or (0 * count(PRESENCE))`: zero only when
 // the metric family exists, so a missing exporter gives null, never an invented 0.
-import type { ScopeSelectors } from './scope.js';
+import type { ScopeSelectors, When } from './scope.js';
 
 export const GROUPS = ['resource_utilization', 'trends', 'history', 'platform_health', 'workload', 'metadata'] as const;
 export type Group = (typeof GROUPS)[number];
@@ -43,24 +43,28 @@ export const DERIVATIONS: Record<string, string> = {
   avg_pod_cpu_limit: '_cpu_lim / pod_count; null with no_limits when no container has one',
   request_to_limit_ratio: 'mean of _cpu_req_limited / _cpu_lim and _mem_req_limited / _mem_lim, of those with limits (no_limits when neither has)',
   namespace: 'the scope; vector: FNV-1a hash / 2^32',
-  deployment_method: 'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match',
+  deployment_method:
+    'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match, but only if some deployment in the cluster carries app.kubernetes.io/managed-by or argocd.argoproj.io/instance (_deploys_labelled > 0): else null with `no_labels: ...`, since kube-state-metrics v2 exposes no deployment labels unless allow-listed. app.kubernetes.io/instance (Argo CD\'s default tracking label before 3.0) is not read: Helm charts and the Kubernetes recommended labels set it too',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
   issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
-  time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument)',
+  hpa_scaling_events: 'query of the same name; not_applicable for a pod that no deployment owns (_pod_deployment = 0: a DaemonSet\'s, a Job\'s)',
+  time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument), floored to 2 decimals (23:59:45 is 23.99)',
   day_of_week: 'vector time in the time zone',
-  is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17)',
+  is_business_hours: 'Monday-Friday and BUSINESS_HOURS (default 9-17), on the exact time (16:59:50 is in)',
 };
 
 /** Where a feature deliberately differs from ADR-014's FeatureVector, and why (docs/features.md). */
 export const DEVIATIONS: Record<string, string> = {
   cpu_utilization:
-    'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same.',
+    'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same. Every utilization (and each 24h point) is clamped to 0-1: the cluster\'s pods can use more than node allocatable (capacity reserved for the system), and a 5m CPU rate can pass a limit a little; 1 then means at or over capacity.',
   time_since_last_restart:
     'ADR-014 means the time since the last restart. kube-state-metrics gives container start times, so this is the time since the most recent container start: in a scope that never restarted, the age of its youngest container (not null, not infinity).',
   pvcs_bound: 'ADR-014 does not define it and its neighbours are counts; here it is the share (0-1) of the scope\'s claims that are Bound, comparable across scopes of any size. null when there are no claims.',
   services_healthy: 'A share (0-1) of the namespace\'s services with at least one ready endpoint, not a count. null when there are no endpoints.',
   ingress_healthy:
     'A share (0-1), read from OpenShift\'s router (haproxy_backend_up per route). Other ingress controllers publish no per-route health, so outside OpenShift it is null (`no_data`).',
+  oom_kill_count:
+    'ADR-014 reads cAdvisor\'s OOM events. Kubelets (1.24+) expose container_oom_events_total for every container, but it stays 0 when the container\'s main process is killed (its cgroup is deleted with it), which is the usual OOM kill; so per container the largest of: cAdvisor\'s events in 24h; kube-state-metrics\' restarts counted in 5-minute steps (a 24h subquery) at whose end the last terminated reason is OOMKilled; and 1 for a container that restarted in 24h and last terminated OOMKilled. kube-state-metrics keeps only the last reason, so this is exact while a container restarts at most once in 5 minutes; in a faster loop all restarts of one step take the reason of the last.',
   hpa_scaling_events: 'Counted over HPAs found through their scale target (kube_horizontalpodautoscaler_info), not by name; 0 for a deployment without one, null when kube-state-metrics reports no HPAs at all.',
 };
 
@@ -83,7 +87,7 @@ export const FEATURES: readonly Feature[] = [
   f('resource_utilization', 'disk_utilization', 'ratio 0-1', 'fullest root filesystem (node-exporter) among the nodes running the scope'),
   f('resource_utilization', 'network_bytes_in', 'bytes/s', 'received by the pods, 5m rate'),
   f('resource_utilization', 'network_bytes_out', 'bytes/s', 'transmitted by the pods, 5m rate'),
-  f('resource_utilization', 'container_restarts', 'count', 'container restarts in the last 5 minutes'),
+  f('resource_utilization', 'container_restarts', 'count', 'container restarts in the last 5 minutes: the restart counters\' latest samples less those 5 minutes before (no extrapolation)'),
   f('resource_utilization', 'pod_count', 'count', 'pods that exist (any phase)'),
   f('resource_utilization', 'node_count', 'count', 'nodes running the scope\'s pods (unscheduled pods have none); cluster: all nodes'),
   f('resource_utilization', 'pvc_utilization', 'ratio 0-1', 'fullest persistent volume claim the scope uses'),
@@ -112,8 +116,8 @@ export const FEATURES: readonly Feature[] = [
   f('workload', 'avg_pod_memory_limit', 'bytes', 'memory limits per pod (containers without one add nothing)'),
   f('workload', 'avg_pod_cpu_limit', 'cores', 'CPU limits per pod (containers without one add nothing)'),
   f('workload', 'request_to_limit_ratio', 'ratio 0-1', 'requests / limits of the containers that have limits, mean of CPU and memory'),
-  f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h (cAdvisor OOM events, else restarts of OOMKilled containers)'),
-  f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff or ErrImagePull'),
+  f('workload', 'oom_kill_count', 'count', 'OOM kills in 24h: per container the larger of cAdvisor\'s OOM events and kube-state-metrics\' restarts after an OOMKilled termination (see deviations)'),
+  f('workload', 'image_pull_failures', 'count', 'containers waiting in ImagePullBackOff, ErrImagePull or InvalidImageName'),
   f('workload', 'hpa_scaling_events', 'count', 'changes of desired replicas in 24h of the HorizontalPodAutoscalers targeting the deployment (all in a namespace); 0 without one'),
   f('metadata', 'namespace', 'category', 'the scope\'s namespace; in the vector a stable hash in [0, 1)'),
   f('metadata', 'deployment_method', 'category', 'from deployment labels: Helm, ArgoCD, Operator or Manual (most common in a namespace)', DEPLOYMENT_METHODS),
@@ -158,19 +162,22 @@ export interface Batch {
 }
 
 type Resource = 'cpu' | 'memory';
-const RUNNING = 'and on(namespace, pod) (kube_pod_status_phase{phase="Running"} == 1)';
+/** Keeps pod series to running pods (of the scope: the phases of the rest of the cluster are not read). */
+const running = (s: ScopeSelectors) => `and on(namespace, pod) (kube_pod_status_phase{${s.pod('phase="Running"')}} == 1)`;
 const CONTAINERS = ['container!=""', 'container!="POD"'];
 const BY_CONTAINER = 'on(namespace, pod, container)';
 
+// Pod series are read with s.pod() matchers and, before any aggregation, wrapped in s.owned()
+// (a deployment's pods, by their owners), looked up at the expression's offset or window.
 function cpuRate(s: ScopeSelectors, offset = ''): string {
   return `rate(container_cpu_usage_seconds_total{${s.pod(...CONTAINERS)}}[5m]${offset})`;
 }
 function memMean(s: ScopeSelectors, offset = ''): string {
   return `avg_over_time(container_memory_working_set_bytes{${s.pod(...CONTAINERS)}}[5m]${offset})`;
 }
-const usage = (s: ScopeSelectors, r: Resource, offset = '') => `sum(${r === 'cpu' ? cpuRate(s, offset) : memMean(s, offset)})`;
+const usage = (s: ScopeSelectors, r: Resource, offset: When = '') => `sum(${s.owned(r === 'cpu' ? cpuRate(s, offset) : memMean(s, offset), offset)})`;
 /** The limits of running containers that have one. */
-const runningLimits = (s: ScopeSelectors, r: Resource) => `(kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}} ${RUNNING})`;
+const runningLimits = (s: ScopeSelectors, r: Resource) => `(${s.owned(`kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`)} ${running(s)})`;
 /**
  * Use against capacity: only containers with a limit count against their limits (use of
  * unlimited containers over others' limits could pass 1); the cluster against allocatable.
@@ -187,17 +194,39 @@ function capacity(s: ScopeSelectors, r: Resource): string {
 const zeroIf = (x: string, presence: string) => `((${x}) or (0 * count(${presence})))`;
 /** Capacity, 0 when pods run but no container has a limit (the builder says no_limits). */
 const capacityOr0 = (s: ScopeSelectors, r: Resource) =>
-  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `kube_pod_info{${s.pod()}} ${RUNNING}`);
+  s.scope.kind === 'cluster' ? capacity(s, r) : zeroIf(capacity(s, r), `${s.owned(`kube_pod_info{${s.pod()}}`)} ${running(s)}`);
 /** Running containers without a limit, left out of utilization (reported in warnings). */
 const unlimited = (s: ScopeSelectors, r: Resource) =>
   s.scope.kind === 'cluster'
     ? null
-    : `count(kube_pod_container_info{${s.pod()}} ${RUNNING} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
+    : `count(${s.owned(`kube_pod_container_info{${s.pod()}}`)} ${running(s)} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
 const pressure = (s: ScopeSelectors, condition: string) => {
   const series = `kube_node_status_condition{condition="${condition}",status="true"}`;
   return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
 };
-const dep = (s: ScopeSelectors, ...extra: string[]) => s.deployment(...extra);
+/** The kube_deployment_labels labels deployment_method reads. */
+const DEPLOYMENT_LABELS = ['label_app_kubernetes_io_managed_by', 'label_argocd_argoproj_io_instance'];
+/** How to make kube-state-metrics expose them (the reason given with no_labels). */
+export const LABELS_ALLOWLIST = '--metric-labels-allowlist=deployments=[app.kubernetes.io/managed-by,argocd.argoproj.io/instance]';
+/** Restarts between the latest sample and the one 5 minutes before, without increase()'s extrapolation; a reset counts 0. */
+const restartsIn5m = (restarts: string) => `clamp_min(${restarts} - ${restarts} offset 5m, 0)`;
+const BY_CONTAINER_LABELS = 'by (namespace, pod, container)';
+/**
+ * OOM kills in 24h per container: the largest of three views. cAdvisor's OOM events miss the
+ * kill of a container's main process (its cgroup goes with it, and the new container's counter
+ * starts at 0). kube-state-metrics says only why a container last terminated, so its restarts
+ * are counted in 5-minute steps at whose end the last termination was OOMKilled (exact while a
+ * container restarts at most once a step), and a container that restarted in 24h and last
+ * terminated OOMKilled counts at least 1 (the minutes since the last step).
+ */
+function oomKills(s: ScopeSelectors, restarts: string): string {
+  const oomLast = `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)`;
+  const tag = (x: string, src: string) => `label_replace(${x}, "src", "${src}", "", "")`;
+  const events = `round(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))`;
+  const steps = `sum ${BY_CONTAINER_LABELS} (sum_over_time((${restartsIn5m(restarts)} and ${BY_CONTAINER} ${oomLast})[24h:5m]))`;
+  const atLeast = `count ${BY_CONTAINER_LABELS} ((increase(${restarts}[24h]) > 0) and ${BY_CONTAINER} ${oomLast})`;
+  return `max ${BY_CONTAINER_LABELS} (${tag(events, 'cadvisor')} or ${tag(steps, 'steps')} or ${tag(atLeast, 'last')})`;
+}
 
 export const BATCHES: readonly Batch[] = [
   {
@@ -205,7 +234,7 @@ export const BATCHES: readonly Batch[] = [
     cost: 3,
     exprs: (s) => {
       // cAdvisor's root cgroup (id="/", no pod label) is the host's interfaces, pods' traffic included
-      const net = (m: string) => `sum(rate(${m}{${s.pod(...(s.scope.kind === 'cluster' ? ['pod!=""'] : []))}}[5m]))`;
+      const net = (m: string) => `sum(${s.owned(`rate(${m}{${s.pod(...(s.scope.kind === 'cluster' ? ['pod!=""'] : []))}}[5m])`)})`;
       return {
         _cpu: usage(s, 'cpu'),
         _cpu_5m: usage(s, 'cpu', ' offset 5m'),
@@ -233,28 +262,30 @@ export const BATCHES: readonly Batch[] = [
     exprs: (s) => {
       const fs = (m: string) => `${m}{mountpoint="/",fstype!~"tmpfs|overlay|squashfs"}`;
       const vol = (m: string) => `${m}{${s.namespace()}}`;
-      const pods = `kube_pod_info{${s.pod()}}`;
-      const res = (kind: 'requests' | 'limits', r: Resource) => `kube_pod_container_resource_${kind}{${s.pod(`resource="${r}"`)}}`;
+      const pods = s.owned(`kube_pod_info{${s.pod()}}`);
+      const res = (kind: 'requests' | 'limits', r: Resource) => s.owned(`kube_pod_container_resource_${kind}{${s.pod(`resource="${r}"`)}}`);
+      const limits = (r: Resource) => `kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`;
       return {
         disk_utilization: `max(${s.onNodeExporter(`1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')}`)})`,
-        container_restarts: `round(sum(increase(kube_pod_container_status_restarts_total{${s.pod()}}[5m])))`,
+        // not increase(): its extrapolation made 2 restarts 2.5, rounded to 3
+        container_restarts: `sum(${s.owned(restartsIn5m(`kube_pod_container_status_restarts_total{${s.pod()}}`))})`,
         pod_count: `count(${pods})`,
         // an unscheduled pod has no node label: not a node
-        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (kube_pod_info{${s.pod('node!=""')}}))`,
+        node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (${s.owned(`kube_pod_info{${s.pod('node!=""')}}`)}))`,
         pvc_utilization: `max(${vol('kubelet_volume_stats_used_bytes')} / ${vol('kubelet_volume_stats_capacity_bytes')}${s.onClaims()})`,
-        pods_not_running: `sum(kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}})`,
+        pods_not_running: `sum(${s.owned(`kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}}`)})`,
         image_pull_failures: zeroIf(
-          `count(kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1)`,
+          `count(${s.owned(`kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1`)})`,
           pods,
         ),
-        time_since_last_restart: `time() - max(kube_pod_container_state_started{${s.pod()}})`,
+        time_since_last_restart: `time() - max(${s.owned(`kube_pod_container_state_started{${s.pod()}}`)})`,
         _cpu_req: `sum(${res('requests', 'cpu')})`,
         _mem_req: `sum(${res('requests', 'memory')})`,
         // limits are 0 when pods exist but none has one; requests only of limited containers (<= their limits)
         _cpu_lim: zeroIf(`sum(${res('limits', 'cpu')})`, pods),
         _mem_lim: zeroIf(`sum(${res('limits', 'memory')})`, pods),
-        _cpu_req_limited: `sum(${res('requests', 'cpu')} and ${BY_CONTAINER} ${res('limits', 'cpu')})`,
-        _mem_req_limited: `sum(${res('requests', 'memory')} and ${BY_CONTAINER} ${res('limits', 'memory')})`,
+        _cpu_req_limited: `sum(${res('requests', 'cpu')} and ${BY_CONTAINER} ${limits('cpu')})`,
+        _mem_req_limited: `sum(${res('requests', 'memory')} and ${BY_CONTAINER} ${limits('memory')})`,
       };
     },
   },
@@ -274,22 +305,17 @@ export const BATCHES: readonly Batch[] = [
     cost: 3,
     exprs: (s) => {
       const restarts = `kube_pod_container_status_restarts_total{${s.pod()}}`;
-      const hpa = s.hpaTarget();
-      const oomFromRestarts =
-        `round(sum(increase(${restarts}[24h]) * on(namespace, pod, container) group_left() ` +
-        `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)))`;
+      // a pod deleted since still counts: its owner is looked up over the window
       return {
-        restarts_24h: `round(sum(increase(${restarts}[24h])))`,
-        restarts_7d: `round(sum(increase(${restarts}[7d])))`,
-        oom_kill_count: zeroIf(`round(sum(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))) or ${oomFromRestarts}`, restarts),
+        restarts_24h: `round(sum(${s.owned(`increase(${restarts}[24h])`, '[24h]')}))`,
+        restarts_7d: `round(sum(${s.owned(`increase(${restarts}[7d])`, '[7d]')}))`,
+        oom_kill_count: zeroIf(`sum(${s.owned(oomKills(s, restarts), '[24h]')})`, s.owned(restarts)),
         // 0 for a deployment without an HPA, but only when kube-state-metrics reports HPAs at all
-        hpa_scaling_events:
-          hpa === null
-            ? null
-            : zeroIf(
-                `sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${s.namespace()}}[24h]) and on(namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_info{${hpa}})`,
-                'kube_horizontalpodautoscaler_info',
-              ),
+        // (a pod that no deployment owns: not_applicable, from _pod_deployment)
+        hpa_scaling_events: zeroIf(
+          `sum(changes(kube_horizontalpodautoscaler_status_desired_replicas{${s.namespace()}}[24h]) and on(namespace, horizontalpodautoscaler) ${s.hpas()})`,
+          'kube_horizontalpodautoscaler_info',
+        ),
       };
     },
   },
@@ -300,7 +326,7 @@ export const BATCHES: readonly Batch[] = [
       const claims = `kube_persistentvolumeclaim_status_phase{${s.namespace('phase="Bound"')}}${s.onClaims()}`;
       const ep = `kube_endpoint_address_available{${s.namespace()}}`;
       const epNew = (extra: string) => `count(count by (namespace, endpoint) (kube_endpoint_address{${s.namespace(extra)}}))`;
-      const deps = (...extra: string[]) => `kube_deployment_labels{${dep(s, ...extra)}}`;
+      const deps = (...extra: string[]) => s.deployments('kube_deployment_labels', ...extra);
       const method = (...extra: string[]) => zeroIf(`count(${deps(...extra)})`, deps());
       const base: Exprs = {
         node_memory_pressure: pressure(s, 'MemoryPressure'),
@@ -316,10 +342,14 @@ export const BATCHES: readonly Batch[] = [
           ` or (${epNew('ready="true"')} / ${epNew('')})`,
         ingress_healthy: `avg(haproxy_backend_up{${s.namespace()}})`,
       };
-      if (dep(s) === null) return base;
+      const podDeployment = s.podDeployment();
+      if (podDeployment !== null) base._pod_deployment = zeroIf(`count(${podDeployment})`, `kube_pod_owner{${s.pod()}}`);
+      const labelled = DEPLOYMENT_LABELS.map((l) => `kube_deployment_labels{${l}!=""}`).join(' or ');
       return {
         ...base,
         _deploys: `count(${deps()})`,
+        // anywhere in the cluster: kube-state-metrics v2 exposes deployment labels only when allow-listed
+        _deploys_labelled: zeroIf(`count(${labelled})`, 'kube_deployment_labels'),
         _deploys_helm: method('label_app_kubernetes_io_managed_by=~"(?i)helm"'),
         _deploys_argocd: `${method('label_argocd_argoproj_io_instance!=""')} + ${method('label_app_kubernetes_io_managed_by=~"(?i)argo.*"')}`,
         _deploys_operator: method('label_app_kubernetes_io_managed_by=~"(?i).*(operator|olm).*"'),

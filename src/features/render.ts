@@ -17,7 +17,7 @@ export function renderFeatures(r: FeatureResult, next?: { tool: string; argument
   const day = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][Number(f.day_of_week)] ?? '-';
   const hour = typeof f.time_of_day === 'number' ? `${String(Math.floor(f.time_of_day)).padStart(2, '0')}:${String(Math.round((f.time_of_day % 1) * 60) % 60).padStart(2, '0')}` : '-';
   const lines = [
-    `${what} at ${r.time} (${r.timezone}): ${r.real}/${r.total} features real${r.degraded ? ' (degraded)' : ''}.`,
+    `${what} at ${r.time} (${r.timezone}): ${r.real}/${r.total} features real${r.not_applicable ? ` (${r.not_applicable} not applicable)` : ''}${r.degraded ? ', degraded: some lack data' : ''}.`,
     ...r.errors.map((e) => `error: ${e}`),
     ...r.warnings.map((w) => `warning: ${w}`),
     `utilization (0-1): cpu ${n(f.cpu_utilization)}, memory ${n(f.memory_utilization)}, disk ${n(f.disk_utilization)}, pvc ${n(f.pvc_utilization)}; network in ${n(f.network_bytes_in)}B/s out ${n(f.network_bytes_out)}B/s; ${n(f.pod_count)} pods on ${n(f.node_count)} nodes; restarts in 5m ${n(f.container_restarts)}`,

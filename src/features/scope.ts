@@ -16,10 +16,20 @@ export interface Scope {
   name: string | null;
 }
 
+/**
+ * A generated pod name starts with its generateName cut to 58 characters: for a deployment's
+ * pods, "<deployment>-<hash>-". Only a cheap first cut: owned() decides.
+ */
+const GENERATE_NAME_MAX = 58;
+
 /** DNS-1123 subdomain: what pod and deployment names must be. */
 const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** A ReplicaSet's pod: <deployment>-<pod-template-hash>-<5 characters>. */
-const RS_POD_SUFFIX = '-[a-z0-9]{4,10}-[a-z0-9]{5}';
+
+/**
+ * When an owner lookup applies: at the expression's own time, at an offset (" offset 1h"), or
+ * at any time in a window ("[24h]": a pod deleted since still counts).
+ */
+export type When = '' | ` offset ${string}` | `[${string}]`;
 
 export function checkScope(kind: ScopeKind, namespace: string | undefined, name: string | undefined): Scope {
   if (kind === 'cluster') {
@@ -42,11 +52,6 @@ export function checkScope(kind: ScopeKind, namespace: string | undefined, name:
   return { kind, namespace, name };
 }
 
-/** The deployment a ReplicaSet pod belongs to, from its name; null when it does not look like one. */
-export function deploymentOfPod(pod: string): string | null {
-  return new RegExp(`^(.+)${RS_POD_SUFFIX}$`).exec(pod)?.[1] ?? null;
-}
-
 /** Matchers, comma-joined, for use inside {...}; empty for the whole cluster. */
 export class ScopeSelectors {
   constructor(readonly scope: Scope) {}
@@ -59,11 +64,30 @@ export class ScopeSelectors {
     return this.scope.namespace === null ? null : matcher('namespace', this.scope.namespace);
   }
 
-  /** Series labelled namespace and pod (cAdvisor, kube-state-metrics pod metrics). */
+  /**
+   * Series labelled namespace and pod (cAdvisor, kube-state-metrics pod metrics): the namespace,
+   * and the pod for a pod scope. For a deployment, the pods whose names start as its pods' do,
+   * which is not enough (a DaemonSet's node-exporter-x7k2p starts like a pod of "node", a
+   * CronJob's like its namesake's): wrap the expression in owned().
+   */
   pod(...extra: string[]): string {
     const { kind, name } = this.scope;
-    const pod = kind === 'pod' ? matcher('pod', name!) : kind === 'deployment' ? matcher('pod', `${escapeRegex(name!)}${RS_POD_SUFFIX}`, '=~') : null;
+    const pod =
+      kind === 'pod' ? matcher('pod', name!) : kind === 'deployment' ? matcher('pod', `${escapeRegex(`${name!}-`.slice(0, GENERATE_NAME_MAX))}.+`, '=~') : null;
     return this.join(this.ns(), pod, ...extra);
+  }
+
+  /**
+   * `expr` (series labelled namespace and pod) kept to the deployment's pods: those whose
+   * owner (kube_pod_owner) is a ReplicaSet the deployment owns (kube_replicaset_owner), looked
+   * up at `when`. Unchanged for the other scopes.
+   */
+  owned(expr: string, when: When = ''): string {
+    if (this.scope.kind !== 'deployment') return expr;
+    const at = (sel: string) => (when.startsWith('[') ? `max_over_time(${sel}${when})` : `${sel}${when}`);
+    const pods = at(`kube_pod_owner{${this.pod('owner_kind="ReplicaSet"')}}`);
+    const sets = at(`kube_replicaset_owner{${this.join(this.ns(), 'owner_kind="Deployment"', matcher('owner_name', this.scope.name!))}}`);
+    return `(${expr}) and on(namespace, pod) (${pods} and on(namespace, owner_name) label_replace(${sets}, "owner_name", "$1", "replicaset", "(.+)"))`;
   }
 
   /** Series labelled namespace only (services, routes, PVCs of a namespace). */
@@ -71,29 +95,32 @@ export class ScopeSelectors {
     return this.join(this.ns(), ...extra);
   }
 
-  /** The deployment's name in scope (a pod's owner by name); undefined for namespace and cluster, null when unknown. */
-  private deploymentName(): string | null | undefined {
-    const { kind, name } = this.scope;
-    if (kind === 'deployment') return name!;
-    if (kind === 'pod') return deploymentOfPod(name!);
-    return undefined;
+  /** A pod scope's deployment, from its owner ReplicaSet's owner, as series labelled namespace and deployment. */
+  podDeployment(): string | null {
+    if (this.scope.kind !== 'pod') return null;
+    const rs = `label_replace(kube_pod_owner{${this.pod('owner_kind="ReplicaSet"')}}, "replicaset", "$1", "owner_name", "(.+)")`;
+    return `label_replace(kube_replicaset_owner{${this.namespace('owner_kind="Deployment"')}} and on(namespace, replicaset) ${rs}, "deployment", "$1", "owner_name", "(.+)")`;
   }
 
-  /** The deployment in scope, for kube_deployment_* series; null for a pod with no deployment. */
-  deployment(...extra: string[]): string | null {
-    const dep = this.deploymentName();
-    if (dep === null) return null;
-    return this.join(this.ns(), dep === undefined ? null : matcher('deployment', dep), ...extra);
+  /** `metric` (kube_deployment_* series) for the deployment in scope: a pod's own, through its owners; all in a namespace or the cluster. */
+  deployments(metric: string, ...extra: string[]): string {
+    const { kind, name } = this.scope;
+    if (kind === 'pod') return `(${metric}{${this.namespace(...extra)}} and on(namespace, deployment) ${this.podDeployment()!})`;
+    return `${metric}{${this.join(this.ns(), kind === 'deployment' ? matcher('deployment', name!) : null, ...extra)}}`;
   }
 
   /**
-   * kube_horizontalpodautoscaler_info matchers for the HPAs scaling the scope's deployment
-   * (an HPA's name need not be its target's); all HPAs for a namespace or the cluster.
+   * kube_horizontalpodautoscaler_info of the HPAs scaling the scope's deployment (an HPA's name
+   * need not be its target's); all HPAs for a namespace or the cluster.
    */
-  hpaTarget(): string | null {
-    const dep = this.deploymentName();
-    if (dep === null) return null;
-    return this.join(this.ns(), ...(dep === undefined ? [] : ['scaletargetref_kind="Deployment"', matcher('scaletargetref_name', dep)]));
+  hpas(): string {
+    const { kind, name } = this.scope;
+    const info = (...extra: string[]) => `kube_horizontalpodautoscaler_info{${this.namespace(...extra)}}`;
+    if (kind === 'deployment') return info('scaletargetref_kind="Deployment"', matcher('scaletargetref_name', name!));
+    if (kind === 'pod') {
+      return `(${info('scaletargetref_kind="Deployment"')} and on(namespace, scaletargetref_name) label_replace(${this.podDeployment()!}, "scaletargetref_name", "$1", "deployment", "(.+)"))`;
+    }
+    return info();
   }
 
   /**
@@ -117,12 +144,12 @@ export class ScopeSelectors {
   }
 
   private scheduledPods(): string {
-    return `kube_pod_info{${this.pod('node!=""')}}`;
+    return `(${this.owned(`kube_pod_info{${this.pod('node!=""')}}`)})`;
   }
 
   /** Keeps PVC series to the claims the scope's pods mount (a namespace keeps all of its own). */
   onClaims(): string {
     if (this.scope.kind === 'cluster' || this.scope.kind === 'namespace') return '';
-    return ` and on(namespace, persistentvolumeclaim) kube_pod_spec_volumes_persistentvolumeclaims_info{${this.pod()}}`;
+    return ` and on(namespace, persistentvolumeclaim) (${this.owned(`kube_pod_spec_volumes_persistentvolumeclaims_info{${this.pod()}}`)})`;
   }
 }

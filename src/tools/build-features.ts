@@ -26,6 +26,7 @@ const output = z.object({
   timezone: z.string(),
   degraded: z.boolean(),
   real: z.number().int(),
+  not_applicable: z.number().int(),
   total: z.number().int(),
   features: z.record(z.string(), z.record(z.string(), Value)),
   nulls: z.record(z.string(), z.string()),

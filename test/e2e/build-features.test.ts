@@ -7,6 +7,7 @@ import {
   NODES,
   cpuRate,
   hpaDesired,
+  lastTerminatedReason,
   makeWorld,
   memory,
   nodeCondition,
@@ -17,6 +18,7 @@ import {
   podTx,
   pvcs,
   restartTimes,
+  restartsAt,
   waitingReason,
   type Pod,
 } from '../../tools/fixture/world.js';
@@ -58,6 +60,11 @@ const mean5m = (p: Pod, at: number, f: (t: number) => number): number | null => 
   const ts = samplesIn(at, 300).filter((t) => podExists(p, t));
   return ts.length ? sum(ts.map(f)) / ts.length : null;
 };
+/** The latest sample time at or before t (what an instant selector reads). */
+const lastSample = (t: number) => SAMPLES.filter((x) => x <= t).at(-1)!;
+/** restarts - restarts offset 5m: counter samples, no extrapolation (pods with both samples) */
+const restartsLast5m = (ps: Pod[], at: number) =>
+  sum(ps.filter((p) => podExists(p, lastSample(at - 300)) && p.node !== '').map((p) => restartsAt(w, p, lastSample(at)) - restartsAt(w, p, lastSample(at - 300))));
 const restartsIn = (ps: Pod[], at: number, seconds: number) => sum(ps.map((p) => restartTimes(w, p).filter((r) => r > at - seconds && r <= at).length));
 const cpuOf = (p: Pod, at: number) => rate5m(p, at, (t) => cpuRate(w, p, t));
 const memOf = (p: Pod, at: number) => mean5m(p, at, (t) => memory(w, p, t));
@@ -102,13 +109,15 @@ function expected(ps: Pod[], opts: { at?: number; cluster?: boolean; history?: b
   const ratios = [reqToLim('cpu'), reqToLim('memory')].filter((x): x is number => x !== null);
   const pressure = (c: string) => nodes.filter((n) => nodeCondition(w, n, c, at)).length;
   const day = samplesIn(at, 86_400);
+  // pods on the host's network have no pod network series
+  const net = run.filter((p) => !p.deployment.hostNetwork);
   const out: Record<string, number | null> = {
     cpu_utilization: utilization('cpu', at),
     memory_utilization: utilization('memory', at),
     disk_utilization: Math.max(...nodes.map((n) => 1 - nodeFs(n).avail / nodeFs(n).size)),
-    network_bytes_in: sum(run.map((p) => rate5m(p, at, (t) => podRx(w, p, t))!)),
-    network_bytes_out: sum(run.map((p) => rate5m(p, at, (t) => podTx(w, p, t))!)),
-    container_restarts: restartsIn(all, at, 300),
+    network_bytes_in: net.length ? sum(net.map((p) => rate5m(p, at, (t) => podRx(w, p, t))!)) : null,
+    network_bytes_out: net.length ? sum(net.map((p) => rate5m(p, at, (t) => podTx(w, p, t))!)) : null,
+    container_restarts: restartsLast5m(all, at),
     pod_count: all.length,
     node_count: nodes.length,
     cpu_trend_5m: trend('cpu', 300),
@@ -128,7 +137,8 @@ function expected(ps: Pod[], opts: { at?: number; cluster?: boolean; history?: b
     avg_pod_memory_limit: perPod(all.flatMap((p) => limit(p, 'memory') ?? [])),
     avg_pod_cpu_limit: perPod(all.flatMap((p) => limit(p, 'cpu') ?? [])),
     request_to_limit_ratio: ratios.length ? sum(ratios) / ratios.length : null,
-    oom_kill_count: all.some((p) => p.name === w.events.oom.pod) && w.events.oom.time > at - 86_400 && w.events.oom.time <= at ? 1 : 0,
+    // restarts in 24h after which the container's last termination was OOMKilled
+    oom_kill_count: sum(all.map((p) => restartTimes(w, p).filter((r) => r > at - 86_400 && r <= at && lastTerminatedReason(w, p, r) === 'OOMKilled').length)),
     image_pull_failures: all.filter((p) => /ImagePull/.test(waitingReason(w, p, at) ?? '')).length,
   };
   // changes() of the one HPA's desired replicas over the day's samples, when the scope holds its target
@@ -232,6 +242,13 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(want.hpa_scaling_events).toBeGreaterThan(0); // the HPA is named api-gateway-autoscaler
       expect(s.features.workload).toMatchObject({ oom_kill_count: 1, image_pull_failures: 0 });
       expect(s.features.metadata).toMatchObject({ issue_type: 'oom', deployment_method: 'ArgoCD' });
+      // the OOM-killed pod: cAdvisor's OOM counter stayed 0, and of its 3 restarts in 24h only the last was an OOM kill
+      const killed = podByName(w, w.events.oom.pod);
+      const pod = (await build({ scope: 'pod', namespace: 'web', name: killed.name })).s;
+      const wantPod = expected([killed]);
+      expect(wantPod).toMatchObject({ oom_kill_count: 1, restarts_24h: 3 });
+      check(pod, wantPod);
+      expect(pod.features.metadata.issue_type).toBe('oom');
       // no claim is mounted: null with a reason, not 0
       expect(s.features.resource_utilization.pvc_utilization).toBeNull();
       expect(s.nulls.pvc_utilization).toBe('no_data');
@@ -245,16 +262,21 @@ for (const transport of ['stdio', 'http'] as const) {
       const storm = podByName(w, w.events.storm.pod);
       const a = (await build({ scope: 'pod', namespace: 'batch', name: storm.name })).s;
       check(a, expected([storm], { history: true }));
-      expect(a.features.history.restarts_24h).toBe(12);
+      expect(a.features.history.restarts_24h).toBe(w.events.storm.restarts.length);
       expect(a.features.metadata).toMatchObject({ issue_type: 'crashloop', deployment_method: 'Manual' });
       expect(a.features.resource_utilization.pvc_utilization).toBe(0.25);
       expect(a.features.platform_health.ingress_healthy).toBeNull(); // no OpenShift route in batch
-      // in the storm, one restart every 5 minutes
-      const during = w.events.storm.restarts[4]! + 30;
+      // early in the storm, restarts seconds apart: 4 between the samples 5 minutes apart, which
+      // increase()'s extrapolation over the window made 4.5, rounded to 5
+      const during = w.events.storm.start + 270;
       const b = (await build({ scope: 'pod', namespace: 'batch', name: storm.name }, during)).s;
       const want = expected([storm], { at: during, history: true });
-      expect(want.container_restarts).toBe(1);
+      expect(want.container_restarts).toBe(4);
       check(b, want);
+      // later, one every 5 minutes or so
+      const later = w.events.storm.restarts[8]! + 30;
+      const c2 = (await build({ scope: 'pod', namespace: 'batch', name: storm.name }, later)).s;
+      check(c2, expected([storm], { at: later }));
       const spike = podByName(w, w.events.spike.pod);
       const c = (await build({ scope: 'pod', namespace: 'payments', name: spike.name })).s;
       check(c, expected([spike], { history: true }));
@@ -263,15 +285,39 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(c.features.history.memory_24h_max).toBeGreaterThan(2 * c.features.history.memory_24h_avg);
     });
 
+    it('tells a deployment\'s pods and a pod\'s deployment by their owners, not their names', async () => {
+      // node-exporter-x7k2p is named like a pod of a deployment "node"; it is a DaemonSet's
+      const ds = w.pods.filter((p) => p.owner.kind === 'DaemonSet');
+      expect(ds.map((p) => p.name)).toContain('node-exporter-x7k2p');
+      const node = (await build({ scope: 'deployment', namespace: 'monitoring', name: 'node' })).s;
+      expect(node.features.resource_utilization).toMatchObject({ pod_count: null, cpu_utilization: null, memory_utilization: null, node_count: null, network_bytes_in: null });
+      expect(node.features.history).toMatchObject({ cpu_24h_max: null, restarts_24h: null });
+      expect(node.features.workload).toMatchObject({ avg_pod_cpu_request: null, oom_kill_count: null });
+      expect(node.warnings[0]).toMatch(/no pods found for deployment node in namespace monitoring/);
+      const pod = ds[0]!;
+      const a = (await build({ scope: 'pod', namespace: 'monitoring', name: pod.name })).s;
+      // no deployment owns it: nothing to say about deployment labels or HPAs
+      check(a, { ...expected([pod], { history: true }), hpa_scaling_events: null });
+      expect(a.nulls).toMatchObject({ hpa_scaling_events: 'not_applicable', deployment_method: 'not_applicable' });
+      expect(a.features.metadata.layer).toBe('Platform');
+      const ns = (await build({ scope: 'namespace', namespace: 'monitoring' })).s;
+      check(ns, expected(ds, { history: true }));
+      // a ReplicaSet pod's deployment is still found, through its owners
+      const gw = podByName(w, w.events.oom.pod);
+      expect((await build({ scope: 'pod', namespace: 'web', name: gw.name })).s.features.metadata.deployment_method).toBe('ArgoCD');
+    });
+
     it('describes the whole cluster, pods\' traffic without the hosts\'', async () => {
-      const { s } = await build({ scope: 'cluster' });
+      const { s, t } = await build({ scope: 'cluster' });
       const e = expected(w.pods, { cluster: true, history: true });
       expect(e.node_memory_pressure).toBe(1);
       check(s, e);
       expect(s.features.resource_utilization.node_count).toBe(NODES.length);
       expect(s.features.platform_health).toMatchObject({ pvcs_bound: Number((2 / 3).toPrecision(6)) });
       expect(s.nulls).toMatchObject({ namespace: 'not_applicable', layer: 'not_applicable' });
-      expect(s.real).toBe(43);
+      // what does not apply to a cluster does not make it degraded
+      expect(s).toMatchObject({ real: 43, not_applicable: 2, degraded: false });
+      expect(t).toMatch(/^cluster at .*: 43\/45 features real \(2 not applicable\)\.\n/);
     });
 
     it('counts only containers with limits against limits, and no node for an unscheduled pod', async () => {
@@ -343,9 +389,29 @@ describe('build_features when Prometheus is down or slow', () => {
 });
 
 describe('build_features on a cluster without some exporters', () => {
+  it('says deployment labels are not exposed when kube-state-metrics has no allow-list, instead of Manual', async () => {
+    // kube-state-metrics v2 by default: kube_deployment_labels without any label_* label
+    const prom = await withoutFamilies(['label_app_kubernetes_io_managed_by', 'label_argocd_argoproj_io_instance']);
+    const dir = tempDir();
+    const c = await connectStdio({ DATA_DIR: dir.path, PROMETHEUS_URL: prom.url });
+    try {
+      for (const [namespace, name] of [['web', 'frontend'], ['batch', 'report-worker']] as const) {
+        const r = await call(c.client, 'build_features', { scope: 'deployment', namespace, name, time: iso(T) });
+        const s = r.structuredContent as S;
+        expect(s.features.metadata.deployment_method, name).toBeNull();
+        expect(s.nulls.deployment_method).toMatch(/^no_labels: .*--metric-labels-allowlist=deployments=\[/);
+        expect(text(r)).toMatch(/deployment_method \(no_labels: /);
+      }
+    } finally {
+      await c.close();
+      prom.close();
+      dir.cleanup();
+    }
+  });
+
   it('gives null with a reason for every feature whose metric family is missing, never 0', async () => {
-    // no HPA metrics, no node-exporter, no node conditions, no OpenShift operators or router
-    const prom = await withoutFamilies(['kube_horizontalpodautoscaler_', 'node_filesystem_', 'kube_node_status_condition', 'cluster_operator_', 'haproxy_backend_up']);
+    // no HPA metrics, no node-exporter, no node conditions, no OpenShift operators or router, no cAdvisor OOM events
+    const prom = await withoutFamilies(['kube_horizontalpodautoscaler_', 'node_filesystem_', 'kube_node_status_condition', 'cluster_operator_', 'haproxy_backend_up', 'container_oom_events_']);
     const dir = tempDir();
     const c = await connectStdio({ DATA_DIR: dir.path, PROMETHEUS_URL: prom.url });
     try {
@@ -359,6 +425,8 @@ describe('build_features on a cluster without some exporters', () => {
         w.pods.filter((p) => p.deployment.name === 'api-gateway'),
       );
       check(s, rest);
+      // kube-state-metrics alone still counts the OOM kill
+      expect(rest.oom_kill_count).toBe(1);
       expect(s.errors).toEqual([]);
       expect(s.real).toBe(45 - Object.keys(s.nulls).length);
       expect(Object.keys(s.nulls).sort()).toEqual([...gone, 'pvc_utilization', 'pvcs_bound'].sort());

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
 import { explain, formatValue } from '../../src/anomaly/explain.js';
 import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
+import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 
 const f = kubernetesFixture(4);
 const near = (t: number, i: number, minutes: number) => Math.abs(t - f.t[i]!) <= minutes * MIN;
@@ -76,6 +77,23 @@ describe('analyze on one day of data', () => {
     expect(a.anomalies[0]!.expected).toBeLessThan(420e6);
   });
 
+  it('the fixture\'s 15-minute memory spike is one spike at whatever hour it falls, on a rising or falling day', () => {
+    // what detect_anomaly sees of the fixture Prometheus: a 24h range at 30s steps of samples taken each minute
+    for (let hour = 0; hour < 24; hour++) {
+      const w = makeWorld(Date.UTC(2026, 11, 1, hour, 41));
+      const p = podByName(w, w.events.spike.pod);
+      const t: number[] = [];
+      const v: number[] = [];
+      for (let x = Math.ceil((w.now - 30 - 86_400) / 30) * 30; x <= w.now - 30; x += 30) {
+        t.push(x * 1000);
+        v.push(memory(w, p, Math.floor(x / 60) * 60));
+      }
+      const top = analyze(t, v).anomalies[0]!;
+      expect(top, `hour ${hour}`).toMatchObject({ kind: 'spike', direction: 'up', at: w.events.spike.start * 1000 });
+      expect(top.to, `hour ${hour}`).toBeLessThan(w.events.spike.end * 1000);
+    }
+  });
+
   it('the daily cycle alone is not called a drift', () => {
     const { t, v } = day((_i, x) => x);
     expect(analyze(t, v).anomalies).toEqual([]);
@@ -121,6 +139,21 @@ describe('analyze edge cases', () => {
     const robust = analyze(f.t, f.memory, { method: 'robust' });
     expect(robust.detectors).toEqual(['hampel']);
     expect(robust.anomalies.every((x) => x.kind === 'spike' || x.kind === 'dip')).toBe(true);
+  });
+
+  it('says how far a dip may go, and where in its cycle a break is', () => {
+    const base: Analysis = { ...analyze(f.t, f.cpu), anomalies: [] };
+    const day = 86_400_000;
+    const dip = { kind: 'dip' as const, direction: 'down' as const, at: f.t[100]!, from: f.t[100]!, to: f.t[100]!, value: 50, expected: 100, band: [92.1, 107.9] as [number, number], score: 0.9 };
+    const text = (an: Analysis['anomalies'][number], periodMs = day) =>
+      explain({ ...base, season: { periodMs, acf: 0.8, cycles: 7 }, anomalies: [an] }, { shown: 5 });
+    expect(text(dip)).toContain('a dip to 50 at ');
+    expect(text(dip)).toContain('(expected about 100, normal down to 92.1)');
+    expect(text({ ...dip, kind: 'spike', direction: 'up', value: 150 })).toContain('normal up to 108)');
+    // a daily cycle broken for two days is still compared with this time of day
+    const brk = { ...dip, kind: 'seasonal_break' as const, to: dip.from + 2 * day };
+    expect(text(brk)).toMatch(/where this time of day is usually about 100, lasting 2d/);
+    expect(text(brk, 7 * day)).toMatch(/where this time of the week is usually about 100/);
   });
 
   it('formats values with units', () => {

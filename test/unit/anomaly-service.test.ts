@@ -138,6 +138,48 @@ describe('detect_anomaly with a PromQL query', () => {
   });
 });
 
+describe('detect_anomaly with inline series', () => {
+  const inline = (values: (number | string)[], t0 = Date.UTC(2026, 0, 20) / 1000) => ({ values: values.map((v, i) => [t0 + 60 * i, v]) });
+  let seed = 11;
+  const noise = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 2;
+
+  it('says how many points were NaN or ±Inf and left out', async () => {
+    const values: (number | string)[] = Array.from({ length: 200 }, () => 100 + noise());
+    values[50] = 'NaN';
+    values[51] = '+Inf';
+    values[120] = '-Inf';
+    const { report } = await detectAnomalies(null, args({ series: [inline(values)] }));
+    expect(report.series[0]!.points).toBe(197);
+    expect(report.series[0]!.explanation).toMatch(/ 3 points were NaN or ±Inf and left out\.$/);
+    const clean = await detectAnomalies(null, args({ series: [inline(values.map((v) => (typeof v === 'string' ? 100 : v)))] }));
+    expect(clean.report.series[0]!.explanation).not.toMatch(/NaN/);
+  });
+
+  it('counts every anomaly it leaves out of the list, past 2,000 candidates too', async () => {
+    // 2,800 isolated spikes at irregular spacing (no cycle to learn) in quiet noise
+    const values: number[] = [];
+    const at = new Set<number>();
+    for (let i = 0, k = 0; k < 2800; k++) {
+      i += 25 + Math.floor((noise() + 1) * 9);
+      at.add(i);
+    }
+    const n = Math.max(...at) + 30;
+    for (let i = 0; i < n; i++) values.push(100 + noise() + (at.has(i) ? 40 : 0));
+    const { report } = await detectAnomalies(null, args({ series: [inline(values)] }));
+    const s0 = report.series[0]!;
+    expect(s0.anomalies).toHaveLength(20);
+    expect(s0.anomalies.length + s0.anomalies_omitted).toBe(2800);
+  });
+
+  it('yields between inline series, as the query path does, and stops when cancelled', async () => {
+    const big = inline(Array.from({ length: 50_000 }, () => 100 + noise()));
+    const ac = new AbortController();
+    // runs only once the analysis lets the event loop in
+    setImmediate(() => ac.abort(new Error('cancelled')));
+    await expect(detectAnomalies(null, args({ series: [big, inline([1, 2, 3])] }), ac.signal)).rejects.toThrow('cancelled');
+  });
+});
+
 describe('input forms', () => {
   const field = (fn: () => unknown) => {
     try {
@@ -175,5 +217,9 @@ describe('input forms', () => {
     expect(unitOf('max(container_memory_working_set_bytes)', {})).toBe('bytes');
     expect(unitOf('rate(container_cpu_usage_seconds_total[5m])', {})).toBeUndefined();
     expect(unitOf(undefined, { __name__: 'http_request_duration_seconds' })).toBe('seconds');
+    // a ratio of bytes to bytes has no unit; a "/" or "*" inside a label value is no division
+    expect(unitOf('sum(container_memory_working_set_bytes{pod="x"}) / sum(kube_pod_container_resource_limits{resource="memory",pod="x"})', {})).toBeUndefined();
+    expect(unitOf('container_memory_working_set_bytes * 8', {})).toBeUndefined();
+    expect(unitOf('node_filesystem_avail_bytes{mountpoint="/",device=~".*"}', {})).toBe('bytes');
   });
 });

@@ -4,7 +4,7 @@ import { buildFeatures, featurePlans, hash01, layerOf, localTime } from '../../s
 import { readFileSync } from 'node:fs';
 import { BATCHES, DERIVATIONS, FEATURES, FEATURE_NAMES, GROUPS, batchQuery } from '../../src/features/catalog.js';
 import { featuresDoc } from '../../tools/features-doc.js';
-import { ScopeSelectors, checkScope, deploymentOfPod } from '../../src/features/scope.js';
+import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
 import type { InstantResult, PrometheusApi } from '../../src/prometheus/api.js';
 
 describe('scope', () => {
@@ -28,24 +28,51 @@ describe('scope', () => {
 
   it('builds matchers for each metric family', () => {
     const dep = new ScopeSelectors(checkScope('deployment', 'web', 'api.v2'));
-    expect(dep.pod('container!=""')).toBe('namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",container!=""');
-    expect(dep.deployment()).toBe('namespace="web",deployment="api.v2"');
-    expect(dep.onNodes()).toBe(' and on(node) kube_pod_info{namespace="web",pod=~"api\\\\.v2-[a-z0-9]{4,10}-[a-z0-9]{5}",node!=""}');
-    const pod = new ScopeSelectors(checkScope('pod', 'web', 'api-gateway-84b6c5d7f-x7k2p'));
-    expect(pod.hpaTarget()).toBe('namespace="web",scaletargetref_kind="Deployment",scaletargetref_name="api-gateway"');
-    expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).hpaTarget()).toBe('namespace="web"');
-    const standalone = new ScopeSelectors(checkScope('pod', 'web', 'standalone'));
-    expect(standalone.deployment()).toBeNull();
-    expect(standalone.hpaTarget()).toBeNull();
+    // a deployment's pods are the ones its ReplicaSets own; their names are only a first cut
+    expect(dep.pod('container!=""')).toBe('namespace="web",pod=~"api\\\\.v2-.+",container!=""');
+    const members =
+      'kube_pod_owner{namespace="web",pod=~"api\\\\.v2-.+",owner_kind="ReplicaSet"} and on(namespace, owner_name) ' +
+      'label_replace(kube_replicaset_owner{namespace="web",owner_kind="Deployment",owner_name="api.v2"}, "owner_name", "$1", "replicaset", "(.+)")';
+    expect(dep.owned('x')).toBe(`(x) and on(namespace, pod) (${members})`);
+    expect(dep.owned('x', ' offset 1h')).toContain('owner_kind="ReplicaSet"} offset 1h and');
+    expect(dep.owned('x', '[24h]')).toContain('max_over_time(kube_replicaset_owner{namespace="web",owner_kind="Deployment",owner_name="api.v2"}[24h])');
+    expect(dep.deployments('kube_deployment_labels')).toBe('kube_deployment_labels{namespace="web",deployment="api.v2"}');
+    expect(dep.hpas()).toBe('kube_horizontalpodautoscaler_info{namespace="web",scaletargetref_kind="Deployment",scaletargetref_name="api.v2"}');
+    expect(dep.onNodes()).toBe(` and on(node) ((kube_pod_info{namespace="web",pod=~"api\\\\.v2-.+",node!=""}) and on(namespace, pod) (${members}))`);
+    // generated names are cut to 58 characters before the random suffix
+    const long = 'a'.repeat(60);
+    expect(new ScopeSelectors(checkScope('deployment', 'web', long)).pod()).toBe(`namespace="web",pod=~"${'a'.repeat(58)}.+"`);
+    expect(dep.podDeployment()).toBeNull();
+    // a pod's deployment is its ReplicaSet's owner
+    const pod = new ScopeSelectors(checkScope('pod', 'web', 'node-exporter-x7k2p'));
+    expect(pod.owned('x')).toBe('x');
+    const owner =
+      'label_replace(kube_replicaset_owner{namespace="web",owner_kind="Deployment"} and on(namespace, replicaset) ' +
+      'label_replace(kube_pod_owner{namespace="web",pod="node-exporter-x7k2p",owner_kind="ReplicaSet"}, "replicaset", "$1", "owner_name", "(.+)"), "deployment", "$1", "owner_name", "(.+)")';
+    expect(pod.podDeployment()).toBe(owner);
+    expect(pod.deployments('kube_deployment_labels')).toBe(`(kube_deployment_labels{namespace="web"} and on(namespace, deployment) ${owner})`);
+    expect(pod.hpas()).toContain('on(namespace, scaletargetref_name) label_replace(label_replace(kube_replicaset_owner');
+    expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).hpas()).toBe('kube_horizontalpodautoscaler_info{namespace="web"}');
     const cluster = new ScopeSelectors(checkScope('cluster', undefined, undefined));
     expect(cluster.pod('container!=""')).toBe('container!=""');
     expect(cluster.onNodeExporter('node_load1')).toBe('node_load1');
     expect(new ScopeSelectors(checkScope('namespace', 'web', undefined)).onClaims()).toBe('');
   });
 
-  it('recognises ReplicaSet pod names', () => {
-    expect(deploymentOfPod('payment-service-7d9f8c6b5-x7k2p')).toBe('payment-service');
-    expect(deploymentOfPod('etcd-0')).toBeNull();
+  it('keeps every pod series of a deployment to the pods its ReplicaSets own', () => {
+    const dep = new ScopeSelectors(checkScope('deployment', 'web', 'node'));
+    const podFamilies = /\b(container_[a-z_]+|kube_pod_[a-z_]+)\{/g;
+    for (const b of BATCHES) {
+      for (const [name, expr] of Object.entries(b.exprs(dep))) {
+        if (expr === null) continue;
+        // pod families, less the owner lookups themselves and the Running filter (joined to owned series)
+        const selectors = [...expr.matchAll(podFamilies)].filter((m) => m[1] !== 'kube_pod_owner' && m[1] !== 'kube_pod_status_phase');
+        const joins = expr.split('kube_replicaset_owner{').length - 1;
+        if (selectors.length > 0) expect(joins, name).toBeGreaterThan(0);
+        // no pod-template-hash pattern: names do not decide
+        expect(expr, name).not.toContain('[a-z0-9]{5}');
+      }
+    }
   });
 });
 
@@ -145,6 +172,13 @@ describe('buildFeatures derivations', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('keeps utilization within 0-1 where use can pass capacity', async () => {
+    // the cluster's pods using more than node allocatable
+    const r = await buildFeatures(answering({ _cpu: 5, _cpu_cap: 4, _mem: 900, _mem_cap: 1000 }, [], { _cpu_ratio: [0.5, 1.5] }), checkScope('cluster', undefined, undefined), opts);
+    expect(r.features.resource_utilization).toMatchObject({ cpu_utilization: 1, memory_utilization: 0.9 });
+    expect(r.features.history).toMatchObject({ cpu_24h_avg: 0.75, cpu_24h_max: 1 });
+  });
+
   it('says no_limits where nothing has a limit, and which containers utilization leaves out', async () => {
     // pods run, memory limits on some containers, no CPU limit anywhere
     const r = await buildFeatures(
@@ -183,6 +217,21 @@ describe('buildFeatures derivations', () => {
     expect(calm.features.metadata.issue_type).toBe('none');
   });
 
+  it('says deployment labels are not exposed rather than calling every deployment Manual', async () => {
+    const method = async (values: Record<string, number>) => {
+      const r = await buildFeatures(answering(values), ns, opts);
+      return [r.features.metadata.deployment_method, r.nulls.deployment_method];
+    };
+    // kube-state-metrics v2 without --metric-labels-allowlist: no deployment anywhere has a label to go by
+    const [none, why] = await method({ _deploys: 3, _deploys_labelled: 0 });
+    expect(none).toBeNull();
+    expect(why).toMatch(/^no_labels: .*--metric-labels-allowlist=deployments=\[app\.kubernetes\.io\/managed-by,argocd\.argoproj\.io\/instance\]/);
+    // labels exposed, and these deployments carry none of them
+    expect(await method({ _deploys: 3, _deploys_labelled: 7 })).toEqual(['Manual', undefined]);
+    expect(await method({ _deploys: 3, _deploys_labelled: 7, _deploys_argocd: 1, _deploys_helm: 2 })).toEqual(['Helm', undefined]);
+    expect(await method({ _deploys: 0, _deploys_labelled: 7 })).toEqual([null, 'no_data']);
+  });
+
   it('marks what failed as errors, counts the real features, and never invents values', async () => {
     const r = await buildFeatures(answering({ pod_count: 3, restarts_24h: 2 }, ['_cpu']), ns, { ...opts, parallel: 3 });
     expect(r.errors).toEqual(['Prometheus at http://fake is unreachable']);
@@ -194,7 +243,19 @@ describe('buildFeatures derivations', () => {
     expect(r.nulls.memory_24h_avg).toBe('no_data');
     expect(r.degraded).toBe(true);
     expect(r.real).toBe(45 - Object.keys(r.nulls).length);
+    expect(r.not_applicable).toBe(Object.values(r.nulls).filter((x) => x === 'not_applicable').length);
     expect(r.vector.filter((x) => x !== null)).toHaveLength(r.real);
+  });
+
+  it('keeps time of day below 24 and business hours until their last second', async () => {
+    // 2026-01-26 is a Monday
+    const at = async (iso: string) => (await buildFeatures(answering({}), ns, { ...opts, time: Date.parse(iso) })).features.metadata;
+    expect(await at('2026-01-26T23:59:45Z')).toMatchObject({ time_of_day: 23.99, day_of_week: 0, is_business_hours: 0 });
+    expect(await at('2026-01-26T16:59:50Z')).toMatchObject({ time_of_day: 16.99, is_business_hours: 1 });
+    expect(await at('2026-01-26T17:00:00Z')).toMatchObject({ time_of_day: 17, is_business_hours: 0 });
+    expect(await at('2026-01-26T08:59:59Z')).toMatchObject({ time_of_day: 8.99, is_business_hours: 0 });
+    // 0.29 h = 00:17:24, where floor(0.29 * 100) of the float would give 28
+    expect(await at('2026-01-26T00:17:24Z')).toMatchObject({ time_of_day: 0.29 });
   });
 
   it('knows layers and local time', () => {
@@ -203,6 +264,7 @@ describe('buildFeatures derivations', () => {
     expect(layerOf('kube-system')).toBe('Infrastructure');
     expect(layerOf('payments')).toBe('Application');
     expect(localTime(Date.parse('2026-01-25T23:30:00Z'), 'Europe/Berlin')).toEqual({ hour: 0.5, weekday: 0 });
+    expect(localTime(Date.parse('2026-01-26T16:59:50Z'), 'UTC').hour).toBeCloseTo(16 + 59 / 60 + 50 / 3600, 12);
     expect(hash01('payments')).toBe(hash01('payments'));
     expect(hash01('payments')).not.toBe(hash01('web'));
   });
