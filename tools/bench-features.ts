@@ -5,7 +5,7 @@
 // says what batching and parallelism gain over querying feature by feature. Also the upstream
 // requests per vector, cold and warm.
 //
-//   npx tsx tools/bench-features.ts [--n 30] [--parallel 2] [--url http://127.0.0.1:9090]
+//   npx tsx tools/bench-features.ts [--n 30] [--parallel 3] [--url http://127.0.0.1:9090]
 import { HISTORY_MS, HISTORY_STEP_MS, buildFeatures, featurePlans } from '../src/features/builder.js';
 import { batchQuery } from '../src/features/catalog.js';
 import { checkScope, type Scope } from '../src/features/scope.js';
@@ -19,11 +19,11 @@ const arg = (name: string, dflt: string) => {
   return i > 0 ? process.argv[i + 1]! : dflt;
 };
 if (process.argv.includes('--help')) {
-  console.log('usage: npx tsx tools/bench-features.ts [--n 30] [--parallel 2] [--url URL]\n  without --url it starts the fixture Prometheus (tools/test-prometheus.ts)');
+  console.log('usage: npx tsx tools/bench-features.ts [--n 30] [--parallel 3] [--url URL]\n  without --url it starts the fixture Prometheus (tools/test-prometheus.ts)');
   process.exit(0);
 }
 const N = Number(arg('--n', '30'));
-const PARALLEL = Number(arg('--parallel', '2'));
+const PARALLEL = Number(arg('--parallel', '3'));
 const env = process.argv.includes('--url') ? null : await startFixturePrometheus({ log: (s) => console.error(s) });
 const url = env?.url ?? arg('--url', '');
 

@@ -178,7 +178,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const series = new Map<string, number[]>();
   const errors: string[] = [];
   const times: number[] = [];
-  const plans = featurePlans(scope, opts.parallel ?? 2);
+  const plans = featurePlans(scope, opts.parallel ?? 3);
   await Promise.all(
     plans.map(async (p) => {
       const names = Object.keys(p.exprs);
