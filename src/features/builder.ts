@@ -248,6 +248,9 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   // a pod no deployment owns (a DaemonSet's, a Job's, a bare one) has no deployment to describe
   const owner = raw.get('_pod_deployment');
   if (owner && 'v' in owner && owner.v === 0) for (const n of ['deployment_method', 'hpa_scaling_events']) r.set(n, { why: 'not_applicable' });
+  // a scope with no claims has no storage to measure: not a gap in the data
+  const claims = raw.get('_pvc_count');
+  if (claims && 'v' in claims && claims.v === 0) for (const n of ['pvc_utilization', 'pvcs_bound']) r.set(n, { why: 'not_applicable' });
   const num = (n: string): number | null => {
     const x = r.get(n);
     return x && 'v' in x ? x.v : null;

@@ -59,7 +59,7 @@ export const DEVIATIONS: Record<string, string> = {
     'ADR-014 divides by limits or allocatable without saying which containers count. Here only containers with a limit count against limits, so the ratio stays 0-1; with no limits at all it is null (`no_limits`), not a ratio against requests, which can pass 1 and would mix two meanings in one feature. memory_utilization and the 24h history do the same. Every utilization (and each 24h point) is clamped to 0-1: the cluster\'s pods can use more than node allocatable (capacity reserved for the system), and a 5m CPU rate can pass a limit a little; 1 then means at or over capacity.',
   time_since_last_restart:
     'ADR-014 means the time since the last restart. kube-state-metrics gives container start times, so this is the time since the most recent container start: in a scope that never restarted, the age of its youngest container (not null, not infinity).',
-  pvcs_bound: 'ADR-014 does not define it and its neighbours are counts; here it is the share (0-1) of the scope\'s claims that are Bound, comparable across scopes of any size. null when there are no claims.',
+  pvcs_bound: 'ADR-014 does not define it and its neighbours are counts; here it is the share (0-1) of the scope\'s claims that are Bound, comparable across scopes of any size. With no claims (while kube-state-metrics reports claims elsewhere in the cluster) it and pvc_utilization are null as `not_applicable`, so a scope without storage is not degraded.',
   services_healthy: 'A share (0-1) of the namespace\'s services with at least one ready endpoint, not a count. null when there are no endpoints.',
   ingress_healthy:
     'A share (0-1), read from OpenShift\'s router (haproxy_backend_up per route). Other ingress controllers publish no per-route health, so outside OpenShift it is null (`no_data`).',
@@ -343,6 +343,8 @@ export const BATCHES: readonly Batch[] = [
         ingress_healthy: `avg(haproxy_backend_up{${s.namespace()}})`,
       };
       const podDeployment = s.podDeployment();
+      // the scope's claims, 0 when it has none but the cluster has some (so kube-state-metrics reports them)
+      base._pvc_count = zeroIf(`count(${claims})`, 'kube_persistentvolumeclaim_status_phase');
       if (podDeployment !== null) base._pod_deployment = zeroIf(`count(${podDeployment})`, `kube_pod_owner{${s.pod()}}`);
       const labelled = DEPLOYMENT_LABELS.map((l) => `kube_deployment_labels{${l}!=""}`).join(' or ');
       return {

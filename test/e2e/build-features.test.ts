@@ -249,9 +249,10 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(wantPod).toMatchObject({ oom_kill_count: 1, restarts_24h: 3 });
       check(pod, wantPod);
       expect(pod.features.metadata.issue_type).toBe('oom');
-      // no claim is mounted: null with a reason, not 0
+      // no claim is mounted: null as not applicable (not 0, and no gap that makes the vector degraded)
       expect(s.features.resource_utilization.pvc_utilization).toBeNull();
-      expect(s.nulls.pvc_utilization).toBe('no_data');
+      expect(s.nulls).toMatchObject({ pvc_utilization: 'not_applicable', pvcs_bound: 'not_applicable' });
+      expect(s.degraded).toBe(false);
       // no HPA targets frontend, while the HPA family exists: 0
       const frontend = (await build({ scope: 'deployment', namespace: 'web', name: 'frontend' })).s;
       check(frontend, expected(w.pods.filter((p) => p.deployment.name === 'frontend')));
