@@ -103,6 +103,11 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   if (cfg.allowedHosts.includes('*')) {
     log.warn('MCP_ALLOWED_HOSTS is *: any Host header is accepted, so /mcp is NOT protected against DNS rebinding');
   }
+  if (cfg.allowedOrigins.includes('*')) {
+    log.warn(
+      `MCP_ALLOWED_ORIGINS is *: a page on any web site can send requests to /mcp from a browser${auth.enabled ? ' (they still need a token)' : ', and no token is required'}`,
+    );
+  }
   const limiter = new RateLimiter(cfg.rateLimit);
   const authFailures = new RateLimiter(cfg.rateLimit > 0 ? AUTH_FAILURES_PER_S : 0, AUTH_FAILURE_BURST);
   const ready = cachedReadiness(app);

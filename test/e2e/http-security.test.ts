@@ -97,6 +97,16 @@ describe('authentication, Host and Origin', () => {
     expect(srv.stderr()).not.toMatch(/DNS rebinding/);
   });
 
+  it('warns at start-up when MCP_ALLOWED_ORIGINS=* lets any web page send requests', async () => {
+    const open = await server({ MCP_ALLOWED_ORIGINS: '*' });
+    const port = new URL(open.url).port;
+    const from = { ...MCP_POST_HEADERS, ...bearer(TOKEN), host: `localhost:${port}`, origin: 'https://any.example' };
+    expect((await rawRequest(open.url, { headers: from, body: INITIALIZE })).status).toBe(200);
+    const warnings = open.stderr().split('\n').filter((l) => l.includes('"level":40'));
+    expect(warnings).toEqual([expect.stringMatching(/MCP_ALLOWED_ORIGINS is \*: a page on any web site can send requests to \/mcp/)]);
+    expect(srv.stderr()).not.toMatch(/MCP_ALLOWED_ORIGINS/);
+  });
+
   it('answers 413 to a body over 1 MiB, declared or streamed', async () => {
     const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(1_100_000) } });
     const declared = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: big });
