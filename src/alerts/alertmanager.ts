@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, InputError } from '../errors.js';
-import { LABEL_KEY_RE, LIMITS, NAMESPACE_RE, NewIncident, cutUnits, type Incident, type Severity } from '../incidents/model.js';
+import { LABEL_KEY_RE, LIMITS, NAMESPACE_RE, NewIncident, cutText, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
 import { describeIssue } from '../zod-issues.js';
 
@@ -44,7 +44,7 @@ export const describeErrors = (err: z.ZodError) => err.issues.map(describeIssue)
 export const FINGERPRINT_LABEL = 'alert_fingerprint';
 export const KEY_LABEL = 'alert_key';
 /** The versions of the alert firing, as JSON: severity label ("" for none) → fingerprint. */
-export const FIRING_LABEL = 'alert_firing';
+const FIRING_LABEL = 'alert_firing';
 const BY = 'alertmanager';
 
 /**
@@ -108,10 +108,9 @@ export function severityOf(label: string | undefined): Severity {
 
 /** Labels that name an affected resource, as <label>/<value> (job_name as job/<name>). */
 export const RESOURCE_LABELS = ['pod', 'deployment', 'statefulset', 'daemonset', 'job_name', 'node', 'persistentvolumeclaim', 'service', 'horizontalpodautoscaler'];
-// Cut and cleaned into what the incident model accepts: a cut never splits a surrogate pair
-// (half an emoji is a lone surrogate, which PostgreSQL's jsonb refuses), NUL goes, and a lone
-// surrogate (a JSON escape like \ud83d) becomes U+FFFD.
-const cut = (s: string, max: number) => (s.length > max ? `${cutUnits(s, max - 1)}…` : s);
+// Text is cut with cutText (never between a surrogate pair: half an emoji is a lone surrogate,
+// which PostgreSQL's jsonb refuses) and cleaned: NUL goes, and a lone surrogate (a JSON escape
+// like \ud83d) becomes U+FFFD.
 const clean = (s: string) => s.replace(/\0/g, '').toWellFormed();
 
 /**
@@ -123,7 +122,7 @@ function boundedAnnotations(a: Record<string, string>): { annotations: Record<st
   let bytes = 0;
   let omitted = 0;
   for (const [k, v] of Object.entries(a)) {
-    const entry: [string, string] = [cut(clean(k), 100), cut(clean(v), 1000)];
+    const entry: [string, string] = [cutText(clean(k), 100), cutText(clean(v), 1000)];
     const size = Buffer.byteLength(JSON.stringify(entry));
     if (Object.keys(annotations).length >= 20 || bytes + size > 24 * 1024) omitted++;
     else {
@@ -141,8 +140,8 @@ function boundedAnnotations(a: Record<string, string>): { annotations: Record<st
  * severity or '...', or different routes) neither flip the incident's severity back and forth
  * nor resolve it while one of them still fires.
  */
-export type Firing = Map<string, string>;
-const versionOf = (a: Alert) => cut(clean(a.labels.severity ?? ''), 64);
+type Firing = Map<string, string>;
+const versionOf = (a: Alert) => cutText(clean(a.labels.severity ?? ''), 64);
 const rankOf = (version: string) => RANK[severityOf(version || undefined)];
 /** Most severe first; equally severe ones by name, so the choice does not depend on arrival. */
 const bySeverity = (x: string, y: string) => rankOf(y) - rankOf(x) || (x < y ? -1 : x > y ? 1 : 0);
@@ -188,26 +187,26 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Fir
     [KEY_LABEL]: key,
     [FINGERPRINT_LABEL]: fingerprintOf(alert),
     [FIRING_LABEL]: encodeFiring(firing ?? new Map([[versionOf(alert), fingerprintOf(alert)]])),
-    alertname: cut(clean(name), 256),
+    alertname: cutText(clean(name), 256),
   };
   // kept whatever else is cut: a change of it is how an escalation is recognised
-  if (l.severity) labels.severity = cut(clean(l.severity), 256);
+  if (l.severity) labels.severity = cutText(clean(l.severity), 256);
   for (const [k, v] of Object.entries(l).sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (Object.keys(labels).length >= 32) break;
     if (k === 'alertname' || k === 'severity' || !LABEL_KEY_RE.test(k)) continue;
     // an alert label with a name of ours (`source`, most likely) is kept as alert_<name>, never overwritten
     const name = k in labels ? `alert_${k}` : k;
     if (name in labels || name.length > 63) continue;
-    labels[name] = cut(clean(v), 256);
+    labels[name] = cutText(clean(v), 256);
   }
   const namespace = l.namespace && NAMESPACE_RE.test(l.namespace) ? l.namespace : undefined;
   // A target that is not a namespace names its kind, so no namespace is read into it.
   const where = l.namespace ?? (l.node ? `node/${l.node}` : l.instance ? `instance/${l.instance}` : l.job ? `job/${l.job}` : 'cluster/all');
-  const target = cut(clean(where), 100) || 'cluster/all';
-  const resources = RESOURCE_LABELS.filter((k) => l[k]).map((k) => cut(clean(`${k === 'job_name' ? 'job' : k}/${l[k]}`), 253));
+  const target = cutText(clean(where), 100) || 'cluster/all';
+  const resources = RESOURCE_LABELS.filter((k) => l[k]).map((k) => cutText(clean(`${k === 'job_name' ? 'job' : k}/${l[k]}`), 253));
   return NewIncident.parse({
-    title: cut(clean(summary ? `${name}: ${summary}` : name), 200).trim() || 'alert',
-    description: cut(clean(description), 2000),
+    title: cutText(clean(summary ? `${name}: ${summary}` : name), 200).trim() || 'alert',
+    description: cutText(clean(description), 2000),
     severity: severityOf(l.severity),
     target,
     ...(namespace ? { namespace } : {}),
@@ -217,14 +216,14 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Fir
     evidence: [
       {
         kind: 'other',
-        summary: cut(clean(`Alertmanager notification (receiver ${payload.receiver ?? '?'})`), 200),
+        summary: cutText(clean(`Alertmanager notification (receiver ${payload.receiver ?? '?'})`), 200),
         // bounded and cleaned, so large or odd annotations never keep an alert from its incident
         data: {
           fingerprint: fingerprintOf(alert),
-          startsAt: cut(clean(alert.startsAt), 100),
-          generatorURL: cut(clean(alert.generatorURL ?? ''), 2000),
+          startsAt: cutText(clean(alert.startsAt), 100),
+          generatorURL: cutText(clean(alert.generatorURL ?? ''), 2000),
           ...boundedAnnotations(a),
-          groupKey: cut(clean(payload.groupKey ?? ''), 500),
+          groupKey: cutText(clean(payload.groupKey ?? ''), 500),
         },
       },
     ],
@@ -315,7 +314,7 @@ async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'
   };
   if (f.adopt) set(KEY_LABEL, f.adopt);
   set(FIRING_LABEL, encodeFiring(f.now));
-  if (top) set('severity', cut(top, 256));
+  if (top) set('severity', top); // versionOf already cut it to 64
   set(FINGERPRINT_LABEL, topFingerprint);
   const remove = !top && f.prior && 'severity' in inc.labels ? ['severity'] : [];
   // Severity follows a change of the most severe firing version (an escalation, or its end),
@@ -346,8 +345,8 @@ async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'
   // what the alert first said. Only the most severe version speaks, or two would take turns.
   if (f.lead && versionOf(f.lead.alert) === top) {
     const latest = [...inc.timeline].reverse().find((e) => e.by === BY && e.event === 'note' && e.note?.startsWith(NOTE_PREFIX));
-    const reads = cut(`${NOTE_PREFIX}${f.lead.want.title}\n${f.lead.want.description}`, 2000);
-    const known = latest ? latest.note : cut(`${NOTE_PREFIX}${inc.title}\n${inc.description}`, 2000);
+    const reads = cutText(`${NOTE_PREFIX}${f.lead.want.title}\n${f.lead.want.description}`, 2000);
+    const known = latest ? latest.note : cutText(`${NOTE_PREFIX}${inc.title}\n${inc.description}`, 2000);
     if (reads !== known) {
       await store.update(inc.id, { note: reads }, BY);
       changed = true;
@@ -386,7 +385,7 @@ export async function applyNotification(store: IncidentStore, payload: WebhookPa
 function invalidAlert(raw: unknown, err: z.ZodError): AlertOutcome {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const labels = (typeof r.labels === 'object' && r.labels !== null ? r.labels : {}) as Record<string, unknown>;
-  const str = (v: unknown, max: number) => (typeof v === 'string' ? cut(clean(v), max) : '');
+  const str = (v: unknown, max: number) => (typeof v === 'string' ? cutText(clean(v), max) : '');
   return { fingerprint: str(r.fingerprint, 64), alertname: str(labels.alertname, 256) || 'alert', action: 'invalid', incident: null, error: `not an alert: ${describeErrors(err)}` };
 }
 
@@ -405,19 +404,18 @@ async function applyVersions(store: IncidentStore, payload: WebhookPayload, key:
     group.map((a) => ({
       fingerprint: fingerprintOf(a),
       alertname: a.labels.alertname || 'alert',
-      action: a === first || action === 'invalid' ? action : action === 'not_found' ? 'not_found' : 'unchanged',
+      action: a === first || action === 'invalid' || action === 'not_found' ? action : 'unchanged',
       incident,
       ...(error ? { error } : {}),
     }));
   const firing: Firing = new Map(fired.map((a) => [versionOf(a), fingerprintOf(a)]));
   const ended = new Set(group.filter((a) => a.status === 'resolved').map(versionOf));
-  const open = await activeFor(store, key, [...new Set(group.map(fingerprintOf))], first.labels);
   const now = (prior: Firing | undefined): Firing => {
     const n = new Map([...(prior ?? [])].filter(([v]) => !ended.has(v)));
     for (const [v, fp] of firing) n.set(v, fp);
     return n;
   };
-  let incident = open;
+  let incident = await activeFor(store, key, [...new Set(group.map(fingerprintOf))], first.labels);
   try {
     if (lead) {
       let want: NewIncident;

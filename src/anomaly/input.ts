@@ -1,7 +1,7 @@
 // detect_anomaly's two input forms made into plain arrays: inline [time, value] pairs, and
 // the time range of a PromQL query (range/start/end/step as agents write them).
 import { InputError } from '../errors.js';
-import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, alignRange } from '../prometheus/promql.js';
+import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, STRING_LITERAL_RE, alignRange } from '../prometheus/promql.js';
 import { formatDuration, niceStep, parseDuration, parseTime } from '../time.js';
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
@@ -136,7 +136,7 @@ export function rawCounterFix(query: string, window: string): string | null {
   // Masked copy: strings, label matchers and by/without/on/ignoring/group_x label lists blanked,
   // so that only metric names are left to match (positions stay the same).
   const blank = (m: string) => ' '.repeat(m.length);
-  let masked = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, blank);
+  let masked = query.replace(STRING_LITERAL_RE, blank);
   masked = masked.replace(/\{[^{}]*\}/g, blank);
   masked = masked.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)/g, blank);
   let out = '';
@@ -181,7 +181,7 @@ export function rawCounterFix(query: string, window: string): string | null {
 export function unitOf(query: string | undefined, labels: Record<string, string>): 'bytes' | 'seconds' | undefined {
   if (query !== undefined && /\b(rate|irate|increase|delta|idelta|deriv|predict_linear|count|count_over_time|changes|resets)\s*\(/.test(query)) return undefined;
   // strings blanked first: "/" and "*" in label values and regexes are no arithmetic
-  if (query !== undefined && /[/*]/.test(query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""'))) return undefined;
+  if (query !== undefined && /[/*]/.test(query.replace(STRING_LITERAL_RE, '""'))) return undefined;
   const name = labels.__name__ ?? /[A-Za-z_:][A-Za-z0-9_:]*_(bytes|seconds)\b/.exec(query ?? '')?.[0] ?? '';
   if (/_bytes$/.test(name)) return 'bytes';
   if (/_seconds$/.test(name)) return 'seconds';

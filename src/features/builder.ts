@@ -66,8 +66,10 @@ function div(a: R, b: R): R {
   if (b.v === 0) return { why: 'no_data' };
   return ok(a.v / b.v);
 }
+/** a value that is there and is 0 (a count of nothing, a limit of nothing) */
+const isZero = (x: R | undefined): boolean => x !== undefined && 'v' in x && x.v === 0;
 /** a / limits, where limits of 0 mean pods run but none has a limit */
-const perLimit = (a: R, limits: R): R => ('v' in limits && limits.v === 0 ? { why: 'no_limits' } : div(a, limits));
+const perLimit = (a: R, limits: R): R => (isZero(limits) ? { why: 'no_limits' } : div(a, limits));
 const change = (now: R, then: R): R => ('why' in now ? now : div({ v: now.v - ('v' in then ? then.v : 0) }, then));
 
 /**
@@ -119,7 +121,7 @@ function deploymentMethod(raw: Map<string, R>): R | { s: string } {
   if (total.v === 0) return { why: 'no_data' };
   // no label to go by anywhere: kube-state-metrics does not expose them, which is not "Manual"
   const labelled = raw.get('_deploys_labelled');
-  if (labelled && 'v' in labelled && labelled.v === 0) {
+  if (isZero(labelled)) {
     return { why: `no_labels: kube-state-metrics exposes no deployment's managed-by or Argo CD label; run it with ${LABELS_ALLOWLIST}` };
   }
   return { s: 'Manual' };
@@ -231,7 +233,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   r.set('avg_pod_memory_request', div(get('_mem_req'), pods));
   r.set('avg_pod_cpu_request', div(get('_cpu_req'), pods));
   // a pod without a limit is unbounded, not limited to 0: no limits at all gives null
-  const limitPerPod = (lim: R) => ('v' in lim && lim.v === 0 ? { why: 'no_limits' } : div(lim, pods));
+  const limitPerPod = (lim: R) => (isZero(lim) ? { why: 'no_limits' } : div(lim, pods));
   r.set('avg_pod_memory_limit', limitPerPod(get('_mem_lim')));
   r.set('avg_pod_cpu_limit', limitPerPod(get('_cpu_lim')));
   // requests of limited containers over their limits: each at most 1 (the API server refuses requests > limits)
@@ -246,11 +248,9 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   r.set('layer', scope.namespace === null ? { why: 'not_applicable' } : { s: layerOf(scope.namespace) });
   r.set('deployment_method', deploymentMethod(raw));
   // a pod no deployment owns (a DaemonSet's, a Job's, a bare one) has no deployment to describe
-  const owner = raw.get('_pod_deployment');
-  if (owner && 'v' in owner && owner.v === 0) for (const n of ['deployment_method', 'hpa_scaling_events']) r.set(n, { why: 'not_applicable' });
+  if (isZero(raw.get('_pod_deployment'))) for (const n of ['deployment_method', 'hpa_scaling_events']) r.set(n, { why: 'not_applicable' });
   // a scope with no claims has no storage to measure: not a gap in the data
-  const claims = raw.get('_pvc_count');
-  if (claims && 'v' in claims && claims.v === 0) for (const n of ['pvc_utilization', 'pvcs_bound']) r.set(n, { why: 'not_applicable' });
+  if (isZero(raw.get('_pvc_count'))) for (const n of ['pvc_utilization', 'pvcs_bound']) r.set(n, { why: 'not_applicable' });
   const num = (n: string): number | null => {
     const x = r.get(n);
     return x && 'v' in x ? x.v : null;

@@ -242,8 +242,8 @@ export class FileIncidentStore implements IncidentStore {
       const m = TMP_RE.exec(name);
       if (!m) continue;
       const path = join(this.dir, name);
-      if (m[1] === 'snapshot' && (writingTmp.has(path) || isAlive(Number(m[2])))) continue;
-      if (m[1] === 'probe' && isAlive(Number(m[2]))) continue;
+      // a live process's snapshot or readiness probe is in use (a journal's tmp is only renamed under the lock)
+      if (m[1] !== 'journal' && (writingTmp.has(path) || isAlive(Number(m[2])))) continue;
       await rm(path, { force: true });
       this.log.warn({ file: path }, 'removed a temporary file left by an interrupted journal switch or compaction');
     }

@@ -1,6 +1,6 @@
 // Shapes a store page into list_incidents' result (descriptions cut to a preview) and
 // renders it as a compact text listing.
-import { cutUnits, type IncidentSummary } from './model.js';
+import { cutText, type IncidentSummary } from './model.js';
 import type { ListPage } from './store.js';
 
 export const DESCRIPTION_PREVIEW = 200;
@@ -10,8 +10,8 @@ export const DESCRIPTION_PREVIEW = 200;
  * under about 3,000 characters (1.5 MB for a page of 500), where whole labels and resources
  * could take 23 KB.
  */
-export const LABEL_PREVIEW_CHARS = 1000;
-export const RESOURCE_PREVIEW_CHARS = 500;
+const LABEL_PREVIEW_CHARS = 1000;
+const RESOURCE_PREVIEW_CHARS = 500;
 
 export interface ListArgs {
   status: string;
@@ -62,6 +62,9 @@ function fitting(sizes: number[], budget: number): number {
 
 /** The labels an item shows: all when they fit, else the first by key within the budget (the same in both stores). */
 function previewLabels(labels: Record<string, string>): { labels: Record<string, string>; omitted: number } {
+  let size = 0;
+  for (const k in labels) size += k.length + labels[k]!.length;
+  if (size <= LABEL_PREVIEW_CHARS) return { labels, omitted: 0 };
   const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const keep = fitting(entries.map(([k, v]) => k.length + v.length), LABEL_PREVIEW_CHARS);
   if (keep === entries.length) return { labels, omitted: 0 };
@@ -74,7 +77,7 @@ export function preview(inc: IncidentSummary): IncidentPreview {
   const cut = inc.description.length > DESCRIPTION_PREVIEW;
   return {
     ...inc,
-    description: cut ? `${cutUnits(inc.description, DESCRIPTION_PREVIEW - 1)}…` : inc.description,
+    description: cutText(inc.description, DESCRIPTION_PREVIEW),
     description_truncated: cut,
     labels,
     labels_omitted: omitted,

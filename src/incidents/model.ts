@@ -52,14 +52,16 @@ export const NO_NUL = { error: 'must not contain NUL characters (\\u0000)' };
 export const noNul = (s: string) => !s.includes('\u0000');
 // Nor lone UTF-16 surrogates ("\ud800"): jsonb refuses them and text columns would turn them into U+FFFD,
 // while the file store would keep them; refused everywhere, so both stores hold the same.
-export const WELL_FORMED = { error: 'must be valid Unicode (no lone surrogates)' };
-export const wellFormed = (s: string) => s.isWellFormed();
+const WELL_FORMED = { error: 'must be valid Unicode (no lone surrogates)' };
+const wellFormed = (s: string) => s.isWellFormed();
 /** `s` cut to at most `max` UTF-16 units, never between the halves of a surrogate pair. */
 export function cutUnits(s: string, max: number): string {
   if (s.length <= max) return s;
   const last = s.charCodeAt(max - 1);
   return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
+/** `s` within `max` UTF-16 units, ending in … when it was cut (never between a surrogate pair). */
+export const cutText = (s: string, max: number): string => (s.length > max ? `${cutUnits(s, max - 1)}…` : s);
 /** A string either store can hold: no NUL, no lone surrogate. */
 export const storable = () => z.string().refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED);
 /**
@@ -67,7 +69,7 @@ export const storable = () => z.string().refine(noNul, NO_NUL).refine(wellFormed
  * deeper than `maxDepth` (the value itself is level 1; the walk stops there), and whether any
  * string or key holds a NUL or is not well-formed Unicode.
  */
-export function scanJson(v: unknown, maxDepth: number): { tooDeep: boolean; nul: boolean; illFormed: boolean } {
+function scanJson(v: unknown, maxDepth: number): { tooDeep: boolean; nul: boolean; illFormed: boolean } {
   let nul = false;
   let illFormed = false;
   const str = (s: string) => {

@@ -20,6 +20,9 @@ import {
   type Status,
 } from './model.js';
 import { LOCK_CREATE, migrate } from './pg-schema.js';
+
+/** The first line of an error's message (pg's carry a multi-line detail). */
+const firstLine = (err: unknown): string => messageOf(err).split('\n')[0]!;
 import type { CreateResult, ImportResult, IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
 
 export interface PgStoreOptions {
@@ -111,7 +114,7 @@ function refusedData(err: unknown): string | null {
   if (typeof e?.code !== 'string' || !/^2[23]/.test(e.code)) return null;
   const where = typeof e.column === 'string' ? ` in column ${e.column}` : '';
   const detail = typeof e.detail === 'string' && e.detail !== '' ? ` (${e.detail.split('\n')[0]})` : '';
-  return `PostgreSQL refused the data${where}: ${messageOf(err).split('\n')[0]}${detail} [SQLSTATE ${e.code}]`;
+  return `PostgreSQL refused the data${where}: ${firstLine(err)}${detail} [SQLSTATE ${e.code}]`;
 }
 
 /** Builds the WHERE clause of a list query; values go into `params`. */
@@ -173,7 +176,7 @@ export class PostgresIncidentStore implements IncidentStore {
       client = undefined;
       await pool.end().catch(() => undefined);
       if (err instanceof StoreError) throw err;
-      throw new StoreError(`cannot use the PostgreSQL database at ${redactUrl(url)}: ${messageOf(err).split('\n')[0]}`);
+      throw new StoreError(`cannot use the PostgreSQL database at ${redactUrl(url)}: ${firstLine(err)}`);
     } finally {
       client?.release();
     }
@@ -220,7 +223,7 @@ export class PostgresIncidentStore implements IncidentStore {
     this.log.error({ err: messageOf(err) }, 'PostgreSQL operation failed');
     const refused = refusedData(err);
     if (refused) return new StoreError(`${refused}; nothing was stored, and the same request will fail again: change what it sends`);
-    return new StoreError(`PostgreSQL operation failed (${messageOf(err).split('\n')[0]}); retry later`);
+    return new StoreError(`PostgreSQL operation failed (${firstLine(err)}); retry later`);
   }
 
   private async activeWithKey(c: pg.PoolClient | pg.Pool, key: string): Promise<Incident | undefined> {
@@ -374,7 +377,7 @@ export class PostgresIncidentStore implements IncidentStore {
     } catch (err) {
       if (err instanceof StoreError) throw err;
       this.log.error({ err: messageOf(err) }, 'PostgreSQL import failed');
-      throw new StoreError(`the import was rolled back, nothing was imported (${refusedData(err) ?? `PostgreSQL: ${messageOf(err).split('\n')[0]}`})`);
+      throw new StoreError(`the import was rolled back, nothing was imported (${refusedData(err) ?? `PostgreSQL: ${firstLine(err)}`})`);
     }
     return result;
   }

@@ -40,8 +40,11 @@ const OFFSET_RE = /\boffset\s+(-?[0-9smhdwy.]+)/g;
  * The furthest a query reaches back from its evaluation time, in ms: its longest range
  * selector or subquery plus its largest offset. Text inside string literals is ignored.
  */
+/** PromQL string literals (double, single or back quotes), to blank before looking at the code. */
+export const STRING_LITERAL_RE = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
+
 export function lookbackMs(query: string): number {
-  const code = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  const code = query.replace(STRING_LITERAL_RE, '""');
   let range = 0;
   for (const m of code.matchAll(RANGE_RE)) range = Math.max(range, parseDuration(m[1]!) ?? 0);
   let offset = 0;
