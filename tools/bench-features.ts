@@ -6,8 +6,8 @@
 // requests per vector, cold and warm.
 //
 //   npx tsx tools/bench-features.ts [--n 30] [--parallel 3] [--url http://127.0.0.1:9090]
-import { HISTORY_MS, HISTORY_STEP_MS, buildFeatures, featurePlans } from '../src/features/builder.js';
-import { batchQuery } from '../src/features/catalog.js';
+import { HISTORY_MS, HISTORY_STEP_MS, buildFeatures, deploymentReplicaSets, featurePlans } from '../src/features/builder.js';
+import { batchQuery, tagged } from '../src/features/catalog.js';
 import { checkScope, type Scope } from '../src/features/scope.js';
 import { createLogger } from '../src/log.js';
 import { PrometheusClient } from '../src/prometheus/client.js';
@@ -52,8 +52,10 @@ console.log(
 );
 const scopes: Scope[] = [checkScope('namespace', 'payments', undefined), checkScope('deployment', 'web', 'api-gateway'), checkScope('cluster', undefined, undefined)];
 for (const scope of scopes) {
-  const plans = featurePlans(scope, PARALLEL);
   const time = Date.now() - 60_000;
+  // a deployment's ReplicaSets are looked up first (one request before the batches)
+  const replicaSets = await deploymentReplicaSets(cold, scope, time);
+  const plans = featurePlans(scope, PARALLEL, replicaSets);
   for (let i = 0; i < 3; i++) await buildFeatures(cold, scope, { ...opts, time }); // warm up Prometheus and the JIT
   const vector: number[] = [];
   const slowest: number[] = [];
@@ -64,11 +66,13 @@ for (const scope of scopes) {
     if (range) await cold.queryRange(q, { start: time - HISTORY_MS, end: time, step: HISTORY_STEP_MS });
     else await cold.query(q, { time });
   };
-  const features = plans.flatMap((p) => Object.values(p.exprs).flatMap((q) => (q === null ? [] : [{ q, range: p.range }])));
+  // each entry alone (a grouped one answers several features in one expression)
+  const features = plans.flatMap((p) => Object.entries(p.exprs).flatMap(([name, e]) => (e === null ? [] : [{ q: tagged(name, e), range: p.range }])));
   for (let i = 0; i < N; i++) {
     // interleaved so both see the same Prometheus state
     vector.push(await timed(() => buildFeatures(cold, scope, { ...opts, time })));
     const each: number[] = [];
+    if (replicaSets) each.push(await timed(() => deploymentReplicaSets(cold, scope, time)));
     for (const p of plans) {
       const q = batchQuery(p.exprs);
       each.push(

@@ -1,8 +1,8 @@
 // Writes docs/features.md, the reference of every feature and the PromQL behind it, from
 // the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
-import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, FEATURES, ISSUE_TYPES, LAYERS } from '../src/features/catalog.js';
-import { ScopeSelectors, checkScope } from '../src/features/scope.js';
+import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, FEATURES, ISSUE_TYPES, LAYERS, type Grouped } from '../src/features/catalog.js';
+import { MAX_REPLICASETS, ScopeSelectors, checkScope } from '../src/features/scope.js';
 
 export function featuresDoc(): string {
   const lines = [
@@ -30,10 +30,15 @@ export function featuresDoc(): string {
     'requests; the history batch is a range query over the 24 hours before the vector\'s time at 5-minute steps, in a',
     'request of its own (a range query cannot share one with instant queries), so a vector takes at least 2 requests',
     'even with `FEATURE_QUERY_PARALLELISM=1`. Shown for',
-    '`{"scope":"namespace","namespace":"payments"}`; a pod scope adds `pod="<name>"`; a deployment scope keeps',
-    'every pod series, before it is aggregated, to the pods the deployment\'s ReplicaSets own (not to pods named like',
-    'them: a DaemonSet\'s `node-exporter-x7k2p` is no pod of a deployment `node`), looked up at the same offset, or',
-    'over the window for 24h and 7d counts (a pod deleted since still counts), as below; a pod\'s deployment (for',
+    '`{"scope":"namespace","namespace":"payments"}`; a pod scope adds `pod="<name>"`. A deployment scope keeps',
+    'every pod series, before it is aggregated, to the pods of the ReplicaSets the deployment owned in the last 7 days',
+    '(not to pods named like the deployment: a DaemonSet\'s `node-exporter-x7k2p` is no pod of a deployment `node`).',
+    'One label-values request before the batches (`kube_replicaset_owner`, an index lookup) names those ReplicaSets, and',
+    'the pods are matched by the names a ReplicaSet gives its pods, `<replicaset>-` and 5 characters:',
+    `\`${new ScopeSelectors(checkScope('deployment', 'web', 'api-gateway'), ['api-gateway-84b6c5d7f']).pod()}\`. That is far cheaper for`,
+    'Prometheus than an owner join in every expression. When the names cannot be listed that way (none found, more than',
+    `${MAX_REPLICASETS}, a name that generateName would cut, or the request was refused), every pod series is joined to its owners instead,`,
+    'looked up at the same offset, or over the window for 24h and 7d counts (a pod deleted since still counts), as below; a pod\'s deployment (for',
     'deployment labels and HPAs) is its ReplicaSet\'s owner, and a pod no deployment owns has `deployment_method` and',
     '`hpa_scaling_events` `not_applicable`. Node and claim features keep to the nodes and claims those pods use, and',
     'the cluster scope drops the namespace and measures against node allocatable.',
@@ -47,9 +52,13 @@ export function featuresDoc(): string {
   for (const b of BATCHES) {
     lines.push(`### ${b.id}${b.range ? ' (range query, 24h at 5m)' : ''}`, '');
     const c = b.exprs(cluster);
-    for (const [name, expr] of Object.entries(b.exprs(ns))) {
-      lines.push(`- \`${name}\`: \`${expr ?? 'not applicable'}\``);
-      if (c[name] && c[name] !== expr?.replace(/namespace="payments",?/g, '')) lines.push(`  - cluster: \`${c[name]}\``);
+    const shown = (e: string | Grouped | null) =>
+      e === null ? 'not applicable' : typeof e === 'string' ? e : `${e.expr}\` (by ${e.by}: ${Object.entries(e.names).map(([v, n]) => `${v || '(none)'} = ${n}`).join(', ')})\``;
+    for (const [name, e] of Object.entries(b.exprs(ns))) {
+      const here = shown(e);
+      const there = c[name] === undefined ? null : shown(c[name]);
+      lines.push(`- \`${name}\`: \`${here}\``.replace(/\`\`$/, ''));
+      if (there && c[name] !== null && there !== here.replace(/namespace="payments",?/g, '')) lines.push(`  - cluster: \`${there}\``.replace(/\`\`$/, ''));
     }
     lines.push('');
   }

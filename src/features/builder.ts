@@ -2,8 +2,9 @@
 // shared client and its cache; derived features are computed here; every feature is a
 // number, a category or null with a reason. Nothing is invented: a feature without data
 // is null, and the result says how many are real.
-import { messageOf } from '../errors.js';
+import { UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { PrometheusApi } from '../prometheus/api.js';
+import { matcher } from '../prometheus/promql.js';
 import {
   BATCHES,
   DEPLOYMENT_METHODS,
@@ -14,8 +15,11 @@ import {
   LABELS_ALLOWLIST,
   LAYERS,
   PLATFORM_NAMESPACES,
+  ZERO_WITH_PODS,
   batchQuery,
+  entryNames,
   packBatches,
+  type Exprs,
   type Group,
 } from './catalog.js';
 import { ScopeSelectors, type Scope } from './scope.js';
@@ -91,16 +95,22 @@ export function layerOf(namespace: string): keyof typeof LAYERS {
   return 'Application';
 }
 
+// building an Intl.DateTimeFormat costs more than the rest of a vector's own work: one per zone
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', weekday: 'short', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    // zones are few, but Intl accepts any letter case of a name: keep the map bounded
+    if (formatters.size >= 64) formatters.clear();
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
 /** Hour of day (fractional, unrounded), weekday (Monday = 0) at `ms` in an IANA time zone. */
 export function localTime(ms: number, timezone: string): { hour: number; weekday: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone,
-    hourCycle: 'h23',
-    weekday: 'short',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(ms));
+  const parts = formatter(timezone).formatToParts(new Date(ms));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '0';
   const hour = Number(get('hour')) + Number(get('minute')) / 60 + Number(get('second')) / 3600;
   const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(get('weekday'));
@@ -108,9 +118,11 @@ export function localTime(ms: number, timezone: string): { hour: number; weekday
 }
 
 function deploymentMethod(raw: Map<string, R>): R | { s: string } {
-  const total = raw.get('_deploys');
-  if (!total) return { why: 'not_applicable' };
-  if ('why' in total) return total;
+  // the scope's deployments, each counted under one method (or _deploys_other)
+  const parts = ['argocd', 'operator', 'helm', 'other'].map((m) => raw.get(`_deploys_${m}`) ?? { why: 'no_data' });
+  const failed = parts.find((x) => why(x)?.startsWith('error'));
+  if (failed) return failed;
+  const total = { v: parts.reduce((a, x) => a + ('v' in x ? x.v : 0), 0) };
   const counts = (['ArgoCD', 'Operator', 'Helm'] as const).map((m) => {
     const r = raw.get(`_deploys_${m.toLowerCase()}`);
     return { m, n: r && 'v' in r ? r.v : 0 };
@@ -145,7 +157,7 @@ function inferIssue(v: (n: string) => number | null): IssueType | null {
 }
 
 export interface Plan {
-  exprs: Record<string, string | null>;
+  exprs: Exprs;
   /** a range query over the 24h before the vector's time, at 5m steps */
   range: boolean;
 }
@@ -157,15 +169,42 @@ export const HISTORY_STEP_MS = 300_000;
  * The PromQL requests a vector needs: the range batch on its own, the instant batches packed
  * into the remaining `parallel - 1` requests.
  */
-export function featurePlans(scope: Scope, parallel: number): Plan[] {
-  const sel = new ScopeSelectors(scope);
+export function featurePlans(scope: Scope, parallel: number, replicaSets?: readonly string[]): Plan[] {
+  const sel = new ScopeSelectors(scope, replicaSets);
   const merge = (group: readonly (typeof BATCHES)[number][], range: boolean): Plan => ({
-    exprs: Object.assign({}, ...group.map((b) => b.exprs(sel))) as Record<string, string | null>,
+    exprs: Object.assign({}, ...group.map((b) => b.exprs(sel))) as Exprs,
     range,
   });
   const ranged = BATCHES.filter((b) => b.range);
   const instant = BATCHES.filter((b) => !b.range);
   return [...(ranged.length ? [merge(ranged, true)] : []), ...packBatches(instant, Math.max(1, parallel - 1)).map((g) => merge(g, false))];
+}
+
+/** How far back a vector's expressions read (restarts_7d): a deployment's ReplicaSets are looked up over it. */
+export const REACH_MS = 7 * 86_400_000;
+
+/**
+ * The names of the ReplicaSets a deployment owned in the vector's window (label values: an
+ * index lookup, no samples read), so its pods can be picked by name. undefined when the
+ * lookup was refused (the expressions then join owners); an outage is thrown, so a vector
+ * waits at most one timeout.
+ */
+export async function deploymentReplicaSets(
+  client: PrometheusApi,
+  scope: Scope,
+  time: number | undefined,
+  signal?: AbortSignal,
+): Promise<string[] | undefined> {
+  if (scope.kind !== 'deployment') return undefined;
+  const end = time ?? Date.now();
+  const match = `kube_replicaset_owner{${new ScopeSelectors(scope).namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!))}}`;
+  try {
+    const r = await client.labelValues('replicaset', { match: [match], start: end - REACH_MS, end, ...(signal ? { signal } : {}) });
+    return r.values;
+  } catch (err) {
+    if (err instanceof UpstreamUnavailableError || signal?.aborted) throw err;
+    return undefined;
+  }
 }
 
 /** Mean and max of a reduced 24h series, or the reason there are none. */
@@ -180,11 +219,21 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const series = new Map<string, number[]>();
   const errors: string[] = [];
   const times: number[] = [];
-  const plans = featurePlans(scope, opts.parallel ?? 3);
+  let replicaSets: string[] | undefined;
+  try {
+    replicaSets = await deploymentReplicaSets(client, scope, opts.time, opts.signal);
+  } catch (err) {
+    // Prometheus is down: no second wait for the batches, every queried feature says why
+    errors.push(messageOf(err));
+    for (const p of featurePlans(scope, opts.parallel ?? 3)) {
+      for (const [name, e] of Object.entries(p.exprs)) for (const n of entryNames(name, e)) raw.set(n, e === null ? { why: 'not_applicable' } : { why: 'error: see errors[0]' });
+    }
+  }
+  const plans = errors.length ? [] : featurePlans(scope, opts.parallel ?? 3, replicaSets);
   await Promise.all(
     plans.map(async (p) => {
-      const names = Object.keys(p.exprs);
-      for (const n of names) if (p.exprs[n] === null) raw.set(n, { why: 'not_applicable' });
+      const names = Object.entries(p.exprs).flatMap(([name, e]) => entryNames(name, e));
+      for (const [n, e] of Object.entries(p.exprs)) if (e === null) raw.set(n, { why: 'not_applicable' });
       const query = batchQuery(p.exprs);
       const signal = opts.signal ? { signal: opts.signal } : {};
       try {
@@ -207,6 +256,8 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     }),
   );
 
+  const podCount = raw.get('pod_count');
+  if (podCount && 'v' in podCount) for (const n of ZERO_WITH_PODS) if (why(raw.get(n) ?? { why: 'no_data' }) === 'no_data') raw.set(n, { v: 0 });
   const at = opts.time ?? (times.length ? Math.min(...times) : Date.now());
   const get = (n: string): R => raw.get(n) ?? { why: 'no_data' };
   const r = new Map<string, R | { s: string }>();

@@ -44,9 +44,10 @@ export const DERIVATIONS: Record<string, string> = {
   request_to_limit_ratio: 'mean of _cpu_req_limited / _cpu_lim and _mem_req_limited / _mem_lim, of those with limits (no_limits when neither has)',
   namespace: 'the scope; vector: FNV-1a hash / 2^32',
   deployment_method:
-    'largest of _deploys_argocd, _deploys_operator, _deploys_helm (ties in that order); Manual when _deploys > 0 and none match, but only if some deployment in the cluster carries app.kubernetes.io/managed-by or argocd.argoproj.io/instance (_deploys_labelled > 0): else null with `no_labels: ...`, since kube-state-metrics v2 exposes no deployment labels unless allow-listed. app.kubernetes.io/instance (Argo CD\'s default tracking label before 3.0) is not read: Helm charts and the Kubernetes recommended labels set it too',
+    'each deployment counted once, under the first method its labels match in the order ArgoCD (argocd.argoproj.io/instance, or managed-by argo*), Operator (managed-by *operator* or *olm*), Helm (managed-by helm), else other; the largest count wins (ties in that order); Manual when there are deployments and none match, but only if some deployment in the cluster carries app.kubernetes.io/managed-by or argocd.argoproj.io/instance (_deploys_labelled > 0): else null with `no_labels: ...`, since kube-state-metrics v2 exposes no deployment labels unless allow-listed. app.kubernetes.io/instance (Argo CD\'s default tracking label before 3.0) is not read: Helm charts and the Kubernetes recommended labels set it too',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
   issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
+  image_pull_failures: 'query of the same name; 0 when pod_count has a value and no container waits on a pull (ZERO_WITH_PODS)',
   hpa_scaling_events: 'query of the same name; not_applicable for a pod that no deployment owns (_pod_deployment = 0: a DaemonSet\'s, a Job\'s)',
   time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument), floored to 2 decimals (23:59:45 is 23.99)',
   day_of_week: 'vector time in the time zone',
@@ -150,7 +151,27 @@ export const PLATFORM_NAMESPACES = [
 
 // ---- the queries ---------------------------------------------------------------------
 
-type Exprs = Record<string, string | null>;
+/**
+ * One expression answering several features (one selection instead of one each): its series
+ * are told apart by label `by`, whose values map to feature names.
+ */
+export interface Grouped {
+  by: string;
+  names: Record<string, string>;
+  expr: string;
+}
+/** entry name to an expression (tagged with the name), a Grouped one (tagged with its names), or null = not applicable */
+export type Exprs = Record<string, string | Grouped | null>;
+const grouped = (by: string, names: Record<string, string>, expr: string): Grouped => ({ by, names, expr });
+
+/** The feature names an entry answers. */
+export const entryNames = (name: string, e: string | Grouped | null): string[] => (e !== null && typeof e === 'object' ? Object.values(e.names) : [name]);
+
+/**
+ * Intermediates that are 0, not missing, when pod_count has a value: pods run, and none has
+ * the thing counted (a limit, an image pull failure). Without pods they stay no_data.
+ */
+export const ZERO_WITH_PODS = ['_cpu_lim', '_mem_lim', 'image_pull_failures'] as const;
 export interface Batch {
   id: string;
   /** relative evaluation cost, to balance batches across parallel requests */
@@ -200,16 +221,23 @@ const unlimited = (s: ScopeSelectors, r: Resource) =>
   s.scope.kind === 'cluster'
     ? null
     : `count(${s.owned(`kube_pod_container_info{${s.pod()}}`)} ${running(s)} unless ${BY_CONTAINER} kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}})`;
-const pressure = (s: ScopeSelectors, condition: string) => {
-  const series = `kube_node_status_condition{condition="${condition}",status="true"}`;
-  return zeroIf(`count((${series} == 1)${s.onNodes()})`, `${series}${s.onNodes()}`);
-};
+/**
+ * Nodes under each pressure: the status="true" series is 1 or 0, so the sum is the count, and 0
+ * when kube-state-metrics reports the condition at all. One value per node, however many
+ * kube-state-metrics replicas report it.
+ */
+const pressures = (s: ScopeSelectors): Grouped =>
+  grouped(
+    'condition',
+    { MemoryPressure: 'node_memory_pressure', DiskPressure: 'node_disk_pressure', PIDPressure: 'node_pid_pressure' },
+    `sum by (condition) (max by (condition, node) (kube_node_status_condition{condition=~"MemoryPressure|DiskPressure|PIDPressure",status="true"}${s.onNodes()}))`,
+  );
 /** The kube_deployment_labels labels deployment_method reads. */
 const DEPLOYMENT_LABELS = ['label_app_kubernetes_io_managed_by', 'label_argocd_argoproj_io_instance'];
 /** How to make kube-state-metrics expose them (the reason given with no_labels). */
 export const LABELS_ALLOWLIST = '--metric-labels-allowlist=deployments=[app.kubernetes.io/managed-by,argocd.argoproj.io/instance]';
 /** Restarts between the latest sample and the one 5 minutes before, without increase()'s extrapolation; a reset counts 0. */
-const restartsIn5m = (restarts: string) => `clamp_min(${restarts} - ${restarts} offset 5m, 0)`;
+const restartsIn5m = (restarts: string, only = '') => `clamp_min(${only ? `(${restarts} and ${only})` : restarts} - ${restarts} offset 5m, 0)`;
 const BY_CONTAINER_LABELS = 'by (namespace, pod, container)';
 /**
  * OOM kills in 24h per container: the largest of three views. cAdvisor's OOM events miss the
@@ -223,7 +251,9 @@ function oomKills(s: ScopeSelectors, restarts: string): string {
   const oomLast = `(kube_pod_container_status_last_terminated_reason{${s.pod('reason="OOMKilled"')}} == 1)`;
   const tag = (x: string, src: string) => `label_replace(${x}, "src", "${src}", "", "")`;
   const events = `round(increase(container_oom_events_total{${s.pod(...CONTAINERS)}}[24h]))`;
-  const steps = `sum ${BY_CONTAINER_LABELS} (sum_over_time((${restartsIn5m(restarts)} and ${BY_CONTAINER} ${oomLast})[24h:5m]))`;
+  // filtered to OOMKilled containers before the subtraction: at each of the 288 steps that
+  // leaves few series to match (the same result as filtering after, at half the cost)
+  const steps = `sum ${BY_CONTAINER_LABELS} (sum_over_time(${restartsIn5m(restarts, `${BY_CONTAINER} ${oomLast}`)}[24h:5m]))`;
   const atLeast = `count ${BY_CONTAINER_LABELS} ((increase(${restarts}[24h]) > 0) and ${BY_CONTAINER} ${oomLast})`;
   return `max ${BY_CONTAINER_LABELS} (${tag(events, 'cadvisor')} or ${tag(steps, 'steps')} or ${tag(atLeast, 'last')})`;
 }
@@ -263,8 +293,9 @@ export const BATCHES: readonly Batch[] = [
       const fs = (m: string) => `${m}{mountpoint="/",fstype!~"tmpfs|overlay|squashfs"}`;
       const vol = (m: string) => `${m}{${s.namespace()}}`;
       const pods = s.owned(`kube_pod_info{${s.pod()}}`);
-      const res = (kind: 'requests' | 'limits', r: Resource) => s.owned(`kube_pod_container_resource_${kind}{${s.pod(`resource="${r}"`)}}`);
-      const limits = (r: Resource) => `kube_pod_container_resource_limits{${s.pod(`resource="${r}"`)}}`;
+      const both = 'resource=~"cpu|memory"';
+      const requests = s.owned(`kube_pod_container_resource_requests{${s.pod(both)}}`);
+      const perResource = (names: string, expr: string) => grouped('resource', { cpu: `_cpu_${names}`, memory: `_mem_${names}` }, `sum by (resource) (${expr})`);
       return {
         disk_utilization: `max(${s.onNodeExporter(`1 - ${fs('node_filesystem_avail_bytes')} / ${fs('node_filesystem_size_bytes')}`)})`,
         // not increase(): its extrapolation made 2 restarts 2.5, rounded to 3
@@ -274,18 +305,12 @@ export const BATCHES: readonly Batch[] = [
         node_count: s.scope.kind === 'cluster' ? 'count(kube_node_info)' : `count(count by (node) (${s.owned(`kube_pod_info{${s.pod('node!=""')}}`)}))`,
         pvc_utilization: `max(${vol('kubelet_volume_stats_used_bytes')} / ${vol('kubelet_volume_stats_capacity_bytes')}${s.onClaims()})`,
         pods_not_running: `sum(${s.owned(`kube_pod_status_phase{${s.pod('phase=~"Pending|Failed|Unknown"')}}`)})`,
-        image_pull_failures: zeroIf(
-          `count(${s.owned(`kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1`)})`,
-          pods,
-        ),
+        image_pull_failures: `count(${s.owned(`kube_pod_container_status_waiting_reason{${s.pod('reason=~"ImagePullBackOff|ErrImagePull|InvalidImageName"')}} == 1`)})`,
         time_since_last_restart: `time() - max(${s.owned(`kube_pod_container_state_started{${s.pod()}}`)})`,
-        _cpu_req: `sum(${res('requests', 'cpu')})`,
-        _mem_req: `sum(${res('requests', 'memory')})`,
-        // limits are 0 when pods exist but none has one; requests only of limited containers (<= their limits)
-        _cpu_lim: zeroIf(`sum(${res('limits', 'cpu')})`, pods),
-        _mem_lim: zeroIf(`sum(${res('limits', 'memory')})`, pods),
-        _cpu_req_limited: `sum(${res('requests', 'cpu')} and ${BY_CONTAINER} ${limits('cpu')})`,
-        _mem_req_limited: `sum(${res('requests', 'memory')} and ${BY_CONTAINER} ${limits('memory')})`,
+        _requests: perResource('req', requests),
+        // limits are 0 when pods exist but none has one (ZERO_WITH_PODS); requests only of limited containers (<= their limits)
+        _limits: perResource('lim', s.owned(`kube_pod_container_resource_limits{${s.pod(both)}}`)),
+        _requests_limited: perResource('req_limited', `${requests} and on(namespace, pod, container, resource) kube_pod_container_resource_limits{${s.pod(both)}}`),
       };
     },
   },
@@ -326,12 +351,15 @@ export const BATCHES: readonly Batch[] = [
       const claims = `kube_persistentvolumeclaim_status_phase{${s.namespace('phase="Bound"')}}${s.onClaims()}`;
       const ep = `kube_endpoint_address_available{${s.namespace()}}`;
       const epNew = (extra: string) => `count(count by (namespace, endpoint) (kube_endpoint_address{${s.namespace(extra)}}))`;
-      const deps = (...extra: string[]) => s.deployments('kube_deployment_labels', ...extra);
-      const method = (...extra: string[]) => zeroIf(`count(${deps(...extra)})`, deps());
+      // each deployment counted once: a later label_replace overrides an earlier, so ArgoCD beats Operator beats Helm
+      const byMethod = [
+        ['label_app_kubernetes_io_managed_by', 'helm', '(?i)helm'],
+        ['label_app_kubernetes_io_managed_by', 'operator', '(?i).*(operator|olm).*'],
+        ['label_app_kubernetes_io_managed_by', 'argocd', '(?i)argo.*'],
+        ['label_argocd_argoproj_io_instance', 'argocd', '.+'],
+      ].reduce((x, [from, to, re]) => `label_replace(${x}, "method", "${to}", "${from}", "${re}")`, s.deployments('kube_deployment_labels'));
       const base: Exprs = {
-        node_memory_pressure: pressure(s, 'MemoryPressure'),
-        node_disk_pressure: pressure(s, 'DiskPressure'),
-        node_pid_pressure: pressure(s, 'PIDPressure'),
+        _pressure: pressures(s),
         operators_not_ready: zeroIf(
           'count(count by (name) (cluster_operator_conditions{condition="Degraded"} == 1 or cluster_operator_conditions{condition="Available"} == 0))',
           'count by (name) (cluster_operator_conditions)',
@@ -349,12 +377,13 @@ export const BATCHES: readonly Batch[] = [
       const labelled = DEPLOYMENT_LABELS.map((l) => `kube_deployment_labels{${l}!=""}`).join(' or ');
       return {
         ...base,
-        _deploys: `count(${deps()})`,
+        _deploys: grouped(
+          'method',
+          { argocd: '_deploys_argocd', operator: '_deploys_operator', helm: '_deploys_helm', '': '_deploys_other' },
+          `count by (method) (${byMethod})`,
+        ),
         // anywhere in the cluster: kube-state-metrics v2 exposes deployment labels only when allow-listed
         _deploys_labelled: zeroIf(`count(${labelled})`, 'kube_deployment_labels'),
-        _deploys_helm: method('label_app_kubernetes_io_managed_by=~"(?i)helm"'),
-        _deploys_argocd: `${method('label_argocd_argoproj_io_instance!=""')} + ${method('label_app_kubernetes_io_managed_by=~"(?i)argo.*"')}`,
-        _deploys_operator: method('label_app_kubernetes_io_managed_by=~"(?i).*(operator|olm).*"'),
       };
     },
   },
@@ -375,10 +404,17 @@ export function packBatches<T extends { cost: number }>(batches: readonly T[], p
   return groups.map((g) => g.items);
 }
 
+/** An entry's expression with its results tagged feature="<name>" (a Grouped one's by its label). */
+export function tagged(name: string, e: string | Grouped): string {
+  if (typeof e === 'string') return `label_replace(${e}, "feature", "${name}", "", "")`;
+  // a series whose label matches no name keeps no feature label and is ignored
+  return Object.entries(e.names).reduce((x, [value, feature]) => `label_replace(${x}, "feature", "${feature}", "${e.by}", "${value}")`, e.expr);
+}
+
 /** One PromQL expression answering a whole batch, each result tagged with label feature="<name>". */
 export function batchQuery(exprs: Exprs): string {
   return Object.entries(exprs)
-    .filter((e): e is [string, string] => e[1] !== null)
-    .map(([name, expr]) => `label_replace(${expr}, "feature", "${name}", "", "")`)
+    .filter((e): e is [string, string | Grouped] => e[1] !== null)
+    .map(([name, e]) => tagged(name, e))
     .join(' or ');
 }

@@ -52,9 +52,45 @@ export function checkScope(kind: ScopeKind, namespace: string | undefined, name:
   return { kind, namespace, name };
 }
 
+/** Most ReplicaSets a deployment's pod matcher names; more (or longer names) and owned() joins owners. */
+export const MAX_REPLICASETS = 32;
+
+/**
+ * The pod names of a deployment's ReplicaSets, as one matcher value: a ReplicaSet names its pods
+ * "<replicaset>-" and 5 random characters (generateName, cut to 58 characters). null when a
+ * name would be cut (two sets could then share a prefix) or there are too many to list.
+ */
+export function replicaSetPods(deployment: string, replicaSets: readonly string[]): string | null {
+  if (replicaSets.length === 0 || replicaSets.length > MAX_REPLICASETS) return null;
+  if (replicaSets.some((rs) => rs.length + 1 > GENERATE_NAME_MAX || !SUBDOMAIN_RE.test(rs))) return null;
+  // the common "<deployment>-" prefix stays a literal, which Prometheus checks before the regex
+  const base = `${deployment}-`;
+  const common = replicaSets.every((rs) => rs.startsWith(base)) ? base : '';
+  const alts = [...new Set(replicaSets)].sort().map((rs) => escapeRegex(rs.slice(common.length)));
+  return `${escapeRegex(common)}(?:${alts.join('|')})-[a-z0-9]{5}`;
+}
+
 /** Matchers, comma-joined, for use inside {...}; empty for the whole cluster. */
 export class ScopeSelectors {
-  constructor(readonly scope: Scope) {}
+  /** a deployment's pods by their ReplicaSets' names, when known (see replicaSetPods) */
+  private readonly members: string | null;
+
+  /**
+   * `replicaSets`: the names of the ReplicaSets a deployment owned over the vector's window.
+   * With them a deployment's pods are picked by name, which is far cheaper for Prometheus than
+   * owner joins in every expression; without them owned() joins kube_pod_owner.
+   */
+  constructor(
+    readonly scope: Scope,
+    replicaSets?: readonly string[],
+  ) {
+    this.members = scope.kind === 'deployment' && replicaSets ? replicaSetPods(scope.name!, replicaSets) : null;
+  }
+
+  /** Whether the deployment's pods are picked by name (owned() then adds nothing). */
+  get byName(): boolean {
+    return this.members !== null;
+  }
 
   private join(...parts: (string | null)[]): string {
     return parts.filter((p): p is string => Boolean(p)).join(',');
@@ -73,7 +109,11 @@ export class ScopeSelectors {
   pod(...extra: string[]): string {
     const { kind, name } = this.scope;
     const pod =
-      kind === 'pod' ? matcher('pod', name!) : kind === 'deployment' ? matcher('pod', `${escapeRegex(`${name!}-`.slice(0, GENERATE_NAME_MAX))}.+`, '=~') : null;
+      kind === 'pod'
+        ? matcher('pod', name!)
+        : kind === 'deployment'
+          ? matcher('pod', this.members ?? `${escapeRegex(`${name!}-`.slice(0, GENERATE_NAME_MAX))}.+`, '=~')
+          : null;
     return this.join(this.ns(), pod, ...extra);
   }
 
@@ -83,7 +123,7 @@ export class ScopeSelectors {
    * up at `when`. Unchanged for the other scopes.
    */
   owned(expr: string, when: When = ''): string {
-    if (this.scope.kind !== 'deployment') return expr;
+    if (this.scope.kind !== 'deployment' || this.members !== null) return expr;
     const at = (sel: string) => (when.startsWith('[') ? `max_over_time(${sel}${when})` : `${sel}${when}`);
     const pods = at(`kube_pod_owner{${this.pod('owner_kind="ReplicaSet"')}}`);
     const sets = at(`kube_replicaset_owner{${this.join(this.ns(), 'owner_kind="Deployment"', matcher('owner_name', this.scope.name!))}}`);

@@ -24,6 +24,12 @@ import {
 } from '../../tools/fixture/world.js';
 import { sampleTimes } from '../../tools/fixture/openmetrics.js';
 import { call, connectStdio, serverForSuite, tempDir, text } from '../helpers/server.js';
+import { UpstreamRejectedError } from '../../src/errors.js';
+import { buildFeatures, deploymentReplicaSets } from '../../src/features/builder.js';
+import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
+import { createLogger } from '../../src/log.js';
+import { PrometheusClient } from '../../src/prometheus/client.js';
+import { plainSettings } from '../../src/prometheus/settings.js';
 
 type S = Record<string, any>;
 const url = inject('prometheusUrl');
@@ -362,6 +368,41 @@ for (const transport of ['stdio', 'http'] as const) {
   });
 }
 
+describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', () => {
+  it('gives the same vector either way, for every deployment of the fixture', async () => {
+    const client = new PrometheusClient(plainSettings(url, { timeoutMs: 10_000, cacheTtlMs: 0 }), createLogger('silent'));
+    let lookups = 0;
+    const counted = new Proxy(client, {
+      get: (c, k) => (k === 'labelValues' ? (...a: Parameters<PrometheusClient['labelValues']>) => (lookups++, c.labelValues(...a)) : Reflect.get(c, k, c)),
+    });
+    // a Prometheus that refuses label lookups (as a proxy allowing only queries might): owner joins
+    const refusing = new Proxy(client, {
+      get: (c, k) => (k === 'labelValues' ? async () => Promise.reject(new UpstreamRejectedError('HTTP 403')) : Reflect.get(c, k, c)),
+    });
+    const opts = { time: T * 1000, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
+    const deployments = [...new Map(w.pods.filter((p) => p.owner.kind === 'ReplicaSet').map((p) => [`${p.namespace}/${p.deployment.name}`, p])).values()];
+    expect(deployments.length).toBeGreaterThanOrEqual(5);
+    try {
+      for (const p of deployments) {
+        const scope = checkScope('deployment', p.namespace, p.deployment.name);
+        const replicaSets = await deploymentReplicaSets(client, scope, opts.time);
+        expect(replicaSets, p.deployment.name).toContain(p.owner.name);
+        expect(new ScopeSelectors(scope, replicaSets).byName, p.deployment.name).toBe(true);
+        const byName = await buildFeatures(counted as PrometheusClient, scope, opts);
+        const byOwner = await buildFeatures(refusing as PrometheusClient, scope, opts);
+        expect(byName.errors, p.deployment.name).toEqual([]);
+        expect(byOwner.errors, p.deployment.name).toEqual([]);
+        expect(byName.vector, p.deployment.name).toEqual(byOwner.vector);
+        expect(byName.nulls, p.deployment.name).toEqual(byOwner.nulls);
+        expect(byName.real, p.deployment.name).toBeGreaterThan(30);
+      }
+      expect(lookups).toBe(deployments.length);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('build_features when Prometheus is down or slow', () => {
   it('answers within the timeout with the metadata features and a clear error', async () => {
     const hang = createServer(() => {
@@ -376,6 +417,14 @@ describe('build_features when Prometheus is down or slow', () => {
     const s = r.structuredContent as S;
     expect(r.isError).toBeFalsy();
     expect(elapsed).toBeLessThan(3000);
+    // a deployment's ReplicaSet lookup comes first: when it times out, the batches are not tried after it
+    const d0 = Date.now();
+    const dep = (await call(c.client, 'build_features', { scope: 'deployment', namespace: 'web', name: 'api-gateway' })).structuredContent as S;
+    expect(Date.now() - d0).toBeLessThan(1900);
+    expect(dep.errors).toHaveLength(1);
+    expect(dep.errors[0]).toMatch(/did not answer within 1s \(PROMETHEUS_TIMEOUT\)/);
+    expect(dep.nulls.cpu_utilization).toBe('error: see errors[0]');
+    expect(dep.features.metadata).toMatchObject({ namespace: 'web', layer: 'Application' });
     expect(s.errors[0]).toMatch(/did not answer within 1s \(PROMETHEUS_TIMEOUT\)/);
     expect(s.degraded).toBe(true);
     expect(s.features.metadata).toMatchObject({ namespace: 'payments', layer: 'Application' });

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { InputError, UpstreamUnavailableError } from '../../src/errors.js';
 import { buildFeatures, featurePlans, hash01, layerOf, localTime } from '../../src/features/builder.js';
 import { readFileSync } from 'node:fs';
-import { BATCHES, DERIVATIONS, FEATURES, FEATURE_NAMES, GROUPS, batchQuery } from '../../src/features/catalog.js';
+import { BATCHES, DERIVATIONS, FEATURES, FEATURE_NAMES, GROUPS, batchQuery, entryNames, tagged } from '../../src/features/catalog.js';
 import { featuresDoc } from '../../tools/features-doc.js';
-import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
+import { MAX_REPLICASETS, ScopeSelectors, checkScope, replicaSetPods } from '../../src/features/scope.js';
 import type { InstantResult, PrometheusApi } from '../../src/prometheus/api.js';
 
 describe('scope', () => {
@@ -63,16 +63,43 @@ describe('scope', () => {
     const dep = new ScopeSelectors(checkScope('deployment', 'web', 'node'));
     const podFamilies = /\b(container_[a-z_]+|kube_pod_[a-z_]+)\{/g;
     for (const b of BATCHES) {
-      for (const [name, expr] of Object.entries(b.exprs(dep))) {
-        if (expr === null) continue;
+      for (const [name, e] of Object.entries(b.exprs(dep))) {
+        if (e === null) continue;
+        const expr = tagged(name, e);
         // pod families, less the owner lookups themselves and the Running filter (joined to owned series)
         const selectors = [...expr.matchAll(podFamilies)].filter((m) => m[1] !== 'kube_pod_owner' && m[1] !== 'kube_pod_status_phase');
         const joins = expr.split('kube_replicaset_owner{').length - 1;
         if (selectors.length > 0) expect(joins, name).toBeGreaterThan(0);
-        // no pod-template-hash pattern: names do not decide
+        // without the ReplicaSets' names, names do not decide
         expect(expr, name).not.toContain('[a-z0-9]{5}');
       }
     }
+  });
+
+  it('picks a deployment\'s pods by its ReplicaSets\' names when it knows them, which no DaemonSet pod matches', () => {
+    const dep = new ScopeSelectors(checkScope('deployment', 'monitoring', 'node'), ['node-5d8f7c9b4', 'node-66b9c8d7f']);
+    expect(dep.byName).toBe(true);
+    const pods = dep.pod();
+    expect(pods).toBe('namespace="monitoring",pod=~"node-(?:5d8f7c9b4|66b9c8d7f)-[a-z0-9]{5}"');
+    // Prometheus anchors the regex
+    const re = new RegExp(`^(?:${'node-(?:5d8f7c9b4|66b9c8d7f)-[a-z0-9]{5}'})$`);
+    expect(['node-5d8f7c9b4-x7k2p', 'node-66b9c8d7f-abcde'].every((p) => re.test(p))).toBe(true);
+    expect(['node-exporter-x7k2p', 'node-5d8f7c9b4-x7k2p-1', 'node-5d8f7c9b4-x7k2'].some((p) => re.test(p))).toBe(false);
+    for (const b of BATCHES) {
+      for (const [name, e] of Object.entries(b.exprs(dep))) {
+        if (e === null) continue;
+        const expr = tagged(name, e);
+        expect(expr, name).not.toContain('kube_replicaset_owner');
+        for (const m of expr.matchAll(/\b(container_[a-z_]+|kube_pod_[a-z_]+)\{([^}]*)\}/g)) expect(m[2], `${name}: ${m[1]}`).toContain('pod=~"node-(?:');
+      }
+    }
+    // names that generateName would cut, too many sets, or none: owner joins
+    expect(replicaSetPods('node', [])).toBeNull();
+    expect(replicaSetPods('a'.repeat(50), [`${'a'.repeat(50)}-5d8f7c9b4`])).toBeNull();
+    expect(replicaSetPods('node', Array.from({ length: MAX_REPLICASETS + 1 }, (_, i) => `node-${i}`))).toBeNull();
+    // an adopted ReplicaSet need not be named after its deployment
+    expect(replicaSetPods('web', ['web-abc12', 'legacy.v1'])).toBe('(?:legacy\\.v1|web-abc12)-[a-z0-9]{5}');
+    expect(new ScopeSelectors(checkScope('deployment', 'web', 'node'), []).byName).toBe(false);
   });
 });
 
@@ -87,7 +114,7 @@ describe('catalog', () => {
 
   it('computes every feature by a query of its name or a documented derivation, and nothing else', () => {
     const scope = new ScopeSelectors(checkScope('namespace', 'web', undefined));
-    const queried = new Set(BATCHES.flatMap((b) => Object.keys(b.exprs(scope))));
+    const queried = new Set(BATCHES.flatMap((b) => Object.entries(b.exprs(scope)).flatMap(([n, e]) => entryNames(n, e))));
     for (const name of FEATURE_NAMES) expect(queried.has(name) || name in DERIVATIONS, name).toBe(true);
     for (const name of Object.keys(DERIVATIONS)) expect(FEATURE_NAMES, name).toContain(name);
     for (const name of queried) expect(name.startsWith('_') || FEATURE_NAMES.includes(name), name).toBe(true);
@@ -100,6 +127,9 @@ describe('catalog', () => {
   it('tags every expression of a batch and leaves out the ones that do not apply', () => {
     const q = batchQuery({ a: 'sum(x)', b: null, c: '(y) or (0 * count(z))' });
     expect(q).toBe('label_replace(sum(x), "feature", "a", "", "") or label_replace((y) or (0 * count(z)), "feature", "c", "", "")');
+    // one expression for several features, told apart by a label
+    const g = batchQuery({ _r: { by: 'resource', names: { cpu: '_cpu_req', memory: '_mem_req' }, expr: 'sum by (resource) (x)' } });
+    expect(g).toBe('label_replace(label_replace(sum by (resource) (x), "feature", "_cpu_req", "resource", "cpu"), "feature", "_mem_req", "resource", "memory")');
   });
 
   it('packs batches into balanced requests, with the range batch on its own', () => {
@@ -108,7 +138,7 @@ describe('catalog', () => {
       const plans = featurePlans(scope, parallel);
       expect(plans.filter((p) => p.range)).toHaveLength(1);
       expect(plans.length).toBe(Math.min(Math.max(2, parallel), BATCHES.length));
-      const names = plans.flatMap((p) => Object.keys(p.exprs));
+      const names = plans.flatMap((p) => Object.entries(p.exprs).flatMap(([n, e]) => entryNames(n, e)));
       expect(new Set(names).size).toBe(names.length);
     }
   });
@@ -202,7 +232,7 @@ describe('buildFeatures derivations', () => {
   });
 
   it('encodes categories and time, and infers the most pressing issue', async () => {
-    const r = await buildFeatures(answering({ oom_kill_count: 1, container_restarts: 3, _cpu_used: 1, _cpu_cap: 1, _deploys: 2, _deploys_helm: 2 }), ns, opts);
+    const r = await buildFeatures(answering({ oom_kill_count: 1, container_restarts: 3, _cpu_used: 1, _cpu_cap: 1, _deploys_helm: 2 }), ns, opts);
     const m = r.features.metadata;
     expect(m).toMatchObject({ namespace: 'payments', layer: 'Application', deployment_method: 'Helm', issue_type: 'oom', time_of_day: 10.5, day_of_week: 0, is_business_hours: 1 });
     const v = (name: string) => r.vector[r.names.indexOf(name)];
@@ -223,13 +253,16 @@ describe('buildFeatures derivations', () => {
       return [r.features.metadata.deployment_method, r.nulls.deployment_method];
     };
     // kube-state-metrics v2 without --metric-labels-allowlist: no deployment anywhere has a label to go by
-    const [none, why] = await method({ _deploys: 3, _deploys_labelled: 0 });
+    const [none, why] = await method({ _deploys_other: 3, _deploys_labelled: 0 });
     expect(none).toBeNull();
     expect(why).toMatch(/^no_labels: .*--metric-labels-allowlist=deployments=\[app\.kubernetes\.io\/managed-by,argocd\.argoproj\.io\/instance\]/);
     // labels exposed, and these deployments carry none of them
-    expect(await method({ _deploys: 3, _deploys_labelled: 7 })).toEqual(['Manual', undefined]);
-    expect(await method({ _deploys: 3, _deploys_labelled: 7, _deploys_argocd: 1, _deploys_helm: 2 })).toEqual(['Helm', undefined]);
-    expect(await method({ _deploys: 0, _deploys_labelled: 7 })).toEqual([null, 'no_data']);
+    expect(await method({ _deploys_other: 3, _deploys_labelled: 7 })).toEqual(['Manual', undefined]);
+    // each deployment counts under one method: the most common wins, ties in the order ArgoCD, Operator, Helm
+    expect(await method({ _deploys_other: 1, _deploys_labelled: 7, _deploys_argocd: 1, _deploys_helm: 2 })).toEqual(['Helm', undefined]);
+    expect(await method({ _deploys_labelled: 7, _deploys_argocd: 2, _deploys_helm: 2 })).toEqual(['ArgoCD', undefined]);
+    // no deployment in scope
+    expect(await method({ _deploys_labelled: 7 })).toEqual([null, 'no_data']);
   });
 
   it('marks what failed as errors, counts the real features, and never invents values', async () => {
