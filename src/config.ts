@@ -317,7 +317,7 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   thanosMaxSourceResolution: null,
   featureTimezone: 'UTC',
   businessHours: '9-17',
-  featureQueryParallelism: '3',
+  featureQueryParallelism: '2',
   incidentStore: 'file',
   databaseUrl: null,
   authTokens: '',

@@ -1,12 +1,14 @@
 // Benchmark: the feature vector's wall time against two baselines, measured in one run against
 // one Prometheus: its own batched requests (slowest alone, all in sequence) and every feature
 // expression on its own (slowest alone; all one by one, as the seed's client queried them).
-// With few batches and parallelism 2 the first ratio is near 1 by construction; the second
-// says what batching and parallelism gain over querying feature by feature. Also the upstream
-// requests per vector, cold and warm.
+// The second says what batching and parallelism gain over querying feature by feature. And
+// what the machine allows: two copies of the slowest request at once against one alone (on
+// 2 cores shared with this process, well above 1: no split of a vector can beat it). Also the
+// upstream requests per vector, cold and warm.
 //
-//   npx tsx tools/bench-features.ts [--n 30] [--parallel 3] [--url http://127.0.0.1:9090]
-import { HISTORY_MS, HISTORY_STEP_MS, buildFeatures, deploymentReplicaSets, featurePlans } from '../src/features/builder.js';
+//   npx tsx tools/bench-features.ts [--n 30] [--parallel 2] [--url http://127.0.0.1:9090]
+import { availableParallelism } from 'node:os';
+import { HISTORY_MS, HISTORY_STEP_MS, buildFeatures, deploymentReplicaSets, featurePlans, type Plan } from '../src/features/builder.js';
 import { batchQuery, tagged } from '../src/features/catalog.js';
 import { checkScope, type Scope } from '../src/features/scope.js';
 import { createLogger } from '../src/log.js';
@@ -19,11 +21,11 @@ const arg = (name: string, dflt: string) => {
   return i > 0 ? process.argv[i + 1]! : dflt;
 };
 if (process.argv.includes('--help')) {
-  console.log('usage: npx tsx tools/bench-features.ts [--n 30] [--parallel 3] [--url URL]\n  without --url it starts the fixture Prometheus (tools/test-prometheus.ts)');
+  console.log('usage: npx tsx tools/bench-features.ts [--n 30] [--parallel 2] [--url URL]\n  without --url it starts the fixture Prometheus (tools/test-prometheus.ts)');
   process.exit(0);
 }
 const N = Number(arg('--n', '30'));
-const PARALLEL = Number(arg('--parallel', '3'));
+const PARALLEL = Number(arg('--parallel', '2'));
 const env = process.argv.includes('--url') ? null : await startFixturePrometheus({ log: (s) => console.error(s) });
 const url = env?.url ?? arg('--url', '');
 
@@ -45,10 +47,10 @@ async function timed<T>(fn: () => Promise<T>): Promise<number> {
   return performance.now() - t0;
 }
 
-console.log(`build_features benchmark, ${N} vectors per scope, ${PARALLEL} parallel requests per vector, Prometheus ${url}, node ${process.version}`);
+console.log(`build_features benchmark, ${N} vectors per scope, ${PARALLEL} parallel requests per vector, Prometheus ${url}, node ${process.version}, ${availableParallelism()} cores`);
 console.log('batches: the vector\'s own requests; features: each expression alone. p50 over the runs.');
 console.log(
-  'scope                             | vector p50/p99    | slowest batch | batches in seq | slowest feature | features in seq | vector/slowest batch | vector/slowest feature | features in seq/vector | requests cold/warm',
+  'scope                             | vector p50/p99    | slowest batch | batches in seq | slowest feature | features in seq | vector/slowest batch | vector/slowest feature | features in seq/vector | requests cold/warm | slowest batch 2 at once/alone',
 );
 const scopes: Scope[] = [checkScope('namespace', 'payments', undefined), checkScope('deployment', 'web', 'api-gateway'), checkScope('cluster', undefined, undefined)];
 for (const scope of scopes) {
@@ -61,6 +63,7 @@ for (const scope of scopes) {
   const slowest: number[] = [];
   const sequential: number[] = [];
   const slowestFeature: number[] = [];
+  const perPlan: number[][] = plans.map(() => []);
   const sequentialFeatures: number[] = [];
   const run = async (q: string, range: boolean): Promise<void> => {
     if (range) await cold.queryRange(q, { start: time - HISTORY_MS, end: time, step: HISTORY_STEP_MS });
@@ -73,14 +76,14 @@ for (const scope of scopes) {
     vector.push(await timed(() => buildFeatures(cold, scope, { ...opts, time })));
     const each: number[] = [];
     if (replicaSets) each.push(await timed(() => deploymentReplicaSets(cold, scope, time)));
-    for (const p of plans) {
+    for (const [k, p] of plans.entries()) {
       const q = batchQuery(p.exprs);
-      each.push(
-        await timed(async () => {
-          if (p.range) await cold.queryRange(q, { start: time - HISTORY_MS, end: time, step: HISTORY_STEP_MS });
-          else await cold.query(q, { time });
-        }),
-      );
+      const ms = await timed(async () => {
+        if (p.range) await cold.queryRange(q, { start: time - HISTORY_MS, end: time, step: HISTORY_STEP_MS });
+        else await cold.query(q, { time });
+      });
+      perPlan[k]!.push(ms);
+      each.push(ms);
     }
     slowest.push(Math.max(...each));
     sequential.push(each.reduce((a, b) => a + b, 0));
@@ -96,6 +99,16 @@ for (const scope of scopes) {
   warmRequests = 0;
   await buildFeatures(warm, scope, { ...opts, time });
   const perWarm = warmRequests;
+  // the slowest request, alone and as two copies at once (at times 1 s apart: no shared answer)
+  const heavy = plans[perPlan.map((xs) => pct(xs, 50)).reduce((a, x, k, all) => (x > all[a]! ? k : a), 0)]!;
+  const runAt = (p: Plan, at: number) =>
+    p.range ? cold.queryRange(batchQuery(p.exprs), { start: at - HISTORY_MS, end: at, step: HISTORY_STEP_MS }) : cold.query(batchQuery(p.exprs), { time: at });
+  const alone: number[] = [];
+  const pair: number[] = [];
+  for (let i = 0; i < N; i++) {
+    alone.push(await timed(() => runAt(heavy, time - 1000 * (2 * i))));
+    pair.push(await timed(() => Promise.all([runAt(heavy, time - 1000 * (2 * i + 1)), runAt(heavy, time - 1000 * (2 * i + 2))])));
+  }
   const name = scope.kind === 'cluster' ? 'cluster' : `${scope.kind} ${scope.name ?? scope.namespace}`;
   const ms = (xs: number[]) => `${pct(xs, 50).toFixed(1)} ms`;
   const v = pct(vector, 50);
@@ -111,6 +124,7 @@ for (const scope of scopes) {
       (v / pct(slowestFeature, 50)).toFixed(2).padStart(22),
       (pct(sequentialFeatures, 50) / v).toFixed(2).padStart(22),
       `${perCold} / ${perWarm}`.padStart(18),
+      (pct(pair, 50) / pct(alone, 50)).toFixed(2).padStart(29),
     ].join(' | '),
   );
 }

@@ -1,7 +1,7 @@
 // Writes docs/features.md, the reference of every feature and the PromQL behind it, from
 // the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
-import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, FEATURES, ISSUE_TYPES, LAYERS, type Grouped } from '../src/features/catalog.js';
+import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, ENTRY_COST, FEATURES, ISSUE_TYPES, LAYERS, type Grouped } from '../src/features/catalog.js';
 import { MAX_REPLICASETS, ScopeSelectors, checkScope } from '../src/features/scope.js';
 
 export function featuresDoc(): string {
@@ -26,10 +26,11 @@ export function featuresDoc(): string {
     '## The queries',
     '',
     'Each batch is one PromQL expression: every part below is tagged with `label_replace(..., "feature", "<name>", "", "")`',
-    'and the parts are joined with `or`. Instant batches are packed into `max(1, FEATURE_QUERY_PARALLELISM - 1)`',
-    'requests; the history batch is a range query over the 24 hours before the vector\'s time at 5-minute steps, in a',
-    'request of its own (a range query cannot share one with instant queries), so a vector takes at least 2 requests',
-    'even with `FEATURE_QUERY_PARALLELISM=1`. Shown for',
+    'and the parts are joined with `or` (a part answering several features is tagged by one of its labels). The',
+    'history batch is a range query over the 24 hours before the vector\'s time at 5-minute steps, in a request of its',
+    'own (a range query cannot share one with instant queries); the instant parts of every other batch are packed by',
+    `cost (long windows and subqueries weigh more: ${Object.entries(ENTRY_COST).map(([n, c]) => `${n} ${c}`).join(', ')}; any other part 1) into`,
+    '`max(1, FEATURE_QUERY_PARALLELISM - 1)` requests. A vector takes at least 2 requests, even with `FEATURE_QUERY_PARALLELISM=1`. Shown for',
     '`{"scope":"namespace","namespace":"payments"}`; a pod scope adds `pod="<name>"`. A deployment scope keeps',
     'every pod series, before it is aggregated, to the pods of the ReplicaSets the deployment owned in the last 7 days',
     '(not to pods named like the deployment: a DaemonSet\'s `node-exporter-x7k2p` is no pod of a deployment `node`).',

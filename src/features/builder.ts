@@ -8,6 +8,7 @@ import { matcher } from '../prometheus/promql.js';
 import {
   BATCHES,
   DEPLOYMENT_METHODS,
+  ENTRY_COST,
   FEATURES,
   FEATURE_NAMES,
   GROUPS,
@@ -166,18 +167,16 @@ export const HISTORY_MS = 86_400_000;
 export const HISTORY_STEP_MS = 300_000;
 
 /**
- * The PromQL requests a vector needs: the range batch on its own, the instant batches packed
- * into the remaining `parallel - 1` requests.
+ * The PromQL requests a vector needs: the range batch on its own, the instant entries packed
+ * by cost into the remaining `parallel - 1` requests.
  */
 export function featurePlans(scope: Scope, parallel: number, replicaSets?: readonly string[]): Plan[] {
   const sel = new ScopeSelectors(scope, replicaSets);
-  const merge = (group: readonly (typeof BATCHES)[number][], range: boolean): Plan => ({
-    exprs: Object.assign({}, ...group.map((b) => b.exprs(sel))) as Exprs,
-    range,
-  });
-  const ranged = BATCHES.filter((b) => b.range);
-  const instant = BATCHES.filter((b) => !b.range);
-  return [...(ranged.length ? [merge(ranged, true)] : []), ...packBatches(instant, Math.max(1, parallel - 1)).map((g) => merge(g, false))];
+  const entries = (range: boolean) =>
+    BATCHES.filter((b) => Boolean(b.range) === range).flatMap((b) => Object.entries(b.exprs(sel)).map(([name, e]) => ({ name, e, cost: ENTRY_COST[name] ?? 1 })));
+  const plan = (group: { name: string; e: Exprs[string] }[], range: boolean): Plan => ({ exprs: Object.fromEntries(group.map((x) => [x.name, x.e])), range });
+  const ranged = entries(true);
+  return [...(ranged.length ? [plan(ranged, true)] : []), ...packBatches(entries(false), Math.max(1, parallel - 1)).map((g) => plan(g, false))];
 }
 
 /** How far back a vector's expressions read (restarts_7d): a deployment's ReplicaSets are looked up over it. */
@@ -225,11 +224,11 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   } catch (err) {
     // Prometheus is down: no second wait for the batches, every queried feature says why
     errors.push(messageOf(err));
-    for (const p of featurePlans(scope, opts.parallel ?? 3)) {
+    for (const p of featurePlans(scope, opts.parallel ?? 2)) {
       for (const [name, e] of Object.entries(p.exprs)) for (const n of entryNames(name, e)) raw.set(n, e === null ? { why: 'not_applicable' } : { why: 'error: see errors[0]' });
     }
   }
-  const plans = errors.length ? [] : featurePlans(scope, opts.parallel ?? 3, replicaSets);
+  const plans = errors.length ? [] : featurePlans(scope, opts.parallel ?? 2, replicaSets);
   await Promise.all(
     plans.map(async (p) => {
       const names = Object.entries(p.exprs).flatMap(([name, e]) => entryNames(name, e));

@@ -47,6 +47,9 @@ export const DERIVATIONS: Record<string, string> = {
     'each deployment counted once, under the first method its labels match in the order ArgoCD (argocd.argoproj.io/instance, or managed-by argo*), Operator (managed-by *operator* or *olm*), Helm (managed-by helm), else other; the largest count wins (ties in that order); Manual when there are deployments and none match, but only if some deployment in the cluster carries app.kubernetes.io/managed-by or argocd.argoproj.io/instance (_deploys_labelled > 0): else null with `no_labels: ...`, since kube-state-metrics v2 exposes no deployment labels unless allow-listed. app.kubernetes.io/instance (Argo CD\'s default tracking label before 3.0) is not read: Helm charts and the Kubernetes recommended labels set it too',
   layer: 'namespace name: PLATFORM_NAMESPACES, kube-*/openshift*, else Application',
   issue_type: 'caller\'s issue_type, else the first that holds: oom_kill_count > 0, restarts (5m > 0 or 24h > 2), image_pull_failures > 0, node pressure > 0, cpu_utilization >= 0.9, memory_utilization >= 0.9, operators/pods/services unhealthy, else none',
+  node_memory_pressure: 'the condition="MemoryPressure" series of _pressure (0 when kube-state-metrics reports the condition for the nodes and none has it)',
+  node_disk_pressure: 'the condition="DiskPressure" series of _pressure',
+  node_pid_pressure: 'the condition="PIDPressure" series of _pressure',
   image_pull_failures: 'query of the same name; 0 when pod_count has a value and no container waits on a pull (ZERO_WITH_PODS)',
   hpa_scaling_events: 'query of the same name; not_applicable for a pod that no deployment owns (_pod_deployment = 0: a DaemonSet\'s, a Job\'s)',
   time_of_day: 'vector time in FEATURE_TIMEZONE (or the timezone argument), floored to 2 decimals (23:59:45 is 23.99)',
@@ -174,8 +177,6 @@ export const entryNames = (name: string, e: string | Grouped | null): string[] =
 export const ZERO_WITH_PODS = ['_cpu_lim', '_mem_lim', 'image_pull_failures'] as const;
 export interface Batch {
   id: string;
-  /** relative evaluation cost, to balance batches across parallel requests */
-  cost: number;
   /** evaluated as a range query over the last 24h at 5m steps; the builder reduces each series */
   range?: true;
   /** feature or intermediate name (intermediates start with "_") to a PromQL expression; null = not applicable */
@@ -261,7 +262,6 @@ function oomKills(s: ScopeSelectors, restarts: string): string {
 export const BATCHES: readonly Batch[] = [
   {
     id: 'usage',
-    cost: 3,
     exprs: (s) => {
       // cAdvisor's root cgroup (id="/", no pod label) is the host's interfaces, pods' traffic included
       const net = (m: string) => `sum(${s.owned(`rate(${m}{${s.pod(...(s.scope.kind === 'cluster' ? ['pod!=""'] : []))}}[5m])`)})`;
@@ -288,7 +288,6 @@ export const BATCHES: readonly Batch[] = [
   },
   {
     id: 'inventory',
-    cost: 2,
     exprs: (s) => {
       const fs = (m: string) => `${m}{mountpoint="/",fstype!~"tmpfs|overlay|squashfs"}`;
       const vol = (m: string) => `${m}{${s.namespace()}}`;
@@ -318,7 +317,6 @@ export const BATCHES: readonly Batch[] = [
     // One range query gives both 24h series; avg and max come from the same evaluation,
     // where avg_over_time and max_over_time subqueries would each evaluate it again.
     id: 'history',
-    cost: 6,
     range: true,
     exprs: (s) => ({
       _cpu_ratio: `${used(s, 'cpu')} / ${capacity(s, 'cpu')}`,
@@ -327,7 +325,6 @@ export const BATCHES: readonly Batch[] = [
   },
   {
     id: 'events',
-    cost: 3,
     exprs: (s) => {
       const restarts = `kube_pod_container_status_restarts_total{${s.pod()}}`;
       // a pod deleted since still counts: its owner is looked up over the window
@@ -346,7 +343,6 @@ export const BATCHES: readonly Batch[] = [
   },
   {
     id: 'platform',
-    cost: 2,
     exprs: (s) => {
       const claims = `kube_persistentvolumeclaim_status_phase{${s.namespace('phase="Bound"')}}${s.onClaims()}`;
       const ep = `kube_endpoint_address_available{${s.namespace()}}`;
@@ -390,9 +386,16 @@ export const BATCHES: readonly Batch[] = [
 ];
 
 /**
- * Packs batches into at most `parallel` groups of about equal cost (largest first, each to
- * the lightest group). On a CPU-bound Prometheus a few balanced requests beat many small
- * ones; a larger server gains from more.
+ * Relative Prometheus cost of the entries that read long windows (every sample of 24h or 7d)
+ * or evaluate a subquery; every other entry counts 1. From the fixture's query statistics,
+ * where a light entry takes about 0.3 ms: the same order in every scope.
+ */
+export const ENTRY_COST: Readonly<Record<string, number>> = { oom_kill_count: 10, restarts_7d: 8, restarts_24h: 2, disk_utilization: 2 };
+
+/**
+ * Packs items into at most `parallel` groups of about equal cost (largest first, each to the
+ * lightest group). Requests that finish together keep every Prometheus core busy to the end;
+ * on a CPU-bound Prometheus a few balanced requests beat many small ones.
  */
 export function packBatches<T extends { cost: number }>(batches: readonly T[], parallel: number): T[][] {
   const groups: { cost: number; items: T[] }[] = Array.from({ length: Math.max(1, Math.min(parallel, batches.length)) }, () => ({ cost: 0, items: [] }));
