@@ -101,7 +101,7 @@ for (const scope of scopes) {
   const perWarm = warmRequests;
   // the slowest request, alone and as two copies at once (at times 1 s apart: no shared answer)
   const heavy = plans[perPlan.map((xs) => pct(xs, 50)).reduce((a, x, k, all) => (x > all[a]! ? k : a), 0)]!;
-  const runAt = (p: Plan, at: number) =>
+  const runAt = (p: Plan, at: number): Promise<unknown> =>
     p.range ? cold.queryRange(batchQuery(p.exprs), { start: at - HISTORY_MS, end: at, step: HISTORY_STEP_MS }) : cold.query(batchQuery(p.exprs), { time: at });
   const alone: number[] = [];
   const pair: number[] = [];

@@ -2,6 +2,7 @@
 // the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
 import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, ENTRY_COST, FEATURES, ISSUE_TYPES, LAYERS, type Grouped } from '../src/features/catalog.js';
+import { replicaSetsQuery } from '../src/features/builder.js';
 import { MAX_REPLICASETS, ScopeSelectors, checkScope } from '../src/features/scope.js';
 
 export function featuresDoc(): string {
@@ -33,9 +34,10 @@ export function featuresDoc(): string {
     '`max(1, FEATURE_QUERY_PARALLELISM - 1)` requests. A vector takes at least 2 requests, even with `FEATURE_QUERY_PARALLELISM=1`. Shown for',
     '`{"scope":"namespace","namespace":"payments"}`; a pod scope adds `pod="<name>"`. A deployment scope keeps',
     'every pod series, before it is aggregated, to the pods of the ReplicaSets the deployment owned in the last 7 days',
-    '(not to pods named like the deployment: a DaemonSet\'s `node-exporter-x7k2p` is no pod of a deployment `node`).',
-    'One label-values request before the batches (`kube_replicaset_owner`, an index lookup) names those ReplicaSets, and',
-    'the pods are matched by the names a ReplicaSet gives its pods, `<replicaset>-` and 5 characters:',
+    'and that no other controller owns now (not to pods named like the deployment: a DaemonSet\'s `node-exporter-x7k2p`',
+    'is no pod of a deployment `node`; and not to an orphaned old ReplicaSet\'s pods). One small instant query before the',
+    `batches names those ReplicaSets, \`${replicaSetsQuery(checkScope('deployment', 'web', 'api-gateway'))}\`, and the pods are`,
+    'matched by the names a ReplicaSet gives its pods, `<replicaset>-` and 5 characters:',
     `\`${new ScopeSelectors(checkScope('deployment', 'web', 'api-gateway'), ['api-gateway-84b6c5d7f']).pod()}\`. That is far cheaper for`,
     'Prometheus than an owner join in every expression. When the names cannot be listed that way (none found, more than',
     `${MAX_REPLICASETS}, a name that generateName would cut, or the request was refused), every pod series is joined to its owners instead,`,

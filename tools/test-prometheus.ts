@@ -63,6 +63,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+function countOpenMetrics(text: string): { series: number; samples: number } {
+  const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  return { series: new Set(lines.map((l) => l.slice(0, l.lastIndexOf('}') + 1))).size, samples: lines.length };
+}
+
 /** Waits until the Prometheus at url is ready and is ours (serves tsdbPath), not another run's on a reused port. */
 async function waitReady(url: string, proc: ChildProcess, tsdbPath: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -84,15 +89,19 @@ async function waitReady(url: string, proc: ChildProcess, tsdbPath: string, time
   throw new Error(`prometheus at ${url} was not ready within ${timeoutMs} ms`);
 }
 
-export async function startFixturePrometheus(opts: { log?: (s: string) => void; now?: number } = {}): Promise<FixturePrometheus> {
+/**
+ * `openMetrics`: a small world of a test's own, as OpenMetrics text (ending in "# EOF"),
+ * instead of the fixture cluster.
+ */
+export async function startFixturePrometheus(opts: { log?: (s: string) => void; now?: number; openMetrics?: string } = {}): Promise<FixturePrometheus> {
   const log = opts.log ?? (() => {});
   ensurePrometheusInstalled(log);
   const dir = mkdtempSync(join(tmpdir(), 'pim-prometheus-'));
   const fixtureNow = opts.now ?? Date.now();
-  const world = makeWorld(fixtureNow);
   const om = join(dir, 'fixture.om');
   const started = performance.now();
-  const { series, samples } = await writeOpenMetrics(world, om);
+  const { series, samples } =
+    opts.openMetrics === undefined ? await writeOpenMetrics(makeWorld(fixtureNow), om) : (writeFileSync(om, opts.openMetrics), countOpenMetrics(opts.openMetrics));
   // One pass per block: large blocks make the backfill ~15x faster than the 2h default.
   execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=240h', '-q', om, join(dir, 'tsdb')], {
     stdio: ['ignore', 'ignore', 'pipe'],

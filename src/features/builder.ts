@@ -5,6 +5,7 @@
 import { UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { PrometheusApi } from '../prometheus/api.js';
 import { matcher } from '../prometheus/promql.js';
+import { formatDuration } from '../time.js';
 import {
   BATCHES,
   DEPLOYMENT_METHODS,
@@ -38,6 +39,8 @@ export interface BuildOptions {
   signal?: AbortSignal | undefined;
   /** how many PromQL requests the vector is split into (default 2) */
   parallel?: number;
+  /** PROMETHEUS_TIMEOUT: with a lookup before the batches, the two together get this long */
+  timeoutMs?: number;
 }
 
 export interface FeatureResult {
@@ -128,7 +131,7 @@ function deploymentMethod(raw: Map<string, R>): R | { s: string } {
     const r = raw.get(`_deploys_${m.toLowerCase()}`);
     return { m, n: r && 'v' in r ? r.v : 0 };
   });
-  // ArgoCD rendering a Helm chart carries both labels: the earlier method in this list wins ties
+  // each deployment counts under one method (Argo CD rendering a Helm chart is ArgoCD); ties go to the earlier in this list
   const best = counts.reduce((a, b) => (b.n > a.n ? b : a));
   if (best.n > 0) return { s: best.m };
   if (total.v === 0) return { why: 'no_data' };
@@ -179,14 +182,24 @@ export function featurePlans(scope: Scope, parallel: number, replicaSets?: reado
   return [...(ranged.length ? [plan(ranged, true)] : []), ...packBatches(entries(false), Math.max(1, parallel - 1)).map((g) => plan(g, false))];
 }
 
-/** How far back a vector's expressions read (restarts_7d): a deployment's ReplicaSets are looked up over it. */
-export const REACH_MS = 7 * 86_400_000;
+/**
+ * The query naming the ReplicaSets a deployment owned in the window its expressions read
+ * (7 days: restarts_7d), less those that now have another controller or none (orphaned by
+ * `kubectl delete --cascade=orphan`, or adopted by another deployment): their pods are not
+ * the deployment's any more.
+ */
+export function replicaSetsQuery(scope: Scope): string {
+  const sel = new ScopeSelectors(scope);
+  const owned = `kube_replicaset_owner{${sel.namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!))}}`;
+  const elsewhere = `kube_replicaset_owner{${sel.namespace('owner_is_controller!="false"', matcher('owner_name', scope.name!, '!='))}}`;
+  return `count by (replicaset) (max_over_time(${owned}[7d]) unless on(namespace, replicaset) ${elsewhere})`;
+}
 
 /**
- * The names of the ReplicaSets a deployment owned in the vector's window (label values: an
- * index lookup, no samples read), so its pods can be picked by name. undefined when the
- * lookup was refused (the expressions then join owners); an outage is thrown, so a vector
- * waits at most one timeout.
+ * The names of the ReplicaSets whose pods are a deployment's (replicaSetsQuery), so its pods
+ * can be picked by name. One small instant query, cached like any other. undefined when the
+ * query was refused (the expressions then join owners); an outage is thrown, so a vector
+ * waits for one timeout, not two.
  */
 export async function deploymentReplicaSets(
   client: PrometheusApi,
@@ -195,11 +208,9 @@ export async function deploymentReplicaSets(
   signal?: AbortSignal,
 ): Promise<string[] | undefined> {
   if (scope.kind !== 'deployment') return undefined;
-  const end = time ?? Date.now();
-  const match = `kube_replicaset_owner{${new ScopeSelectors(scope).namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!))}}`;
   try {
-    const r = await client.labelValues('replicaset', { match: [match], start: end - REACH_MS, end, ...(signal ? { signal } : {}) });
-    return r.values;
+    const r = await client.query(replicaSetsQuery(scope), { ...(time !== undefined ? { time } : {}), ...(signal ? { signal } : {}) });
+    return r.samples.flatMap((x) => (x.labels.replicaset ? [x.labels.replicaset] : []));
   } catch (err) {
     if (err instanceof UpstreamUnavailableError || signal?.aborted) throw err;
     return undefined;
@@ -219,6 +230,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const errors: string[] = [];
   const times: number[] = [];
   let replicaSets: string[] | undefined;
+  const started = Date.now();
   try {
     replicaSets = await deploymentReplicaSets(client, scope, opts.time, opts.signal);
   } catch (err) {
@@ -229,12 +241,16 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
     }
   }
   const plans = errors.length ? [] : featurePlans(scope, opts.parallel ?? 2, replicaSets);
+  // what the lookup took comes out of the batches' time
+  const spent = Date.now() - started;
+  const budget = scope.kind === 'deployment' && opts.timeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, opts.timeoutMs - spent)) : undefined;
+  const both = budget && opts.signal ? AbortSignal.any([opts.signal, budget]) : (budget ?? opts.signal);
   await Promise.all(
     plans.map(async (p) => {
       const names = Object.entries(p.exprs).flatMap(([name, e]) => entryNames(name, e));
       for (const [n, e] of Object.entries(p.exprs)) if (e === null) raw.set(n, { why: 'not_applicable' });
       const query = batchQuery(p.exprs);
-      const signal = opts.signal ? { signal: opts.signal } : {};
+      const signal = both ? { signal: both } : {};
       try {
         if (p.range) {
           const end = opts.time ?? Date.now();
@@ -247,7 +263,10 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
         }
         for (const n of names) if (!raw.has(n) && !series.has(n)) raw.set(n, { why: 'no_data' });
       } catch (err) {
-        const msg = messageOf(err);
+        const msg =
+          budget?.aborted && !opts.signal?.aborted
+            ? `Prometheus did not answer within ${formatDuration(opts.timeoutMs!)} (PROMETHEUS_TIMEOUT), the ReplicaSet lookup included`
+            : messageOf(err);
         if (!errors.includes(msg)) errors.push(msg);
         // the message itself is in errors, once
         for (const n of names) if (!raw.has(n)) raw.set(n, { why: `error: see errors[${errors.indexOf(msg)}]` });

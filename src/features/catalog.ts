@@ -2,10 +2,11 @@
 // group, unit and meaning, and the PromQL that measures it. The builder, the README's
 // generated reference and the tests all read this list; its order is the vector's order.
 //
-// Queries are grouped into batches: every expression in a batch yields one unlabelled sample,
-// tagged with label_replace and joined with `or`, so one HTTP request answers many features.
-// Counts that are zero when nothing matches use `X or (0 * count(PRESENCE))`: zero only when
-// the metric family exists, so a missing exporter gives null, never an invented 0.
+// Queries are grouped into batches: every expression in a batch yields one unlabelled sample
+// (a Grouped one, one per value of a label), tagged with label_replace and joined with `or`,
+// so one HTTP request answers many features. Counts that are zero when nothing matches use
+// `X or (0 * count(PRESENCE))`, or ZERO_WITH_PODS in the builder: zero only when the metric
+// family (or a pod) exists, so a missing exporter gives null, never an invented 0.
 import type { ScopeSelectors, When } from './scope.js';
 
 export const GROUPS = ['resource_utilization', 'trends', 'history', 'platform_health', 'workload', 'metadata'] as const;
@@ -376,7 +377,8 @@ export const BATCHES: readonly Batch[] = [
         _deploys: grouped(
           'method',
           { argocd: '_deploys_argocd', operator: '_deploys_operator', helm: '_deploys_helm', '': '_deploys_other' },
-          `count by (method) (${byMethod})`,
+          // once per deployment, however many kube-state-metrics replicas report it
+          `count by (method) (max by (namespace, deployment, method) (${byMethod}))`,
         ),
         // anywhere in the cluster: kube-state-metrics v2 exposes deployment labels only when allow-listed
         _deploys_labelled: zeroIf(`count(${labelled})`, 'kube_deployment_labels'),
@@ -390,7 +392,7 @@ export const BATCHES: readonly Batch[] = [
  * or evaluate a subquery; every other entry counts 1. From the fixture's query statistics,
  * where a light entry takes about 0.3 ms: the same order in every scope.
  */
-export const ENTRY_COST: Readonly<Record<string, number>> = { oom_kill_count: 10, restarts_7d: 8, restarts_24h: 2, disk_utilization: 2 };
+export const ENTRY_COST: Readonly<Record<string, number>> = { oom_kill_count: 10, restarts_7d: 8, restarts_24h: 2, hpa_scaling_events: 2, disk_utilization: 2 };
 
 /**
  * Packs items into at most `parallel` groups of about equal cost (largest first, each to the

@@ -63,6 +63,7 @@ export const buildFeaturesTool = defineTool({
       issueType: args.issue_type,
       signal,
       parallel: app.config.featureQueryParallelism,
+      timeoutMs: app.config.prometheusTimeoutMs,
     });
     const hist = r.features.history;
     const memFirst = (Number(hist.memory_24h_max) || 0) > (Number(hist.cpu_24h_max) || 0);

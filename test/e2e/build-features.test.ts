@@ -30,6 +30,7 @@ import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
 import { createLogger } from '../../src/log.js';
 import { PrometheusClient } from '../../src/prometheus/client.js';
 import { plainSettings } from '../../src/prometheus/settings.js';
+import { startFixturePrometheus } from '../../tools/test-prometheus.js';
 
 type S = Record<string, any>;
 const url = inject('prometheusUrl');
@@ -371,13 +372,18 @@ for (const transport of ['stdio', 'http'] as const) {
 describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', () => {
   it('gives the same vector either way, for every deployment of the fixture', async () => {
     const client = new PrometheusClient(plainSettings(url, { timeoutMs: 10_000, cacheTtlMs: 0 }), createLogger('silent'));
+    const isLookup = (q: string) => q.startsWith('count by (replicaset)');
     let lookups = 0;
     const counted = new Proxy(client, {
-      get: (c, k) => (k === 'labelValues' ? (...a: Parameters<PrometheusClient['labelValues']>) => (lookups++, c.labelValues(...a)) : Reflect.get(c, k, c)),
+      get: (c, k) =>
+        k === 'query' ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) => (isLookup(q) && lookups++, c.query(q, o)) : Reflect.get(c, k, c),
     });
-    // a Prometheus that refuses label lookups (as a proxy allowing only queries might): owner joins
+    // a Prometheus that refuses the lookup (an error of the query itself): owner joins
     const refusing = new Proxy(client, {
-      get: (c, k) => (k === 'labelValues' ? async () => Promise.reject(new UpstreamRejectedError('HTTP 403')) : Reflect.get(c, k, c)),
+      get: (c, k) =>
+        k === 'query'
+          ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) => (isLookup(q) ? Promise.reject(new UpstreamRejectedError('bad_data')) : c.query(q, o))
+          : Reflect.get(c, k, c),
     });
     const opts = { time: T * 1000, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
     const deployments = [...new Map(w.pods.filter((p) => p.owner.kind === 'ReplicaSet').map((p) => [`${p.namespace}/${p.deployment.name}`, p])).values()];
@@ -399,6 +405,61 @@ describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', (
       expect(lookups).toBe(deployments.length);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('a deployment whose old ReplicaSet was orphaned (kubectl delete --cascade=orphan, then recreated)', () => {
+  it('counts only the pods of the ReplicaSets it still owns, by names as by owner joins', async () => {
+    // legacy/api: ReplicaSet api-5d8f7c9b4 was the deployment's until a day ago and runs on with no
+    // owner; api-7c6b5d4f9 belongs to the recreated deployment since then. One pod each.
+    const now = Math.floor(Date.now() / 60_000) * 60;
+    const start = now - 3 * 86_400;
+    const orphanedAt = now - 86_400;
+    const families: Record<string, { labels: string; from: number; to: number }[]> = {
+      kube_replicaset_owner: [
+        { labels: 'replicaset="api-5d8f7c9b4",owner_kind="Deployment",owner_name="api",owner_is_controller="true"', from: start, to: orphanedAt - 60 },
+        { labels: 'replicaset="api-5d8f7c9b4",owner_kind="<none>",owner_name="<none>",owner_is_controller="<none>"', from: orphanedAt, to: now },
+        { labels: 'replicaset="api-7c6b5d4f9",owner_kind="Deployment",owner_name="api",owner_is_controller="true"', from: orphanedAt, to: now },
+      ],
+      kube_pod_owner: [
+        { labels: 'pod="api-5d8f7c9b4-x7k2p",owner_kind="ReplicaSet",owner_name="api-5d8f7c9b4",owner_is_controller="true"', from: start, to: now },
+        { labels: 'pod="api-7c6b5d4f9-b9q4m",owner_kind="ReplicaSet",owner_name="api-7c6b5d4f9",owner_is_controller="true"', from: orphanedAt, to: now },
+      ],
+      kube_pod_info: [
+        { labels: 'pod="api-5d8f7c9b4-x7k2p",node="worker-0"', from: start, to: now },
+        { labels: 'pod="api-7c6b5d4f9-b9q4m",node="worker-1"', from: orphanedAt, to: now },
+      ],
+    };
+    const lines: string[] = [];
+    for (const [family, series] of Object.entries(families)) {
+      lines.push(`# TYPE ${family} gauge`);
+      for (const x of series) for (let t = x.from; t <= x.to; t += 60) lines.push(`${family}{namespace="legacy",${x.labels}} 1 ${t}`);
+    }
+    const prom = await startFixturePrometheus({ openMetrics: `${lines.join('\n')}\n# EOF\n` });
+    const client = new PrometheusClient(plainSettings(prom.url, { timeoutMs: 10_000, cacheTtlMs: 0 }), createLogger('silent'));
+    try {
+      const scope = checkScope('deployment', 'legacy', 'api');
+      const at = (now - 30) * 1000;
+      expect(await deploymentReplicaSets(client, scope, at)).toEqual(['api-7c6b5d4f9']);
+      // two days ago the old ReplicaSet was the deployment's, but it is not now: left out, not counted twice
+      expect(await deploymentReplicaSets(client, scope, at - 2 * 86_400_000)).toEqual(['api-5d8f7c9b4']);
+      const refusing = new Proxy(client, {
+        get: (c, k) =>
+          k === 'query'
+            ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) =>
+                q.startsWith('count by (replicaset)') ? Promise.reject(new UpstreamRejectedError('bad_data')) : c.query(q, o)
+            : Reflect.get(c, k, c),
+      });
+      const opts = { time: at, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
+      const byName = await buildFeatures(client, scope, opts);
+      const byOwner = await buildFeatures(refusing as PrometheusClient, scope, opts);
+      expect(byName.features.resource_utilization.pod_count).toBe(1);
+      expect(byOwner.features.resource_utilization.pod_count).toBe(1);
+      expect(byName.features.resource_utilization.node_count).toBe(1);
+    } finally {
+      await client.close();
+      await prom.stop();
     }
   });
 });
@@ -435,6 +496,42 @@ describe('build_features when Prometheus is down or slow', () => {
     hang.closeAllConnections();
     hang.close();
     dir.cleanup();
+  });
+});
+
+describe('build_features when the ReplicaSet lookup is slow', () => {
+  it('gives the batches only what is left of PROMETHEUS_TIMEOUT', async () => {
+    // answers the lookup after 700 ms (no ReplicaSets: owner joins), then never answers again
+    const slow = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = new URLSearchParams(Buffer.concat(chunks).toString());
+        const q = body.get('query') ?? new URL(req.url!, 'http://x').searchParams.get('query') ?? '';
+        if (!q.startsWith('count by (replicaset)')) return;
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+        }, 700);
+      });
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const dir = tempDir();
+    const c = await connectStdio({ DATA_DIR: dir.path, PROMETHEUS_URL: `http://127.0.0.1:${(slow.address() as { port: number }).port}`, PROMETHEUS_TIMEOUT: '1s' });
+    try {
+      const started = Date.now();
+      const r = await call(c.client, 'build_features', { scope: 'deployment', namespace: 'web', name: 'api-gateway' });
+      // 700 ms + a full second for the batches would be 1.7 s
+      expect(Date.now() - started).toBeLessThan(1500);
+      const s = r.structuredContent as S;
+      expect(s.errors).toEqual(['Prometheus did not answer within 1s (PROMETHEUS_TIMEOUT), the ReplicaSet lookup included']);
+      expect(s.nulls.cpu_utilization).toBe('error: see errors[0]');
+    } finally {
+      await c.close();
+      slow.closeAllConnections();
+      slow.close();
+      dir.cleanup();
+    }
   });
 });
 

@@ -227,11 +227,15 @@ describe('buildFeatures derivations', () => {
     expect(r.features.resource_utilization.memory_utilization).toBe(0.6);
     expect(r.features.history).toMatchObject({ memory_24h_avg: 0.6, memory_24h_max: 0.7 });
     expect(r.warnings).toEqual(['memory_utilization covers only containers with a memory limit: 1 running container has none']);
-    const w = await buildFeatures(answering({ pod_count: 2, _cpu_req: 1, _cpu_lim: 0, _mem_req: 100, _mem_req_limited: 60, _mem_lim: 240 }), ns, opts);
-    expect(w.features.workload).toMatchObject({ avg_pod_cpu_limit: null, avg_pod_memory_limit: 120, request_to_limit_ratio: 0.25 });
+    // Prometheus returns no CPU limit sum when no container has one: with pods, that is 0
+    const w = await buildFeatures(answering({ pod_count: 2, _cpu_req: 1, _mem_req: 100, _mem_req_limited: 60, _mem_lim: 240 }), ns, opts);
+    expect(w.features.workload).toMatchObject({ avg_pod_cpu_limit: null, avg_pod_memory_limit: 120, request_to_limit_ratio: 0.25, image_pull_failures: 0 });
     expect(w.nulls.avg_pod_cpu_limit).toBe('no_limits');
-    const none = await buildFeatures(answering({ pod_count: 2, _cpu_lim: 0, _mem_lim: 0 }), ns, opts);
+    const none = await buildFeatures(answering({ pod_count: 2 }), ns, opts);
     expect(none.nulls).toMatchObject({ request_to_limit_ratio: 'no_limits', avg_pod_memory_limit: 'no_limits' });
+    // without pods nothing is 0: the scope is empty or the metrics are missing
+    const empty = await buildFeatures(answering({}), ns, opts);
+    expect(empty.nulls).toMatchObject({ avg_pod_cpu_limit: 'no_data', image_pull_failures: 'no_data', request_to_limit_ratio: 'no_data' });
   });
 
   it('encodes categories and time, and infers the most pressing issue', async () => {
