@@ -99,15 +99,17 @@ for (const scope of scopes) {
   warmRequests = 0;
   await buildFeatures(warm, scope, { ...opts, time });
   const perWarm = warmRequests;
-  // the slowest request, alone and as two copies at once (at times 1 s apart: no shared answer)
+  // the slowest request, alone and as two copies at once, at different times so they share no
+  // answer (a range query's times are aligned to its step: a step apart)
   const heavy = plans[perPlan.map((xs) => pct(xs, 50)).reduce((a, x, k, all) => (x > all[a]! ? k : a), 0)]!;
   const runAt = (p: Plan, at: number): Promise<unknown> =>
     p.range ? cold.queryRange(batchQuery(p.exprs), { start: at - HISTORY_MS, end: at, step: HISTORY_STEP_MS }) : cold.query(batchQuery(p.exprs), { time: at });
   const alone: number[] = [];
   const pair: number[] = [];
   for (let i = 0; i < N; i++) {
-    alone.push(await timed(() => runAt(heavy, time - 1000 * (2 * i))));
-    pair.push(await timed(() => Promise.all([runAt(heavy, time - 1000 * (2 * i + 1)), runAt(heavy, time - 1000 * (2 * i + 2))])));
+    const apart = heavy.range ? HISTORY_STEP_MS : 1000;
+    alone.push(await timed(() => runAt(heavy, time - apart * (3 * i))));
+    pair.push(await timed(() => Promise.all([runAt(heavy, time - apart * (3 * i + 1)), runAt(heavy, time - apart * (3 * i + 2))])));
   }
   const name = scope.kind === 'cluster' ? 'cluster' : `${scope.kind} ${scope.name ?? scope.namespace}`;
   const ms = (xs: number[]) => `${pct(xs, 50).toFixed(1)} ms`;
