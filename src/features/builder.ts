@@ -20,7 +20,7 @@ import {
   ZERO_WITH_PODS,
   batchQuery,
   entryNames,
-  packBatches,
+  packByCost,
   type Exprs,
   type Group,
 } from './catalog.js';
@@ -179,7 +179,7 @@ export function featurePlans(scope: Scope, parallel: number, replicaSets?: reado
     BATCHES.filter((b) => Boolean(b.range) === range).flatMap((b) => Object.entries(b.exprs(sel)).map(([name, e]) => ({ name, e, cost: ENTRY_COST[name] ?? 1 })));
   const plan = (group: { name: string; e: Exprs[string] }[], range: boolean): Plan => ({ exprs: Object.fromEntries(group.map((x) => [x.name, x.e])), range });
   const ranged = entries(true);
-  return [...(ranged.length ? [plan(ranged, true)] : []), ...packBatches(entries(false), Math.max(1, parallel - 1)).map((g) => plan(g, false))];
+  return [...(ranged.length ? [plan(ranged, true)] : []), ...packByCost(entries(false), Math.max(1, parallel - 1)).map((g) => plan(g, false))];
 }
 
 /**

@@ -399,12 +399,12 @@ export const ENTRY_COST: Readonly<Record<string, number>> = { oom_kill_count: 10
  * lightest group). Requests that finish together keep every Prometheus core busy to the end;
  * on a CPU-bound Prometheus a few balanced requests beat many small ones.
  */
-export function packBatches<T extends { cost: number }>(batches: readonly T[], parallel: number): T[][] {
-  const groups: { cost: number; items: T[] }[] = Array.from({ length: Math.max(1, Math.min(parallel, batches.length)) }, () => ({ cost: 0, items: [] }));
-  for (const b of [...batches].sort((x, y) => y.cost - x.cost)) {
+export function packByCost<T extends { cost: number }>(items: readonly T[], parallel: number): T[][] {
+  const groups: { cost: number; items: T[] }[] = Array.from({ length: Math.max(1, Math.min(parallel, items.length)) }, () => ({ cost: 0, items: [] }));
+  for (const it of [...items].sort((x, y) => y.cost - x.cost)) {
     const g = groups.reduce((a, x) => (x.cost < a.cost ? x : a));
-    g.items.push(b);
-    g.cost += b.cost;
+    g.items.push(it);
+    g.cost += it.cost;
   }
   return groups.map((g) => g.items);
 }
