@@ -3,8 +3,8 @@
 // expression on its own (slowest alone; all one by one, as the seed's client queried them).
 // The second says what batching and parallelism gain over querying feature by feature. And
 // what the machine allows: two copies of the slowest request at once against one alone (on
-// 2 cores shared with this process, well above 1: no split of a vector can beat it). Also the
-// upstream requests per vector, cold and warm.
+// 2 cores shared with this process, well above 1: a vector split into requests of equal size
+// takes about that ratio of its slowest). Also the upstream requests per vector, cold and warm.
 //
 //   npx tsx tools/bench-features.ts [--n 30] [--parallel 2] [--url http://127.0.0.1:9090]
 import { availableParallelism } from 'node:os';
