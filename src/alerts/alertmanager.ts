@@ -167,7 +167,7 @@ function firingOf(inc: Incident): Firing | undefined {
 }
 
 /** The incident an alert opens; `firing` the versions of it firing (by default just this one). */
-export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Firing): NewIncident {
+export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Firing, fingerprint = fingerprintOf(alert)): NewIncident {
   const l = alert.labels;
   const a = alert.annotations;
   const name = l.alertname || 'alert';
@@ -185,8 +185,8 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Fir
   const labels: Record<string, string> = {
     source: 'alertmanager',
     [KEY_LABEL]: key,
-    [FINGERPRINT_LABEL]: fingerprintOf(alert),
-    [FIRING_LABEL]: encodeFiring(firing ?? new Map([[versionOf(alert), fingerprintOf(alert)]])),
+    [FINGERPRINT_LABEL]: fingerprint,
+    [FIRING_LABEL]: encodeFiring(firing ?? new Map([[versionOf(alert), fingerprint]])),
     alertname: cutText(clean(name), 256),
   };
   // kept whatever else is cut: a change of it is how an escalation is recognised
@@ -219,7 +219,7 @@ export function incidentFrom(alert: Alert, payload: WebhookPayload, firing?: Fir
         summary: cutText(clean(`Alertmanager notification (receiver ${payload.receiver ?? '?'})`), 200),
         // bounded and cleaned, so large or odd annotations never keep an alert from its incident
         data: {
-          fingerprint: fingerprintOf(alert),
+          fingerprint,
           startsAt: cutText(clean(alert.startsAt), 100),
           generatorURL: cutText(clean(alert.generatorURL ?? ''), 2000),
           ...boundedAnnotations(a),
@@ -355,6 +355,12 @@ async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'
   return changed ? 'updated' : 'unchanged';
 }
 
+/** A valid alert of the notification and its fingerprint, worked out once (a BigInt hash when it sent none). */
+interface Received {
+  alert: Alert;
+  fingerprint: string;
+}
+
 /**
  * Applies one notification; alerts in order, each durable before the next. Alerts with one key
  * are versions of one alert at different severities (kube-prometheus rules often fire two): one
@@ -362,18 +368,24 @@ async function follow(store: IncidentStore, inc: Incident, f: Follow): Promise<'
  * whether the versions come in one notification or in several.
  */
 export async function applyNotification(store: IncidentStore, payload: WebhookPayload): Promise<AlertOutcome[]> {
-  const alerts: Alert[] = [];
+  const alerts: Received[] = [];
   const invalid = new Map<number, AlertOutcome>();
   // an alert that is not one is answered as invalid; the others still count
   payload.alerts.forEach((raw, i) => {
     const parsed = Alert.safeParse(raw, { reportInput: true });
-    if (parsed.success) alerts.push(parsed.data);
+    if (parsed.success) alerts.push({ alert: parsed.data, fingerprint: fingerprintOf(parsed.data) });
     else invalid.set(i, invalidAlert(raw, parsed.error));
   });
-  const keys = alerts.map((a) => alertKey(a.labels));
+  // positions of the alerts of each key, keys in the order they first appear
+  const byKey = new Map<string, number[]>();
+  alerts.forEach((r, i) => {
+    const key = alertKey(r.alert.labels);
+    const mine = byKey.get(key);
+    if (mine) mine.push(i);
+    else byKey.set(key, [i]);
+  });
   const applied: AlertOutcome[] = [];
-  for (const key of new Set(keys)) {
-    const mine = alerts.flatMap((a, i) => (keys[i] === key ? [i] : []));
+  for (const [key, mine] of byKey) {
     const outcomes = await applyVersions(store, payload, key, mine.map((i) => alerts[i]!));
     mine.forEach((i, n) => (applied[i] = outcomes[n]!));
   }
@@ -396,37 +408,37 @@ const permanent = (err: unknown) => err instanceof ConflictError || err instance
  * The alerts of one key in this notification. The first of them (the most severe firing one, if
  * any fires) speaks for the incident; the others share its outcome as 'unchanged'.
  */
-async function applyVersions(store: IncidentStore, payload: WebhookPayload, key: string, group: Alert[]): Promise<AlertOutcome[]> {
-  const fired = group.filter((a) => a.status === 'firing').sort((x, y) => bySeverity(versionOf(x), versionOf(y)));
+async function applyVersions(store: IncidentStore, payload: WebhookPayload, key: string, group: Received[]): Promise<AlertOutcome[]> {
+  const fired = group.filter((r) => r.alert.status === 'firing').sort((x, y) => bySeverity(versionOf(x.alert), versionOf(y.alert)));
   const lead = fired[0];
   const first = lead ?? group[0]!;
   const answer = (action: AlertOutcome['action'], incident: string | null, error?: string): AlertOutcome[] =>
-    group.map((a) => ({
-      fingerprint: fingerprintOf(a),
-      alertname: a.labels.alertname || 'alert',
-      action: a === first || action === 'invalid' || action === 'not_found' ? action : 'unchanged',
+    group.map((r) => ({
+      fingerprint: r.fingerprint,
+      alertname: r.alert.labels.alertname || 'alert',
+      action: r === first || action === 'invalid' || action === 'not_found' ? action : 'unchanged',
       incident,
       ...(error ? { error } : {}),
     }));
-  const firing: Firing = new Map(fired.map((a) => [versionOf(a), fingerprintOf(a)]));
-  const ended = new Set(group.filter((a) => a.status === 'resolved').map(versionOf));
+  const firing: Firing = new Map(fired.map((r) => [versionOf(r.alert), r.fingerprint]));
+  const ended = new Set(group.filter((r) => r.alert.status === 'resolved').map((r) => versionOf(r.alert)));
   const now = (prior: Firing | undefined): Firing => {
     const n = new Map([...(prior ?? [])].filter(([v]) => !ended.has(v)));
     for (const [v, fp] of firing) n.set(v, fp);
     return n;
   };
-  let incident = await activeFor(store, key, [...new Set(group.map(fingerprintOf))], first.labels);
+  let incident = await activeFor(store, key, [...new Set(group.map((r) => r.fingerprint))], first.alert.labels);
   try {
     if (lead) {
       let want: NewIncident;
       try {
-        want = incidentFrom(lead, payload, firing);
+        want = incidentFrom(lead.alert, payload, firing, lead.fingerprint);
       } catch (err) {
         return answer('invalid', null, err instanceof z.ZodError ? describeErrors(err) : String(err));
       }
       let adopt: string | undefined;
       if (!incident) {
-        incident = await triageToAdopt(store, lead.labels);
+        incident = await triageToAdopt(store, lead.alert.labels);
         if (incident) adopt = key;
       }
       if (!incident) {
@@ -435,7 +447,7 @@ async function applyVersions(store: IncidentStore, payload: WebhookPayload, key:
         incident = made.incident;
       }
       const prior = firingOf(incident);
-      return answer(await follow(store, incident, { prior, now: now(prior), lead: { alert: lead, want }, ...(adopt ? { adopt } : {}) }), incident.id);
+      return answer(await follow(store, incident, { prior, now: now(prior), lead: { alert: lead.alert, want }, ...(adopt ? { adopt } : {}) }), incident.id);
     }
     if (!incident) return answer('not_found', null);
     const prior = firingOf(incident);
@@ -456,7 +468,7 @@ async function applyVersions(store: IncidentStore, payload: WebhookPayload, key:
         return answer('resolved', incident.id);
       }
     }
-    await store.update(incident.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${first.endsAt ?? 'now'})` }, BY);
+    await store.update(incident.id, { status: 'resolved', note: `Resolved by Alertmanager (alert ended ${first.alert.endsAt ?? 'now'})` }, BY);
     return answer('resolved', incident.id);
   } catch (err) {
     // e.g. a timeline already full

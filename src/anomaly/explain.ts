@@ -41,10 +41,15 @@ export function formatTime(t: number): string {
   return new Date(t).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-const CYCLE_UNITS: Record<number, string> = { [HOUR]: 'hours', [DAY]: 'days', [WEEK]: 'weeks' };
+/** The cycles with names, in words; any other period is named by its length. */
+const CYCLES: Record<number, { name: string; units: string; point: string }> = {
+  [HOUR]: { name: 'hourly', units: 'hours', point: 'this minute of the hour' },
+  [DAY]: { name: 'daily', units: 'days', point: 'this time of day' },
+  [WEEK]: { name: 'weekly', units: 'weeks', point: 'this time of the week' },
+};
 
 function periodName(ms: number): string {
-  return ms === DAY ? 'daily' : ms === WEEK ? 'weekly' : ms === HOUR ? 'hourly' : `${formatDuration(ms)}`;
+  return CYCLES[ms]?.name ?? formatDuration(ms);
 }
 
 /** Short model description for the structured result: "daily cycle (7 cycles) + running median of 29 points". */
@@ -85,10 +90,7 @@ function describe(an: Anomaly, unit: Unit, end: number, periodMs = DAY): string 
 
 /** Where in its cycle a point is: the cycle's, not how long the break lasted (a daily cycle broken for 2 days is still "this time of day"). */
 function cyclePoint(periodMs: number): string {
-  if (periodMs === DAY) return 'this time of day';
-  if (periodMs === WEEK) return 'this time of the week';
-  if (periodMs === HOUR) return 'this minute of the hour';
-  return `this point of the ${formatDuration(periodMs)} cycle`;
+  return CYCLES[periodMs]?.point ?? `this point of the ${formatDuration(periodMs)} cycle`;
 }
 
 /** "3.1x", or "0.2x" for calmer: the noise relative to the usual. */
@@ -118,7 +120,7 @@ function explainOnly(a: Analysis, ctx: ExplainContext): string {
   const parts: string[] = [];
   const span = a.end - a.start + a.step;
   const basis = a.season
-    ? `Each point was compared with the same time in the other ${a.season.cycles - 1} ${CYCLE_UNITS[a.season.periodMs] ?? 'cycles'} (a ${periodName(a.season.periodMs)} cycle was found) and with its neighbours`
+    ? `Each point was compared with the same time in the other ${a.season.cycles - 1} ${CYCLES[a.season.periodMs]?.units ?? 'cycles'} (a ${periodName(a.season.periodMs)} cycle was found) and with its neighbours`
     : 'Each point was compared with a running median of its neighbours (no daily or weekly cycle was found)';
   parts.push(`${a.points} points at ${formatDuration(a.step)} over ${formatDuration(span)}${a.rate ? ', as a per-second rate of the counter' : ''}. ${basis}; usual noise is about ±${formatValue(a.noise, unit)}.`);
   if (a.anomalies.length === 0) {

@@ -62,8 +62,8 @@ export function cutUnits(s: string, max: number): string {
 }
 /** `s` within `max` UTF-16 units, ending in … when it was cut (never between a surrogate pair). */
 export const cutText = (s: string, max: number): string => (s.length > max ? `${cutUnits(s, max - 1)}…` : s);
-/** A string either store can hold: no NUL, no lone surrogate. */
-export const storable = () => z.string().refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED);
+/** `s` (by default any string) refused unless either store can hold it: no NUL, no lone surrogate. */
+export const storable = (s: z.ZodString = z.string()) => s.refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED);
 /**
  * Walks a JSON value without recursion, so no input can exhaust the stack: whether it nests
  * deeper than `maxDepth` (the value itself is level 1; the walk stops there), and whether any
@@ -98,16 +98,9 @@ function scanJson(v: unknown, maxDepth: number): { tooDeep: boolean; nul: boolea
 }
 
 /** Text fields are trimmed; blank text counts as missing. */
-export const text = (max: number) => z.string().trim().min(1).max(max).refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED);
+export const text = (max: number) => storable(z.string().trim().min(1).max(max));
 /** Text where "" means "none" (null): how an update clears a field without a nullable type. */
-export const clearableText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .refine(noNul, NO_NUL)
-    .refine(wellFormed, WELL_FORMED)
-    .transform((s) => (s === '' ? null : s));
+export const clearableText = (max: number) => storable(z.string().trim().max(max)).transform((s) => (s === '' ? null : s));
 
 export const IncidentId = z.string().regex(ID_RE, { error: 'must look like "inc-" followed by hex digits' });
 // A refine rather than .regex: the rule stays out of tools/list (agents know namespace names)
@@ -136,8 +129,8 @@ const JsonObject = z
 export const EvidenceItem = z.strictObject({
   kind: z.enum(EVIDENCE_KINDS),
   // Sizes are bounded by the evidence's total (LIMITS.evidenceBytes) rather than per field.
-  summary: z.string().trim().min(1).refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED),
-  query: z.string().trim().min(1).refine(noNul, NO_NUL).refine(wellFormed, WELL_FORMED).optional(),
+  summary: storable(z.string().trim().min(1)),
+  query: storable(z.string().trim().min(1)).optional(),
   data: JsonObject.optional(),
 });
 export type EvidenceItem = z.infer<typeof EvidenceItem>;

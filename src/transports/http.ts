@@ -30,6 +30,14 @@ const AUTH_FAILURES_PER_S = 1;
 /** How an endpoint answers errors: JSON-RPC (/mcp) or {"error": "..."} (/alertmanager). */
 type Shape = 'rpc' | 'plain';
 
+/** Who a request comes from, as admission found it. */
+interface Caller {
+  /** the token fingerprint, or "anonymous" without tokens */
+  client: string;
+  /** the socket's remote address ("" when the socket no longer knows it) */
+  address: string;
+}
+
 interface Session {
   transport: StreamableHTTPServerTransport;
   /** the token fingerprint that opened it; other callers get 404 */
@@ -146,8 +154,8 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     else sendJson(res, status, { error: message }, headers);
   }
 
-  /** Checks that apply to every /mcp and /alertmanager request; returns the caller's identity or null when refused. */
-  function admit(req: IncomingMessage, res: ServerResponse, shape: Shape): string | null {
+  /** Checks that apply to every /mcp and /alertmanager request; returns the caller or null when refused. */
+  function admit(req: IncomingMessage, res: ServerResponse, shape: Shape): Caller | null {
     if (draining) {
       refuse(res, shape, 'shutting_down', 503, 'Server is shutting down; retry on another replica', { 'retry-after': 1, connection: 'close' });
       return null;
@@ -192,7 +200,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       });
       return null;
     }
-    return client;
+    return { client, address };
   }
 
   /** Counts a POST in flight (for the drain) and, once its session is known, for that session. */
@@ -209,7 +217,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
     });
   }
 
-  async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown, client: string): Promise<void> {
+  async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown, { client, address }: Caller): Promise<void> {
     if (!isInitializeRequest(body)) {
       return rpcError(res, 400, -32000, 'Bad Request: send initialize first, or the Mcp-Session-Id header');
     }
@@ -220,7 +228,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
       });
     }
     // so one token holder (or one address, without tokens) cannot take every session
-    const quota = auth.enabled ? client : `addr:${req.socket.remoteAddress ?? ''}`;
+    const quota = auth.enabled ? client : `addr:${address}`;
     if ((held.get(quota) ?? 0) >= cfg.maxSessionsPerClient) {
       return refuse(
         res,
@@ -289,13 +297,14 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const client = admit(req, res, 'rpc');
-    if (client === null) return;
+    const caller = admit(req, res, 'rpc');
+    if (caller === null) return;
+    const { client } = caller;
     if (req.method === 'POST') {
       track(res);
       const got = await readBody(req, res, 'rpc', (status, message) => rpcError(res, status, -32700, message));
       if (!got) return;
-      if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, got.value, client);
+      if (header(req, 'mcp-session-id') === undefined) return openSession(req, res, got.value, caller);
       const s = lookup(req, res, client);
       if (!s) return;
       track(res, s);
@@ -315,8 +324,9 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   /** Alertmanager's webhook: checked and authenticated like /mcp; 5xx makes Alertmanager retry. */
   async function handleAlertmanager(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'POST' });
-    const client = admit(req, res, 'plain');
-    if (client === null) return;
+    const caller = admit(req, res, 'plain');
+    if (caller === null) return;
+    const { client } = caller;
     if (cfg.readOnly) return sendJson(res, 403, { error: 'this server is read-only (MCP_READ_ONLY); it takes no alerts' });
     track(res);
     const got = await readBody(req, res, 'plain', (status, message) => sendJson(res, status, { error: message }));

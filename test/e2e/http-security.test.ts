@@ -220,6 +220,15 @@ describe('limits', () => {
     expect((await open(TOKEN)).status).toBe(200);
   });
 
+  it('caps the sessions of one address when no token is set', async () => {
+    const srv = await server({ MCP_MAX_SESSIONS: '8' }); // 2 per client by default
+    const open = () => rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE });
+    expect([(await open()).status, (await open()).status]).toEqual([200, 200]);
+    const third = await open();
+    expect(third.status).toBe(503);
+    expect(JSON.parse(third.body).error.message).toMatch(/^Too many open sessions for this client \(2, MCP_MAX_SESSIONS_PER_CLIENT\)/);
+  });
+
   it('refuses to serve a non-loopback address without a token', async () => {
     const r = await runServer(['--transport', 'http', '--host', '0.0.0.0', '--port', String(await freePort())], { DATA_DIR: tempDir().path });
     expect(r.code).toBe(2);

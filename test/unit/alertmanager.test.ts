@@ -123,6 +123,18 @@ describe('Alertmanager notifications', () => {
     expect(await store.count()).toBe(1);
   });
 
+  it('answer each alert in its place when versions of one alert are interleaved with other alerts', async () => {
+    const critical = { ...crashLoop, labels: { ...crashLoop.labels, severity: 'critical' }, fingerprint: '9f8e7d6c5b4a3921' };
+    const broken = { status: 'firing', labels: {}, startsAt: 3 };
+    const outcomes = await applyNotification(store, group([crashLoop, other, broken as unknown as Alert, critical]));
+    expect(outcomes.map((o) => o.action)).toEqual(['unchanged', 'created', 'invalid', 'created']);
+    expect(outcomes.map((o) => o.fingerprint)).toEqual(['231c6bb8d7e611f4', '5e6d13693eb1920c', '', '9f8e7d6c5b4a3921']);
+    expect(outcomes[0]!.incident).toBe(outcomes[3]!.incident);
+    expect(outcomes[1]!.incident).not.toBe(outcomes[3]!.incident);
+    expect((await store.get(outcomes[3]!.incident!))!.severity).toBe('critical');
+    expect(await store.count()).toBe(2);
+  });
+
   it('keep one incident for versions at two severities arriving in separate notifications: no flip-flop, open while either fires', async () => {
     // group_by with severity (or '...', or two routes): each version comes in a notification of its own
     const critical = { ...crashLoop, labels: { ...crashLoop.labels, severity: 'critical' }, fingerprint: '9f8e7d6c5b4a3921' };

@@ -156,6 +156,20 @@ describe('analyze edge cases', () => {
     expect(text(brk, 7 * day)).toMatch(/where this time of the week is usually about 100/);
   });
 
+  it('names every cycle the same way in the comparison and at a break', () => {
+    const base: Analysis = { ...analyze(f.t, f.cpu), anomalies: [] };
+    const [hour, day, week] = [3_600_000, 86_400_000, 7 * 86_400_000];
+    const brk = { kind: 'seasonal_break' as const, direction: 'down' as const, at: f.t[100]!, from: f.t[100]!, to: f.t[100]!, value: 50, expected: 100, band: [92.1, 107.9] as [number, number], score: 0.9 };
+    const text = (periodMs: number) => explain({ ...base, season: { periodMs, acf: 0.8, cycles: 7 }, anomalies: [brk] }, { shown: 5 });
+    expect(text(hour)).toContain('the other 6 hours (a hourly cycle was found)');
+    expect(text(hour)).toContain('where this minute of the hour is usually about 100');
+    expect(text(day)).toContain('the other 6 days (a daily cycle was found)');
+    expect(text(week)).toContain('the other 6 weeks (a weekly cycle was found)');
+    // a period without a name is named by its length
+    expect(text(12 * hour)).toContain('the other 6 cycles (a 12h cycle was found)');
+    expect(text(12 * hour)).toContain('where this point of the 12h cycle is usually about 100');
+  });
+
   it('formats values with units', () => {
     expect(formatValue(1.5 * 1024 ** 3, 'bytes')).toBe('1.5 GiB');
     expect(formatValue(0.25, 'seconds')).toBe('250 ms');
