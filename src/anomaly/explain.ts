@@ -52,6 +52,9 @@ function periodName(ms: number): string {
   return CYCLES[ms]?.name ?? formatDuration(ms);
 }
 
+/** "an hourly", "an 8h", "a daily", "a 12h": by the sound of the first word */
+const withArticle = (w: string) => `${/^(hourly|8|11|18)/.test(w) ? 'an' : 'a'} ${w}`;
+
 /** Short model description for the structured result: "daily cycle (7 cycles) + running median of 29 points". */
 export function modelOf(a: Analysis): string {
   const base = `running median of ${a.window} points`;
@@ -120,7 +123,7 @@ function explainOnly(a: Analysis, ctx: ExplainContext): string {
   const parts: string[] = [];
   const span = a.end - a.start + a.step;
   const basis = a.season
-    ? `Each point was compared with the same time in the other ${a.season.cycles - 1} ${CYCLES[a.season.periodMs]?.units ?? 'cycles'} (a ${periodName(a.season.periodMs)} cycle was found) and with its neighbours`
+    ? `Each point was compared with the same time in the other ${a.season.cycles - 1} ${CYCLES[a.season.periodMs]?.units ?? 'cycles'} (${withArticle(periodName(a.season.periodMs))} cycle was found) and with its neighbours`
     : 'Each point was compared with a running median of its neighbours (no daily or weekly cycle was found)';
   parts.push(`${a.points} points at ${formatDuration(a.step)} over ${formatDuration(span)}${a.rate ? ', as a per-second rate of the counter' : ''}. ${basis}; usual noise is about ±${formatValue(a.noise, unit)}.`);
   if (a.anomalies.length === 0) {

@@ -161,7 +161,7 @@ describe('analyze edge cases', () => {
     const [hour, day, week] = [3_600_000, 86_400_000, 7 * 86_400_000];
     const brk = { kind: 'seasonal_break' as const, direction: 'down' as const, at: f.t[100]!, from: f.t[100]!, to: f.t[100]!, value: 50, expected: 100, band: [92.1, 107.9] as [number, number], score: 0.9 };
     const text = (periodMs: number) => explain({ ...base, season: { periodMs, acf: 0.8, cycles: 7 }, anomalies: [brk] }, { shown: 5 });
-    expect(text(hour)).toContain('the other 6 hours (a hourly cycle was found)');
+    expect(text(hour)).toContain('the other 6 hours (an hourly cycle was found)');
     expect(text(hour)).toContain('where this minute of the hour is usually about 100');
     expect(text(day)).toContain('the other 6 days (a daily cycle was found)');
     expect(text(week)).toContain('the other 6 weeks (a weekly cycle was found)');
