@@ -65,7 +65,8 @@ export function freePort(): Promise<number> {
 
 function countOpenMetrics(text: string): { series: number; samples: number } {
   const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
-  return { series: new Set(lines.map((l) => l.slice(0, l.lastIndexOf('}') + 1))).size, samples: lines.length };
+  const key = (l: string) => (l.includes('}') ? l.slice(0, l.lastIndexOf('}') + 1) : l.split(' ')[0]!);
+  return { series: new Set(lines.map(key)).size, samples: lines.length };
 }
 
 /** Waits until the Prometheus at url is ready and is ours (serves tsdbPath), not another run's on a reused port. */

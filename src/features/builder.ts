@@ -184,22 +184,24 @@ export function featurePlans(scope: Scope, parallel: number, replicaSets?: reado
 
 /**
  * The query naming the ReplicaSets a deployment owned in the window its expressions read
- * (7 days: restarts_7d), less those that now have another controller or none (orphaned by
- * `kubectl delete --cascade=orphan`, or adopted by another deployment): their pods are not
- * the deployment's any more.
+ * (7 days: restarts_7d), each tagged set="lost" when it exists now but the deployment no longer
+ * controls it (orphaned by `kubectl delete --cascade=orphan`, adopted by another controller).
  */
 export function replicaSetsQuery(scope: Scope): string {
   const sel = new ScopeSelectors(scope);
-  const owned = `kube_replicaset_owner{${sel.namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!))}}`;
-  const elsewhere = `kube_replicaset_owner{${sel.namespace('owner_is_controller!="false"', matcher('owner_name', scope.name!, '!='))}}`;
-  return `count by (replicaset) (max_over_time(${owned}[7d]) unless on(namespace, replicaset) ${elsewhere})`;
+  const ours = sel.namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!));
+  const owned = `max_over_time(kube_replicaset_owner{${ours}}[7d])`;
+  const lostNow = `(kube_replicaset_owner{${sel.namespace()}} unless on(namespace, replicaset) kube_replicaset_owner{${ours},owner_is_controller="true"})`;
+  const part = (set: string, op: string) => `label_replace(count by (replicaset) (${owned} ${op} on(namespace, replicaset) ${lostNow}), "set", "${set}", "", "")`;
+  return `${part('ours', 'unless')} or ${part('lost', 'and')}`;
 }
 
 /**
  * The names of the ReplicaSets whose pods are a deployment's (replicaSetsQuery), so its pods
  * can be picked by name. One small instant query, cached like any other. undefined when the
- * query was refused (the expressions then join owners); an outage is thrown, so a vector
- * waits for one timeout, not two.
+ * query was refused, or when a ReplicaSet changed hands in the window: its pods were the
+ * deployment's for part of it, which only owner joins (looked up at each time) can tell, so
+ * the expressions join owners. An outage is thrown, so a vector waits for one timeout, not two.
  */
 export async function deploymentReplicaSets(
   client: PrometheusApi,
@@ -210,6 +212,7 @@ export async function deploymentReplicaSets(
   if (scope.kind !== 'deployment') return undefined;
   try {
     const r = await client.query(replicaSetsQuery(scope), { ...(time !== undefined ? { time } : {}), ...(signal ? { signal } : {}) });
+    if (r.samples.some((x) => x.labels.set === 'lost')) return undefined;
     return r.samples.flatMap((x) => (x.labels.replicaset ? [x.labels.replicaset] : []));
   } catch (err) {
     if (err instanceof UpstreamUnavailableError || signal?.aborted) throw err;
@@ -243,7 +246,7 @@ export async function buildFeatures(client: PrometheusApi, scope: Scope, opts: B
   const plans = errors.length ? [] : featurePlans(scope, opts.parallel ?? 2, replicaSets);
   // what the lookup took comes out of the batches' time
   const spent = Date.now() - started;
-  const budget = scope.kind === 'deployment' && opts.timeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, opts.timeoutMs - spent)) : undefined;
+  const budget = scope.kind === 'deployment' && plans.length > 0 && opts.timeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, opts.timeoutMs - spent)) : undefined;
   const both = budget && opts.signal ? AbortSignal.any([opts.signal, budget]) : (budget ?? opts.signal);
   await Promise.all(
     plans.map(async (p) => {

@@ -25,7 +25,7 @@ import {
 import { sampleTimes } from '../../tools/fixture/openmetrics.js';
 import { call, connectStdio, serverForSuite, tempDir, text } from '../helpers/server.js';
 import { UpstreamRejectedError } from '../../src/errors.js';
-import { buildFeatures, deploymentReplicaSets } from '../../src/features/builder.js';
+import { buildFeatures, deploymentReplicaSets, replicaSetsQuery } from '../../src/features/builder.js';
 import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
 import { createLogger } from '../../src/log.js';
 import { PrometheusClient } from '../../src/prometheus/client.js';
@@ -372,7 +372,9 @@ for (const transport of ['stdio', 'http'] as const) {
 describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', () => {
   it('gives the same vector either way, for every deployment of the fixture', async () => {
     const client = new PrometheusClient(plainSettings(url, { timeoutMs: 10_000, cacheTtlMs: 0 }), createLogger('silent'));
-    const isLookup = (q: string) => q.startsWith('count by (replicaset)');
+    const deployments = [...new Map(w.pods.filter((p) => p.owner.kind === 'ReplicaSet').map((p) => [`${p.namespace}/${p.deployment.name}`, p])).values()];
+    const lookupQueries = new Set(deployments.map((p) => replicaSetsQuery(checkScope('deployment', p.namespace, p.deployment.name))));
+    const isLookup = (q: string) => lookupQueries.has(q);
     let lookups = 0;
     const counted = new Proxy(client, {
       get: (c, k) =>
@@ -386,7 +388,6 @@ describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', (
           : Reflect.get(c, k, c),
     });
     const opts = { time: T * 1000, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
-    const deployments = [...new Map(w.pods.filter((p) => p.owner.kind === 'ReplicaSet').map((p) => [`${p.namespace}/${p.deployment.name}`, p])).values()];
     expect(deployments.length).toBeGreaterThanOrEqual(5);
     try {
       for (const p of deployments) {
@@ -409,54 +410,67 @@ describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', (
   });
 });
 
-describe('a deployment whose old ReplicaSet was orphaned (kubectl delete --cascade=orphan, then recreated)', () => {
-  it('counts only the pods of the ReplicaSets it still owns, by names as by owner joins', async () => {
+describe('a deployment whose old ReplicaSet changed hands (orphaned, or adopted by an Argo Rollout)', () => {
+  it('counts the old pods only for the time they were its own, by owner joins', async () => {
     // legacy/api: ReplicaSet api-5d8f7c9b4 was the deployment's until a day ago and runs on with no
-    // owner; api-7c6b5d4f9 belongs to the recreated deployment since then. One pod each.
+    // owner (kubectl delete --cascade=orphan); its pod restarted 5 times two days ago, while it was
+    // the deployment's. api-7c6b5d4f9 belongs to the recreated deployment since. legacy/web's
+    // ReplicaSet was adopted by an Argo Rollout of the same name a day ago.
     const now = Math.floor(Date.now() / 60_000) * 60;
     const start = now - 3 * 86_400;
-    const orphanedAt = now - 86_400;
-    const families: Record<string, { labels: string; from: number; to: number }[]> = {
+    const changed = now - 86_400;
+    const restartAt = now - 2 * 86_400;
+    const one = () => 1;
+    const families: Record<string, { labels: string; from: number; to: number; v?: (t: number) => number }[]> = {
       kube_replicaset_owner: [
-        { labels: 'replicaset="api-5d8f7c9b4",owner_kind="Deployment",owner_name="api",owner_is_controller="true"', from: start, to: orphanedAt - 60 },
-        { labels: 'replicaset="api-5d8f7c9b4",owner_kind="<none>",owner_name="<none>",owner_is_controller="<none>"', from: orphanedAt, to: now },
-        { labels: 'replicaset="api-7c6b5d4f9",owner_kind="Deployment",owner_name="api",owner_is_controller="true"', from: orphanedAt, to: now },
+        { labels: 'replicaset="api-5d8f7c9b4",owner_kind="Deployment",owner_name="api",owner_is_controller="true"', from: start, to: changed - 60 },
+        { labels: 'replicaset="api-5d8f7c9b4",owner_kind="<none>",owner_name="<none>",owner_is_controller="<none>"', from: changed, to: now },
+        { labels: 'replicaset="api-7c6b5d4f9",owner_kind="Deployment",owner_name="api",owner_is_controller="true"', from: changed, to: now },
+        { labels: 'replicaset="web-6b7c8d9f5",owner_kind="Deployment",owner_name="web",owner_is_controller="true"', from: start, to: changed - 60 },
+        { labels: 'replicaset="web-6b7c8d9f5",owner_kind="Rollout",owner_name="web",owner_is_controller="true"', from: changed, to: now },
       ],
       kube_pod_owner: [
         { labels: 'pod="api-5d8f7c9b4-x7k2p",owner_kind="ReplicaSet",owner_name="api-5d8f7c9b4",owner_is_controller="true"', from: start, to: now },
-        { labels: 'pod="api-7c6b5d4f9-b9q4m",owner_kind="ReplicaSet",owner_name="api-7c6b5d4f9",owner_is_controller="true"', from: orphanedAt, to: now },
+        { labels: 'pod="api-7c6b5d4f9-b9q4m",owner_kind="ReplicaSet",owner_name="api-7c6b5d4f9",owner_is_controller="true"', from: changed, to: now },
       ],
       kube_pod_info: [
         { labels: 'pod="api-5d8f7c9b4-x7k2p",node="worker-0"', from: start, to: now },
-        { labels: 'pod="api-7c6b5d4f9-b9q4m",node="worker-1"', from: orphanedAt, to: now },
+        { labels: 'pod="api-7c6b5d4f9-b9q4m",node="worker-1"', from: changed, to: now },
+      ],
+      kube_pod_container_status_restarts_total: [
+        { labels: 'pod="api-5d8f7c9b4-x7k2p",container="api"', from: start, to: now, v: (t) => (t < restartAt ? 0 : 5) },
+        { labels: 'pod="api-7c6b5d4f9-b9q4m",container="api"', from: changed, to: now, v: () => 0 },
       ],
     };
     const lines: string[] = [];
     for (const [family, series] of Object.entries(families)) {
       lines.push(`# TYPE ${family} gauge`);
-      for (const x of series) for (let t = x.from; t <= x.to; t += 60) lines.push(`${family}{namespace="legacy",${x.labels}} 1 ${t}`);
+      for (const x of series) for (let t = x.from; t <= x.to; t += 60) lines.push(`${family}{namespace="legacy",${x.labels}} ${(x.v ?? one)(t)} ${t}`);
     }
     const prom = await startFixturePrometheus({ openMetrics: `${lines.join('\n')}\n# EOF\n` });
     const client = new PrometheusClient(plainSettings(prom.url, { timeoutMs: 10_000, cacheTtlMs: 0 }), createLogger('silent'));
     try {
       const scope = checkScope('deployment', 'legacy', 'api');
       const at = (now - 30) * 1000;
-      expect(await deploymentReplicaSets(client, scope, at)).toEqual(['api-7c6b5d4f9']);
-      // two days ago the old ReplicaSet was the deployment's, but it is not now: left out, not counted twice
+      // a ReplicaSet changed hands in the window: names cannot say when its pods were the deployment's
+      expect(await deploymentReplicaSets(client, scope, at)).toBeUndefined();
+      expect(await deploymentReplicaSets(client, checkScope('deployment', 'legacy', 'web'), at)).toBeUndefined();
+      // two days ago nothing had changed hands yet: names
       expect(await deploymentReplicaSets(client, scope, at - 2 * 86_400_000)).toEqual(['api-5d8f7c9b4']);
+      const lookup = replicaSetsQuery(scope);
       const refusing = new Proxy(client, {
         get: (c, k) =>
           k === 'query'
-            ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) =>
-                q.startsWith('count by (replicaset)') ? Promise.reject(new UpstreamRejectedError('bad_data')) : c.query(q, o)
+            ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) => (q === lookup ? Promise.reject(new UpstreamRejectedError('bad_data')) : c.query(q, o))
             : Reflect.get(c, k, c),
       });
       const opts = { time: at, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
-      const byName = await buildFeatures(client, scope, opts);
+      const r = await buildFeatures(client, scope, opts);
       const byOwner = await buildFeatures(refusing as PrometheusClient, scope, opts);
-      expect(byName.features.resource_utilization.pod_count).toBe(1);
-      expect(byOwner.features.resource_utilization.pod_count).toBe(1);
-      expect(byName.features.resource_utilization.node_count).toBe(1);
+      // now only the new pod; over 7 days the old pod's restarts while it was the deployment's
+      expect(r.features.resource_utilization.pod_count).toBe(1);
+      expect(r.features.history.restarts_7d).toBe(5);
+      expect(r.vector).toEqual(byOwner.vector);
     } finally {
       await client.close();
       await prom.stop();
@@ -508,7 +522,7 @@ describe('build_features when the ReplicaSet lookup is slow', () => {
       req.on('end', () => {
         const body = new URLSearchParams(Buffer.concat(chunks).toString());
         const q = body.get('query') ?? new URL(req.url!, 'http://x').searchParams.get('query') ?? '';
-        if (!q.startsWith('count by (replicaset)')) return;
+        if (q !== replicaSetsQuery(checkScope('deployment', 'web', 'api-gateway'))) return;
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
