@@ -2,7 +2,7 @@
 // the catalog itself. `npx tsx tools/features-doc.ts` rewrites it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
 import { BATCHES, DEPLOYMENT_METHODS, DERIVATIONS, DEVIATIONS, ENTRY_COST, FEATURES, ISSUE_TYPES, LAYERS, type Grouped } from '../src/features/catalog.js';
-import { replicaSetsQuery } from '../src/features/builder.js';
+import { lostReplicaSetsQuery } from '../src/features/builder.js';
 import { MAX_REPLICASETS, ScopeSelectors, checkScope } from '../src/features/scope.js';
 
 export function featuresDoc(): string {
@@ -35,10 +35,12 @@ export function featuresDoc(): string {
     '`{"scope":"namespace","namespace":"payments"}`; a pod scope adds `pod="<name>"`. A deployment scope keeps',
     'every pod series, before it is aggregated, to the pods of the ReplicaSets the deployment owned at that time (not to',
     'pods named like the deployment: a DaemonSet\'s `node-exporter-x7k2p` is no pod of a deployment `node`). One small',
-    'instant query before the batches names the ReplicaSets it owned in the last 7 days, marking those that exist now',
-    'but that it no longer controls (orphaned by `kubectl delete --cascade=orphan`, adopted by another controller):',
-    `\`${replicaSetsQuery(checkScope('deployment', 'web', 'api-gateway'))}\`. When none is marked, the pods are`,
-    'matched by the names a ReplicaSet gives its pods, `<replicaset>-` and 5 characters:',
+    'lookup before the batches names the ReplicaSets it owned in the last 7 days (the series API on',
+    '`kube_replicaset_owner{owner_kind="Deployment",owner_name="<deployment>"}`, an index lookup) and, alongside, those',
+    'named like its own that exist now but that it does not control (orphaned by `kubectl delete --cascade=orphan`,',
+    `adopted by another controller): \`${lostReplicaSetsQuery(checkScope('deployment', 'web', 'api-gateway'))}\`. When none changed`,
+    'hands and all are named `<deployment>-...`, the pods are matched by the names a ReplicaSet gives its pods,',
+    '`<replicaset>-` and 5 characters:',
     `\`${new ScopeSelectors(checkScope('deployment', 'web', 'api-gateway'), ['api-gateway-84b6c5d7f']).pod()}\`. That is far cheaper for`,
     'Prometheus than an owner join in every expression. When a ReplicaSet changed hands in the window (its pods were the',
     'deployment\'s for part of it), or the names cannot be listed that way (none found, more than',

@@ -4,7 +4,7 @@
 // is null, and the result says how many are real.
 import { UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { PrometheusApi } from '../prometheus/api.js';
-import { matcher } from '../prometheus/promql.js';
+import { escapeRegex, matcher } from '../prometheus/promql.js';
 import { formatDuration } from '../time.js';
 import {
   BATCHES,
@@ -182,26 +182,30 @@ export function featurePlans(scope: Scope, parallel: number, replicaSets?: reado
   return [...(ranged.length ? [plan(ranged, true)] : []), ...packByCost(entries(false), Math.max(1, parallel - 1)).map((g) => plan(g, false))];
 }
 
+/** How far back a vector's expressions read (restarts_7d): a deployment's ReplicaSets are looked up over it. */
+export const REACH_MS = 7 * 86_400_000;
+/** "now" lookups are bucketed, so repeated vectors share one cached answer: as stale as the client's "now" answers may be */
+const NOW_BUCKET_MS = 30_000;
+
 /**
- * The query naming the ReplicaSets a deployment owned in the window its expressions read
- * (7 days: restarts_7d), each tagged set="lost" when it exists now but the deployment no longer
- * controls it (orphaned by `kubectl delete --cascade=orphan`, adopted by another controller).
+ * The query for the ReplicaSets named like a deployment's ("<deployment>-...") that exist at
+ * the vector's time but that it does not control: orphaned by `kubectl delete
+ * --cascade=orphan`, or adopted by another controller.
  */
-export function replicaSetsQuery(scope: Scope): string {
+export function lostReplicaSetsQuery(scope: Scope): string {
   const sel = new ScopeSelectors(scope);
-  const ours = sel.namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!));
-  const owned = `max_over_time(kube_replicaset_owner{${ours}}[7d])`;
-  const lostNow = `(kube_replicaset_owner{${sel.namespace()}} unless on(namespace, replicaset) kube_replicaset_owner{${ours},owner_is_controller="true"})`;
-  const part = (set: string, op: string) => `label_replace(count by (replicaset) (${owned} ${op} on(namespace, replicaset) ${lostNow}), "set", "${set}", "", "")`;
-  return `${part('ours', 'unless')} or ${part('lost', 'and')}`;
+  const named = sel.namespace(matcher('replicaset', `${escapeRegex(`${scope.name!}-`)}.+`, '=~'));
+  const ours = sel.namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!), 'owner_is_controller="true"');
+  return `count by (replicaset) (kube_replicaset_owner{${named}} unless on(namespace, replicaset) kube_replicaset_owner{${ours}})`;
 }
 
 /**
- * The names of the ReplicaSets whose pods are a deployment's (replicaSetsQuery), so its pods
- * can be picked by name. One small instant query, cached like any other. undefined when the
- * query was refused, or when a ReplicaSet changed hands in the window: its pods were the
- * deployment's for part of it, which only owner joins (looked up at each time) can tell, so
- * the expressions join owners. An outage is thrown, so a vector waits for one timeout, not two.
+ * The names of the ReplicaSets a deployment owned in the window its expressions read, so its
+ * pods can be picked by name: the series API (an index lookup) and, alongside, the lost ones
+ * (lostReplicaSetsQuery). undefined, so the expressions join owners looked up at each time,
+ * when a ReplicaSet changed hands in the window (its pods were the deployment's for part of
+ * it), when one is not named "<deployment>-..." (adopted, or a backend that matched loosely),
+ * or when a request was refused. An outage is thrown, so a vector waits for one timeout, not two.
  */
 export async function deploymentReplicaSets(
   client: PrometheusApi,
@@ -210,10 +214,18 @@ export async function deploymentReplicaSets(
   signal?: AbortSignal,
 ): Promise<string[] | undefined> {
   if (scope.kind !== 'deployment') return undefined;
+  const owned = `kube_replicaset_owner{${new ScopeSelectors(scope).namespace('owner_kind="Deployment"', matcher('owner_name', scope.name!))}}`;
+  const end = time ?? Math.ceil(Date.now() / NOW_BUCKET_MS) * NOW_BUCKET_MS;
+  const call = signal ? { signal } : {};
   try {
-    const r = await client.query(replicaSetsQuery(scope), { ...(time !== undefined ? { time } : {}), ...(signal ? { signal } : {}) });
-    if (r.samples.some((x) => x.labels.set === 'lost')) return undefined;
-    return r.samples.flatMap((x) => (x.labels.replicaset ? [x.labels.replicaset] : []));
+    const [sets, lost] = await Promise.all([
+      client.series([owned], { start: end - REACH_MS, end, ...call }),
+      client.query(lostReplicaSetsQuery(scope), { ...(time !== undefined ? { time } : {}), ...call }),
+    ]);
+    const names = [...new Set(sets.values.map((l) => l.replicaset ?? ''))].sort();
+    const gone = new Set(lost.samples.map((x) => x.labels.replicaset));
+    if (names.some((n) => !n.startsWith(`${scope.name!}-`) || gone.has(n))) return undefined;
+    return names;
   } catch (err) {
     if (err instanceof UpstreamUnavailableError || signal?.aborted) throw err;
     return undefined;

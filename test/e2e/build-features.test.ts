@@ -25,7 +25,7 @@ import {
 import { sampleTimes } from '../../tools/fixture/openmetrics.js';
 import { call, connectStdio, serverForSuite, tempDir, text } from '../helpers/server.js';
 import { UpstreamRejectedError } from '../../src/errors.js';
-import { buildFeatures, deploymentReplicaSets, replicaSetsQuery } from '../../src/features/builder.js';
+import { buildFeatures, deploymentReplicaSets, lostReplicaSetsQuery } from '../../src/features/builder.js';
 import { ScopeSelectors, checkScope } from '../../src/features/scope.js';
 import { createLogger } from '../../src/log.js';
 import { PrometheusClient } from '../../src/prometheus/client.js';
@@ -373,19 +373,13 @@ describe('a deployment\'s pods, by its ReplicaSets\' names or by owner joins', (
   it('gives the same vector either way, for every deployment of the fixture', async () => {
     const client = new PrometheusClient(plainSettings(url, { timeoutMs: 10_000, cacheTtlMs: 0 }), createLogger('silent'));
     const deployments = [...new Map(w.pods.filter((p) => p.owner.kind === 'ReplicaSet').map((p) => [`${p.namespace}/${p.deployment.name}`, p])).values()];
-    const lookupQueries = new Set(deployments.map((p) => replicaSetsQuery(checkScope('deployment', p.namespace, p.deployment.name))));
-    const isLookup = (q: string) => lookupQueries.has(q);
     let lookups = 0;
     const counted = new Proxy(client, {
-      get: (c, k) =>
-        k === 'query' ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) => (isLookup(q) && lookups++, c.query(q, o)) : Reflect.get(c, k, c),
+      get: (c, k) => (k === 'series' ? (...a: Parameters<PrometheusClient['series']>) => (lookups++, c.series(...a)) : Reflect.get(c, k, c)),
     });
-    // a Prometheus that refuses the lookup (an error of the query itself): owner joins
+    // a Prometheus that refuses the series API (a proxy that allows only queries): owner joins
     const refusing = new Proxy(client, {
-      get: (c, k) =>
-        k === 'query'
-          ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) => (isLookup(q) ? Promise.reject(new UpstreamRejectedError('bad_data')) : c.query(q, o))
-          : Reflect.get(c, k, c),
+      get: (c, k) => (k === 'series' ? async () => Promise.reject(new UpstreamRejectedError('HTTP 403')) : Reflect.get(c, k, c)),
     });
     const opts = { time: T * 1000, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
     expect(deployments.length).toBeGreaterThanOrEqual(5);
@@ -457,12 +451,8 @@ describe('a deployment whose old ReplicaSet changed hands (orphaned, or adopted 
       expect(await deploymentReplicaSets(client, checkScope('deployment', 'legacy', 'web'), at)).toBeUndefined();
       // two days ago nothing had changed hands yet: names
       expect(await deploymentReplicaSets(client, scope, at - 2 * 86_400_000)).toEqual(['api-5d8f7c9b4']);
-      const lookup = replicaSetsQuery(scope);
       const refusing = new Proxy(client, {
-        get: (c, k) =>
-          k === 'query'
-            ? (q: string, o?: Parameters<PrometheusClient['query']>[1]) => (q === lookup ? Promise.reject(new UpstreamRejectedError('bad_data')) : c.query(q, o))
-            : Reflect.get(c, k, c),
+        get: (c, k) => (k === 'series' ? async () => Promise.reject(new UpstreamRejectedError('HTTP 403')) : Reflect.get(c, k, c)),
       });
       const opts = { time: at, timezone: 'UTC', businessHours: [9, 17] as [number, number] };
       const r = await buildFeatures(client, scope, opts);
@@ -515,17 +505,19 @@ describe('build_features when Prometheus is down or slow', () => {
 
 describe('build_features when the ReplicaSet lookup is slow', () => {
   it('gives the batches only what is left of PROMETHEUS_TIMEOUT', async () => {
-    // answers the lookup after 700 ms (no ReplicaSets: owner joins), then never answers again
+    // answers the lookup's two requests after 700 ms (no ReplicaSets: owner joins), then nothing
+    const lost = lostReplicaSetsQuery(checkScope('deployment', 'web', 'api-gateway'));
     const slow = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const body = new URLSearchParams(Buffer.concat(chunks).toString());
-        const q = body.get('query') ?? new URL(req.url!, 'http://x').searchParams.get('query') ?? '';
-        if (q !== replicaSetsQuery(checkScope('deployment', 'web', 'api-gateway'))) return;
+        const u = new URL(req.url!, 'http://x');
+        const q = new URLSearchParams(Buffer.concat(chunks).toString()).get('query') ?? u.searchParams.get('query');
+        const data = u.pathname === '/api/v1/series' ? [] : q === lost ? { resultType: 'vector', result: [] } : null;
+        if (data === null) return;
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+          res.end(JSON.stringify({ status: 'success', data }));
         }, 700);
       });
     });
