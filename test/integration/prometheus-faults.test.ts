@@ -109,16 +109,22 @@ describe('Prometheus client faults', () => {
     expect(err.message).toMatch(new RegExp(`^Prometheus at ${url} is unreachable: connect ECONNREFUSED`));
   });
 
-  it('opens the circuit after repeated failures, fails fast, then probes again', async () => {
-    let healthy = false;
-    const f = await fake((_req, res) => (healthy ? res.writeHead(200, { 'content-type': 'application/json' }).end(OK) : res.writeHead(500).end()));
-    const c = client(f.url, { retries: 0, breakerThreshold: 3, breakerOpenMs: 1000 });
-    for (let i = 0; i < 3; i++) await failure(c.query(`up${i}`));
+  /** A fake that fails with 500 until made healthy, and a client whose breaker `threshold` failures opened. */
+  async function openedBreaker(threshold: number, breakerOpenMs: number) {
+    const state = { healthy: false };
+    const f = await fake((_req, res) => (state.healthy ? res.writeHead(200, { 'content-type': 'application/json' }).end(OK) : res.writeHead(500).end()));
+    const c = client(f.url, { retries: 0, breakerThreshold: threshold, breakerOpenMs });
+    for (let i = 0; i < threshold; i++) await failure(c.query(`up${i}`));
     expect(c.breakerState()).toBe('open');
+    return { f, c, heal: () => (state.healthy = true) };
+  }
+
+  it('opens the circuit after repeated failures, fails fast, then probes again', async () => {
+    const { f, c, heal } = await openedBreaker(3, 1000);
     const { err } = await failure(c.query('up'));
     expect(err.message).toMatch(/is unavailable: 3 requests in a row failed \(last: failed \(HTTP 500\)\); next try in/);
     expect(f.requests).toHaveLength(3); // the fast failure never reached the server
-    healthy = true;
+    heal();
     await new Promise((r) => setTimeout(r, 1100));
     expect(c.breakerState()).toBe('half_open');
     expect((await c.query('up')).samples).toHaveLength(1);
@@ -149,15 +155,11 @@ describe('Prometheus client faults', () => {
   });
 
   it('probes the upstream for health past an open circuit, and an answer closes it', async () => {
-    let healthy = false;
-    const f = await fake((_req, res) => (healthy ? res.writeHead(200, { 'content-type': 'application/json' }).end(OK) : res.writeHead(500).end()));
-    const c = client(f.url, { retries: 0, breakerThreshold: 2, breakerOpenMs: 60_000 });
-    for (let i = 0; i < 2; i++) await failure(c.query(`up${i}`));
-    expect(c.breakerState()).toBe('open');
+    const { f, c, heal } = await openedBreaker(2, 60_000);
     const [down] = await c.health();
     expect(down).toMatchObject({ ok: false, error: 'failed (HTTP 500)' });
     expect(f.requests).toHaveLength(3); // the probe reached the server
-    healthy = true;
+    heal();
     expect((await c.health())[0]!.ok).toBe(true);
     expect(c.breakerState()).toBe('closed');
     expect((await c.query('up')).samples).toHaveLength(1);
