@@ -126,15 +126,15 @@ function deploymentMethod(raw: Map<string, R>): R | { s: string } {
   const parts = ['argocd', 'operator', 'helm', 'other'].map((m) => raw.get(`_deploys_${m}`) ?? { why: 'no_data' });
   const failed = parts.find((x) => why(x)?.startsWith('error'));
   if (failed) return failed;
-  const total = { v: parts.reduce((a, x) => a + ('v' in x ? x.v : 0), 0) };
-  const counts = (['ArgoCD', 'Operator', 'Helm'] as const).map((m) => {
-    const r = raw.get(`_deploys_${m.toLowerCase()}`);
-    return { m, n: r && 'v' in r ? r.v : 0 };
-  });
+  const [argocd, operator, helm, other] = parts.map((x) => ('v' in x ? x.v : 0)) as [number, number, number, number];
   // each deployment counts under one method (Argo CD rendering a Helm chart is ArgoCD); ties go to the earlier in this list
-  const best = counts.reduce((a, b) => (b.n > a.n ? b : a));
+  const best = [
+    { m: 'ArgoCD', n: argocd },
+    { m: 'Operator', n: operator },
+    { m: 'Helm', n: helm },
+  ].reduce((a, b) => (b.n > a.n ? b : a));
   if (best.n > 0) return { s: best.m };
-  if (total.v === 0) return { why: 'no_data' };
+  if (other === 0) return { why: 'no_data' };
   // no label to go by anywhere: kube-state-metrics does not expose them, which is not "Manual"
   const labelled = raw.get('_deploys_labelled');
   if (isZero(labelled)) {
@@ -183,7 +183,7 @@ export function featurePlans(scope: Scope, parallel: number, replicaSets?: reado
 }
 
 /** How far back a vector's expressions read (restarts_7d): a deployment's ReplicaSets are looked up over it. */
-export const REACH_MS = 7 * 86_400_000;
+const REACH_MS = 7 * 86_400_000;
 /** "now" lookups are bucketed, so repeated vectors share one cached answer: as stale as the client's "now" answers may be */
 const NOW_BUCKET_MS = 30_000;
 
