@@ -66,8 +66,8 @@ function previewLabels(labels: Record<string, string>): { labels: Record<string,
   for (const k in labels) size += k.length + labels[k]!.length;
   if (size <= LABEL_PREVIEW_CHARS) return { labels, omitted: 0 };
   const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // they do not all fit (above), so keep < entries.length
   const keep = fitting(entries.map(([k, v]) => k.length + v.length), LABEL_PREVIEW_CHARS);
-  if (keep === entries.length) return { labels, omitted: 0 };
   return { labels: Object.fromEntries(entries.slice(0, keep)), omitted: entries.length - keep };
 }
 

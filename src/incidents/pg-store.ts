@@ -20,10 +20,10 @@ import {
   type Status,
 } from './model.js';
 import { LOCK_CREATE, migrate } from './pg-schema.js';
-
-/** The first line of an error's message (pg's carry a multi-line detail). */
-const firstLine = (err: unknown): string => messageOf(err).split('\n')[0]!;
 import type { CreateResult, ImportResult, IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
+
+/** The first line of a text (pg's error messages carry a multi-line detail). */
+const firstLine = (s: string): string => s.split('\n')[0]!;
 
 export interface PgStoreOptions {
   logger: Logger;
@@ -113,8 +113,8 @@ function refusedData(err: unknown): string | null {
   const e = err as { code?: unknown; detail?: unknown; column?: unknown };
   if (typeof e?.code !== 'string' || !/^2[23]/.test(e.code)) return null;
   const where = typeof e.column === 'string' ? ` in column ${e.column}` : '';
-  const detail = typeof e.detail === 'string' && e.detail !== '' ? ` (${e.detail.split('\n')[0]})` : '';
-  return `PostgreSQL refused the data${where}: ${firstLine(err)}${detail} [SQLSTATE ${e.code}]`;
+  const detail = typeof e.detail === 'string' && e.detail !== '' ? ` (${firstLine(e.detail)})` : '';
+  return `PostgreSQL refused the data${where}: ${firstLine(messageOf(err))}${detail} [SQLSTATE ${e.code}]`;
 }
 
 /** Builds the WHERE clause of a list query; values go into `params`. */
@@ -176,7 +176,7 @@ export class PostgresIncidentStore implements IncidentStore {
       client = undefined;
       await pool.end().catch(() => undefined);
       if (err instanceof StoreError) throw err;
-      throw new StoreError(`cannot use the PostgreSQL database at ${redactUrl(url)}: ${firstLine(err)}`);
+      throw new StoreError(`cannot use the PostgreSQL database at ${redactUrl(url)}: ${firstLine(messageOf(err))}`);
     } finally {
       client?.release();
     }
@@ -223,7 +223,7 @@ export class PostgresIncidentStore implements IncidentStore {
     this.log.error({ err: messageOf(err) }, 'PostgreSQL operation failed');
     const refused = refusedData(err);
     if (refused) return new StoreError(`${refused}; nothing was stored, and the same request will fail again: change what it sends`);
-    return new StoreError(`PostgreSQL operation failed (${firstLine(err)}); retry later`);
+    return new StoreError(`PostgreSQL operation failed (${firstLine(messageOf(err))}); retry later`);
   }
 
   private async activeWithKey(c: pg.PoolClient | pg.Pool, key: string): Promise<Incident | undefined> {
@@ -377,7 +377,7 @@ export class PostgresIncidentStore implements IncidentStore {
     } catch (err) {
       if (err instanceof StoreError) throw err;
       this.log.error({ err: messageOf(err) }, 'PostgreSQL import failed');
-      throw new StoreError(`the import was rolled back, nothing was imported (${refusedData(err) ?? `PostgreSQL: ${firstLine(err)}`})`);
+      throw new StoreError(`the import was rolled back, nothing was imported (${refusedData(err) ?? `PostgreSQL: ${firstLine(messageOf(err))}`})`);
     }
     return result;
   }

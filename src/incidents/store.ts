@@ -70,8 +70,8 @@ export interface IncidentStore {
   update(id: string, patch: IncidentUpdate, by: string): Promise<UpdateResult>;
   list(query: ListQuery): Promise<ListPage>;
   /**
-   * Removes resolved and cancelled incidents closed (resolved_at, else updated_at) before
-   * `cutoffMs`; active ones never. Returns how many went, by status.
+   * Removes resolved and cancelled incidents last updated before `cutoffMs` (a late note keeps
+   * one); active ones never. Returns how many went, by status.
    */
   purgeClosed(cutoffMs: number): Promise<{ resolved: number; cancelled: number }>;
   /** Every incident, oldest first, in batches (for export). */

@@ -70,10 +70,8 @@ class AttemptError extends Error {
   ) {
     super(message);
   }
-  get retryable(): boolean {
-    return this.kind === 'network' || this.kind === 'server';
-  }
-  get upstreamFault(): boolean {
+  /** the upstream itself failed (unreachable, 5xx): worth a retry, and a failure for the breaker */
+  get upstreamDown(): boolean {
     return this.kind === 'network' || this.kind === 'server';
   }
 }
@@ -332,7 +330,7 @@ export class PrometheusClient implements PrometheusApi {
       if (err instanceof AttemptError && !handedOff) {
         // a refusal or a rejected query still proves the upstream is up
         if (err.kind === 'timeout') u.breaker.timedOut(err.message);
-        else if (err.upstreamFault) u.breaker.failure(err.message);
+        else if (err.upstreamDown) u.breaker.failure(err.message);
         else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large') u.breaker.success();
         else if (err.kind !== 'breaker') u.breaker.release();
         if (err.kind === 'timeout') outcome = 'timeout';
@@ -352,8 +350,8 @@ export class PrometheusClient implements PrometheusApi {
       try {
         return await this.attempt(u, path, params, deadline);
       } catch (err) {
-        if (!(err instanceof AttemptError) || !err.retryable || n >= this.retries) {
-          if (err instanceof AttemptError && err.retryable && n > 0) err.message += ` (after ${n + 1} attempts)`;
+        if (!(err instanceof AttemptError) || !err.upstreamDown || n >= this.retries) {
+          if (err instanceof AttemptError && err.upstreamDown && n > 0) err.message += ` (after ${n + 1} attempts)`;
           throw err;
         }
         const backoff = 100 * 3 ** n * (0.5 + Math.random());
@@ -416,8 +414,8 @@ export class PrometheusClient implements PrometheusApi {
         );
       }
       // the other tier's answer stands in only until the preferred one is back
-      const caps = [maxTtlMs, r.tier === order[0]!.tier ? undefined : FALLBACK_TTL_MS].filter((x) => x !== undefined);
-      return { value, size: r.bytes, ttlMs: caps.length > 0 ? Math.min(...caps) : undefined };
+      const ttlMs = r.tier === order[0]!.tier ? maxTtlMs : Math.min(maxTtlMs ?? FALLBACK_TTL_MS, FALLBACK_TTL_MS);
+      return { value, size: r.bytes, ttlMs };
     };
     const p = this.cache.get(key, load);
     const res = opts.signal ? await raceAbort(p, opts.signal) : await p;
