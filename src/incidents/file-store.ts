@@ -20,9 +20,12 @@ import {
   parseSnapshotEntryAt,
   scanRecords,
   snapshotLine,
+  tailKind,
+  type Header,
   type JournalItem,
   type JournalRecord,
 } from './journal-format.js';
+import { diskProblem, errnoOf, writeFailure } from './disk-errors.js';
 import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
 import { MemoryIndex, entryOf, entryParts, type IndexEntry } from './memory-index.js';
 import { STATUSES, buildIncident, newIncidentId, upgradeStored, type Incident, type NewIncident, type Status } from './model.js';
@@ -119,6 +122,47 @@ function parseV1SnapshotEntryAt(buf: Buffer, start: number, end: number): IndexE
 /** Records per append for bulk writes (import, retention): one fsync each. */
 const BATCH = 1000;
 
+const STARTUP_REFUSAL = 'refusing to start so nothing is overwritten. Restore it from a backup.';
+
+/**
+ * Reads a snapshot whole and checks it against its own header: every line intact and as many
+ * incidents as the header lists. Snapshots are written whole and renamed into place, so any
+ * shortfall is damage (or a write that lost bytes), never a torn write to be cut off.
+ */
+function readSnapshot(path: string, consequence = STARTUP_REFUSAL): { header: Header; entries: IndexEntry[] } {
+  const buf = readFileSync(path);
+  const { line, end } = firstLine(buf, path);
+  const header = parseHeader(line, SNAPSHOT_FORMAT, path);
+  const scan = scanRecords(buf, end, path, 0, header.version >= 2 ? parseSnapshotEntryAt : parseV1SnapshotEntryAt);
+  if (scan.tailBytes > 0) {
+    throw new StoreError(`${path} is damaged at byte ${scan.goodEnd}; ${consequence}`);
+  }
+  if (header.count !== undefined && scan.records.length !== header.count) {
+    throw new StoreError(
+      `${path} holds ${scan.records.length} of the ${header.count} incidents its header lists; ${consequence}`,
+    );
+  }
+  return { header, entries: scan.records };
+}
+
+/** Writes all of `data` at `position`: one call may write only part of it (a disk that is nearly full). */
+async function writeFully(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await fh.write(data, written, data.length - written, position + written);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: the write made no progress'), { code: 'ENOSPC' });
+    written += bytesWritten;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How long to wait for another process's lock: about 20 s in all, in growing, randomised steps. */
+const LOCK_WAIT = { attempts: 400, firstMs: 2, maxMs: 50, factor: 1.3 };
+
+/** After a failed compaction (a full disk, say), the next automatic one waits this long. */
+const COMPACTION_RETRY_MS = 30_000;
+
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
@@ -143,6 +187,8 @@ export class FileIncidentStore implements IncidentStore {
   /** set when proper-lockfile reports the lock held now was compromised; reset at each lock */
   private lockLost = false;
   private compactionPending = false;
+  /** no automatic compaction before this time (epoch ms): set when one fails */
+  private compactionRetryAt = 0;
   private pinIno = -1;
 
   private get state(): Loaded {
@@ -219,11 +265,16 @@ export class FileIncidentStore implements IncidentStore {
       throw new StoreError(`cannot create DATA_DIR ${dir}: ${messageOf(err)}`);
     }
     const started = performance.now();
-    await store.withLock(async () => {
-      await store.removeLeftovers();
-      store.state = store.loadAll();
-      await store.ensureJournal();
-    });
+    try {
+      await store.withLock(async () => {
+        await store.removeLeftovers();
+        store.state = store.loadAll();
+        await store.ensureJournal();
+      });
+    } catch (err) {
+      const problem = diskProblem(err, dir);
+      throw problem === null ? err : new StoreError(`cannot open the incident store: ${problem}`);
+    }
     opts.logger.info(
       { dir, incidents: store.state.index.size, ms: Math.round(performance.now() - started) },
       'incident store loaded',
@@ -264,19 +315,10 @@ export class FileIncidentStore implements IncidentStore {
     let generation = 0;
     let coveredTo = Number.POSITIVE_INFINITY;
     if (exists(this.snapshotPath)) {
-      const buf = readFileSync(this.snapshotPath);
-      const { line, end } = firstLine(buf, this.snapshotPath);
-      const header = parseHeader(line, SNAPSHOT_FORMAT, this.snapshotPath);
+      const { header, entries } = readSnapshot(this.snapshotPath);
       generation = header.generation;
       coveredTo = header.journal_offset ?? coveredTo;
-      const scan = scanRecords(buf, end, this.snapshotPath, 0, header.version >= 2 ? parseSnapshotEntryAt : parseV1SnapshotEntryAt);
-      if (scan.tailBytes > 0) {
-        // Snapshots are written whole and renamed into place, so a bad end is damage, not a torn write.
-        throw new StoreError(
-          `${this.snapshotPath} is damaged at byte ${scan.goodEnd}; refusing to start so nothing is overwritten. Restore it from a backup.`,
-        );
-      }
-      for (const e of scan.records) live.set(e.id, e);
+      for (const e of entries) live.set(e.id, e);
     }
     if (!exists(this.journalPath)) {
       if (generation > 0) {
@@ -301,6 +343,7 @@ export class FileIncidentStore implements IncidentStore {
       const stale = jgen < generation;
       const from = stale ? Math.min(Math.max(end, coveredTo), buf.length) : end;
       const scan = scanRecords(buf, from, this.journalPath, 0, (b, s, e) => parseJournalAt(b, s, e, this.journalPath));
+      this.refuseDamagedTail(buf.subarray(scan.goodEnd), scan.goodEnd);
       for (const r of scan.records) {
         if (r.op === 'put') live.set(r.entry.id, r.entry);
         else live.delete(r.id);
@@ -318,6 +361,15 @@ export class FileIncidentStore implements IncidentStore {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Throws when the bytes after the journal's last good line are damage rather than a torn append. */
+  private refuseDamagedTail(tail: Buffer, at: number): void {
+    if (tail.length === 0 || tailKind(tail) === 'torn') return;
+    throw new StoreError(
+      `${this.journalPath} is damaged at byte ${at}: its last ${tail.length} bytes are not records, and not an append a crash cut short. ` +
+        `Refusing to use it so nothing is overwritten; restore the file from a backup, or keep a copy and cut it at byte ${at} to drop what is there.`,
+    );
   }
 
   /**
@@ -389,24 +441,36 @@ export class FileIncidentStore implements IncidentStore {
 
   // ---- writing ---------------------------------------------------------------------------
 
-  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(this.dir, {
-        lockfilePath: this.lockPath,
-        realpath: false,
-        stale: this.lockStaleMs,
-        retries: { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 50, randomize: true },
-        onCompromised: (err) => {
-          this.lockLost = true;
-          this.log.error({ err: messageOf(err) }, 'incident store lock was compromised');
-        },
-      });
-    } catch (err) {
-      throw new StoreError(
-        `the incident store in ${this.dir} is locked by another process and the lock was not released (${messageOf(err)})`,
-      );
+  /**
+   * Takes the cross-process lock, waiting only while another process holds it: a directory
+   * the server may not write in fails at once, naming it, instead of looking like a lock.
+   */
+  private async acquireLock(): Promise<() => Promise<void>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await lockfile.lock(this.dir, {
+          lockfilePath: this.lockPath,
+          realpath: false,
+          stale: this.lockStaleMs,
+          retries: 0,
+          onCompromised: (err) => {
+            this.lockLost = true;
+            this.log.error({ err: messageOf(err) }, 'incident store lock was compromised');
+          },
+        });
+      } catch (err) {
+        if (errnoOf(err) !== 'ELOCKED') throw err; // the directory's problem: callers say what it means for them
+        if (attempt >= LOCK_WAIT.attempts) {
+          throw new StoreError(`the incident store in ${this.dir} is locked by another process and the lock was not released (${messageOf(err)})`);
+        }
+        const ms = Math.min(LOCK_WAIT.maxMs, LOCK_WAIT.firstMs * LOCK_WAIT.factor ** attempt);
+        await sleep(ms * (1 + Math.random()));
+      }
     }
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquireLock();
     this.lockLost = false;
     try {
       const out = await fn();
@@ -499,12 +563,30 @@ export class FileIncidentStore implements IncidentStore {
         .catch((err: unknown) => {
           // the lock could not be had (or the store closed): fail whoever is still waiting
           this.batchQueued = false;
-          for (const w of this.batch.splice(0)) w.reject(err);
+          for (const w of this.batch.splice(0)) w.reject(writeFailure(err, this.dir));
         })
         .finally(() => {
           if (this.needsCompaction()) this.scheduleCompaction();
         });
     });
+  }
+
+  /**
+   * Under the lock: cuts off what an append that a crash interrupted left after the last good
+   * line; damage there is refused, never cut.
+   */
+  private async cutTornTail(fh: FileHandle): Promise<void> {
+    const { offset, tailBytes } = this.state;
+    if (tailBytes === 0) return;
+    const tail = Buffer.alloc(tailBytes);
+    const { bytesRead } = await fh.read(tail, 0, tailBytes, offset);
+    this.refuseDamagedTail(tail.subarray(0, bytesRead), offset);
+    this.log.warn(
+      { file: this.journalPath, at: offset, bytes: bytesRead },
+      'cutting off the start of a record after the last complete one: an append that a crash interrupted before it was acknowledged',
+    );
+    await fh.truncate(offset);
+    this.state.tailBytes = 0;
   }
 
   /** Under the lock: catch up, drop a torn tail left by a crashed writer, append, fsync. */
@@ -520,16 +602,9 @@ export class FileIncidentStore implements IncidentStore {
       this.refresh(true);
       await this.ensureJournal();
       fh = await this.handle();
-      if (this.state.tailBytes > 0) {
-        this.log.warn(
-          { file: this.journalPath, bytes: this.state.tailBytes },
-          'dropping an incomplete record left by a crashed write (it was never acknowledged)',
-        );
-        await fh.truncate(this.state.offset);
-        this.state.tailBytes = 0;
-      }
+      await this.cutTornTail(fh);
     } catch (err) {
-      for (const w of waiters) w.reject(err);
+      for (const w of waiters) w.reject(writeFailure(err, this.dir));
       return;
     }
     const done: { w: BatchWaiter; records: JournalRecord[] }[] = [];
@@ -566,11 +641,7 @@ export class FileIncidentStore implements IncidentStore {
       const data = Buffer.from(records.map((r) => journalLine(r, this.state.journalVersion)).join(''));
       const at = this.state.offset;
       try {
-        let written = 0;
-        while (written < data.length) {
-          const { bytesWritten } = await fh.write(data, written, data.length - written, at + written);
-          written += bytesWritten;
-        }
+        await writeFully(fh, data, at);
         await fh.datasync();
         this.lastWriteError = null;
       } catch (err) {
@@ -584,7 +655,7 @@ export class FileIncidentStore implements IncidentStore {
           this.reloadBeforeWrite = true;
           this.log.error({ err: messageOf(reloadErr) }, 'reloading the store after a failed write failed');
         }
-        for (const d of done) d.w.reject(err);
+        for (const d of done) d.w.reject(writeFailure(err, this.dir));
         return;
       }
       // A lock-free refresh may have read these lines while we waited for the disk.
@@ -599,7 +670,7 @@ export class FileIncidentStore implements IncidentStore {
   private needsCompaction(): boolean {
     // Replaying a journal record at start-up costs several times loading a snapshot entry, so
     // the journal is kept short whatever the store's size; compaction does not block writers.
-    return !this.closed && this.state.journalRecords > this.compactAfter;
+    return !this.closed && this.state.journalRecords > this.compactAfter && Date.now() >= this.compactionRetryAt;
   }
 
   private scheduleCompaction(): void {
@@ -611,7 +682,14 @@ export class FileIncidentStore implements IncidentStore {
         this.compactionPending = false;
         return this.closed ? undefined : this.compact();
       })
-      .catch((err: unknown) => this.log.error({ err: messageOf(err) }, 'journal compaction failed; will retry later'));
+      .catch((err: unknown) => {
+        // a full disk fails every attempt: do not write a snapshot's worth on every append
+        this.compactionRetryAt = Date.now() + COMPACTION_RETRY_MS;
+        this.log.error(
+          { err: messageOf(err), retryInSeconds: COMPACTION_RETRY_MS / 1000 },
+          'journal compaction failed; the journal and the old snapshot are untouched, nothing is lost',
+        );
+      });
   }
 
   /** Compacts now; one compaction at a time per process (a call during one waits, then runs). */
@@ -623,6 +701,39 @@ export class FileIncidentStore implements IncidentStore {
     tracked.catch(() => undefined); // the caller of run sees the error
     this.compaction = tracked;
     return run;
+  }
+
+  /**
+   * Writes the snapshot of generation `gen` to `tmp`, syncs it and reads it back: only a file
+   * that holds every entry its header lists may replace anything.
+   */
+  private async writeSnapshot(tmp: string, gen: number, cap: { offset: number; entries: readonly IndexEntry[] }): Promise<void> {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      const header = { count: cap.entries.length, journal_offset: cap.offset, written_at: this.now().toISOString() };
+      let chunk: Buffer[] = [Buffer.from(headerLine(SNAPSHOT_FORMAT, gen, header))];
+      let size = 0;
+      let at = 0;
+      const flush = async () => {
+        const data = Buffer.concat(chunk);
+        await writeFully(fh, data, at);
+        at += data.length;
+        chunk = [];
+        size = 0;
+      };
+      for (const e of cap.entries) {
+        for (const b of snapshotLine(entryParts(e))) {
+          chunk.push(b);
+          size += b.length;
+        }
+        if (size > 1 << 20) await flush();
+      }
+      await flush();
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    readSnapshot(tmp, 'it was not installed: the old snapshot and the journal are untouched, and hold every incident.');
   }
 
   /**
@@ -645,27 +756,7 @@ export class FileIncidentStore implements IncidentStore {
     const tmp = `${this.snapshotPath}.tmp-${process.pid}`;
     writingTmp.add(tmp);
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        const header = { count: cap.entries.length, journal_offset: cap.offset, written_at: this.now().toISOString() };
-        let chunk: Buffer[] = [Buffer.from(headerLine(SNAPSHOT_FORMAT, gen, header))];
-        let size = 0;
-        for (const e of cap.entries) {
-          for (const b of snapshotLine(entryParts(e))) {
-            chunk.push(b);
-            size += b.length;
-          }
-          if (size > 1 << 20) {
-            await fh.writev(chunk);
-            chunk = [];
-            size = 0;
-          }
-        }
-        await fh.writev(chunk);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await this.writeSnapshot(tmp, gen, cap);
       const installed = await this.exclusive(async () => {
         this.refresh(true);
         if (this.state.generation !== cap.generation || this.state.journalIno !== cap.ino) return false; // another process compacted

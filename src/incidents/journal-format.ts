@@ -27,6 +27,8 @@ export interface Header {
    * leaves the records after it to replay). Absent in version 1: it holds all of them.
    */
   journal_offset?: number;
+  /** Snapshots: how many incidents the file holds (checked on load and before install). */
+  count?: number;
 }
 
 export type JournalRecord =
@@ -210,4 +212,27 @@ export function scanRecords<T = unknown>(
     pos = nl + 1;
   }
   return { records, goodEnd, tailBytes: buf.length - goodEnd };
+}
+
+/**
+ * What the bytes after the last good line are. An append that a crash interrupted leaves a
+ * prefix of a line: the start of its checksum, maybe its body, and zeros where the file grew
+ * before the data reached the disk, but never a newline (a record's newline comes last).
+ * Anything else there (a whole line that fails its checksum, bytes that cannot start a
+ * record) is damage to records that may have been acknowledged.
+ */
+export function tailKind(tail: Buffer): 'torn' | 'damaged' {
+  if (tail.includes(0x0a)) return 'damaged';
+  const zeroFrom = tail.indexOf(0);
+  const written = zeroFrom === -1 ? tail : tail.subarray(0, zeroFrom);
+  for (let i = written.length; i < tail.length; i++) if (tail[i] !== 0) return 'damaged';
+  return looksLikeLineStart(written) ? 'torn' : 'damaged';
+}
+
+/** Whether `bytes` can begin a record line: up to 8 hex digits, then a space and the start of a JSON object. */
+function looksLikeLineStart(bytes: Buffer): boolean {
+  for (let i = 0; i < Math.min(bytes.length, 8); i++) if (HEX[bytes[i]!]! < 0) return false;
+  if (bytes.length > 8 && bytes[8] !== 0x20) return false;
+  if (bytes.length > 9 && bytes[9] !== 0x7b) return false;
+  return true;
 }

@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 /** Holds the next call of `method` on any file until release(); then it fails or runs. */
-async function holdNext(method: 'write' | 'writev' | 'datasync', outcome: 'fail' | 'succeed') {
+async function holdNext(method: 'write' | 'datasync', outcome: 'fail' | 'succeed') {
   const probe = await openFile(dir.path, 'r');
   const proto = Object.getPrototypeOf(probe) as FileHandle;
   await probe.close();
@@ -106,7 +106,7 @@ describe('temporary files', () => {
   it('a store opening while another in this process compacts leaves the snapshot being written alone', async () => {
     const a = await open();
     for (let i = 0; i < 3; i++) await a.create(input(i, `k${i}`), 'a');
-    const hold = await holdNext('writev', 'succeed');
+    const hold = await holdNext('write', 'succeed');
     const compaction = a.compact();
     await hold.held; // the snapshot's temporary file is open and being written
     const tmp = join(dir.path, `incidents.snapshot.tmp-${process.pid}`);

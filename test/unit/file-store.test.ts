@@ -122,6 +122,43 @@ describe('FileIncidentStore', () => {
     await c.close();
   });
 
+  it('refuses to start when the last complete record is damaged, and leaves the file untouched', async () => {
+    const a = await open();
+    for (let i = 0; i < 3; i++) await a.create(input(i), 'test');
+    await a.close();
+    const journal = join(dir.path, 'incidents.journal');
+    const bytes = readFileSync(journal);
+    const lastLine = bytes.lastIndexOf(0x0a, bytes.length - 2) + 1;
+    bytes[lastLine + 40]! ^= 0x01; // one bit in the last whole line: acknowledged, not torn
+    writeFileSync(journal, bytes);
+    const before = sha(journal);
+    await expect(open()).rejects.toThrow(new RegExp(`incidents\\.journal is damaged at byte ${lastLine}`));
+    expect(sha(journal)).toBe(before);
+  });
+
+  it('refuses to start when the last lines are zeroed but their newlines remain', async () => {
+    const a = await open();
+    for (let i = 0; i < 6; i++) await a.create(input(i), 'test');
+    await a.close();
+    const journal = join(dir.path, 'incidents.journal');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    for (let i = lines.length - 4; i < lines.length - 1; i++) lines[i] = '\0'.repeat(lines[i]!.length);
+    writeFileSync(journal, lines.join('\n'));
+    await expect(open()).rejects.toThrow(/incidents\.journal is damaged at byte \d+: its last \d+ bytes are not records/);
+  });
+
+  it('refuses to write over damage another process left at the end, rather than cutting it off', async () => {
+    const a = await open();
+    const kept = (await a.create(input(1), 'test')).incident;
+    const journal = join(dir.path, 'incidents.journal');
+    const damaged = recordLine({ op: 'put', incident: { ...kept, id: 'inc-ffffffffffffffff' } }).replace('incident 1', 'incident X');
+    appendFileSync(journal, damaged);
+    const before = sha(journal);
+    await expect(a.create(input(2), 'test')).rejects.toThrow(/incidents\.journal is damaged at byte \d+/);
+    expect(sha(journal)).toBe(before);
+    await a.close();
+  });
+
   it('refuses to start on damage in the middle and leaves the file untouched', async () => {
     const a = await open();
     for (let i = 0; i < 3; i++) await a.create(input(i), 'test');
