@@ -28,6 +28,7 @@ import type {
 } from './api.js';
 import { Credentials, type AuthSettings } from './auth.js';
 import { CircuitBreaker } from './breaker.js';
+import { parseAnswer } from './answer.js';
 import { ResultCache } from './cache.js';
 import { alignRange, lookbackMs } from './promql.js';
 
@@ -126,15 +127,28 @@ interface ApiSample {
   metric?: Labels;
   value?: [number, string];
   values?: [number, string][];
+  /** `values` already turned into number arrays, as a large answer is parsed */
+  decoded?: RangeSeries;
 }
 
 function toSeries(r: ApiSample): RangeSeries {
+  if (r.decoded) return r.decoded;
   const values = r.values ?? [];
   return {
     labels: r.metric ?? {},
     timestamps: values.map((p) => Math.round(p[0] * 1000)),
     values: values.map((p) => parseValue(p[1])),
   };
+}
+
+/** A range series' points as number arrays as soon as it is parsed (see ./answer.ts); anything else as it is. */
+function compactSample(element: unknown): unknown {
+  if (!isObject(element) || !Array.isArray(element.values)) return element;
+  try {
+    return { decoded: toSeries(element as ApiSample) };
+  } catch {
+    return element; // malformed: the shape check reports it
+  }
 }
 
 export class PrometheusClient implements PrometheusApi {
@@ -283,7 +297,7 @@ export class PrometheusClient implements PrometheusApi {
       const status = res.statusCode;
       let body: ApiBody | null = null;
       try {
-        body = JSON.parse(text) as ApiBody;
+        body = parseAnswer(text, compactSample) as ApiBody;
       } catch {
         body = null;
       }

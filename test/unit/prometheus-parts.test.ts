@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactUrl } from '../../src/config.js';
 import { Credentials } from '../../src/prometheus/auth.js';
+import { parseAnswer } from '../../src/prometheus/answer.js';
 import { CircuitBreaker } from '../../src/prometheus/breaker.js';
 import { ResultCache } from '../../src/prometheus/cache.js';
 import { escapeRegex, lookbackMs, matcher, quote } from '../../src/prometheus/promql.js';
@@ -198,5 +199,52 @@ describe('Prometheus configuration', () => {
     expect(() => cfg({ PROMETHEUS_URL: 'http://p:9090', THANOS_URL: 'https://u:s3cret@thanos:9091' })).toThrow(
       'THANOS_URL must be an http(s) URL without user:password (both tiers use the PROMETHEUS_* credentials), got "https://u:***@thanos:9091"',
     );
+  });
+});
+
+describe('parsing a large answer piecewise', () => {
+  // labels with the characters the piecewise scan must see past: quotes, brackets, braces, backslashes
+  const tricky = ['a"]}', 'b\\"[{', 'result', 'c\\\\', '"data":{"result":[]}'];
+  const matrix = (n: number) => ({
+    status: 'success',
+    data: {
+      resultType: 'matrix',
+      result: Array.from({ length: n }, (_, i) => ({ metric: { pod: tricky[i % tricky.length]!, i: String(i) }, values: [[1700000000 + i, String(i)], [1700000015.5, 'NaN']] })),
+    },
+    warnings: ['w "1" ]'],
+  });
+
+  it('parses an answer piecewise to exactly what JSON.parse gives', () => {
+    const bodies = [
+      matrix(7),
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { a: '}' }, value: [1, '2'] }] } },
+      { status: 'success', data: { resultType: 'scalar', result: [1, '2'] } },
+      { status: 'success', data: ['up', 'x"]'] },
+      { status: 'success', data: { resultType: 'matrix', result: [] } },
+      { status: 'error', errorType: 'bad_data', error: 'parse error: unexpected "}"' },
+    ];
+    for (const body of bodies) {
+      for (const text of [JSON.stringify(body), JSON.stringify(body, null, 2)]) {
+        expect(parseAnswer(text, (e) => e, 0)).toEqual(JSON.parse(text));
+      }
+    }
+  });
+
+  it('hands each element of a large result to compact, and only those', () => {
+    const seen: unknown[] = [];
+    const text = JSON.stringify(matrix(5));
+    const parsed = parseAnswer(text, (e) => (seen.push(e), { n: seen.length }), 0) as { data: { result: unknown[] }; warnings: string[] };
+    expect(seen).toEqual(matrix(5).data.result);
+    expect(parsed.data.result).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+    expect(parsed.warnings).toEqual(['w "1" ]']);
+    // below the size where piecewise parsing pays, JSON.parse does it all
+    expect(parseAnswer(text, () => 'compacted', text.length + 1)).toEqual(JSON.parse(text));
+  });
+
+  it('fails on broken JSON as JSON.parse does', () => {
+    const text = JSON.stringify(matrix(3));
+    for (const broken of [text.slice(0, -20), text.replace('},{', '} {'), `${text}x`]) {
+      expect(() => parseAnswer(broken, (e) => e, 0)).toThrow(SyntaxError);
+    }
   });
 });
