@@ -6,6 +6,7 @@ import { loadConfig, redactUrl } from '../../src/config.js';
 import { Credentials } from '../../src/prometheus/auth.js';
 import { parseAnswer } from '../../src/prometheus/answer.js';
 import { CircuitBreaker } from '../../src/prometheus/breaker.js';
+import { ByteBudget } from '../../src/prometheus/budget.js';
 import { ResultCache } from '../../src/prometheus/cache.js';
 import { escapeRegex, lookbackMs, matcher, quote } from '../../src/prometheus/promql.js';
 import { SERVICE_CA_FILES, clientSettings } from '../../src/prometheus/settings.js';
@@ -202,7 +203,38 @@ describe('Prometheus configuration', () => {
   });
 });
 
-describe('parsing a large answer piecewise', () => {
+describe('memory bounds of Prometheus answers', () => {
+  const cfg = (env: Record<string, string>) => {
+    const a = loadConfig([], { HOME: '/h', ...env });
+    if (a.kind !== 'run') throw new Error('no config');
+    return a.config;
+  };
+
+  it('reads the answer cap and the in-flight budget, which must hold one largest answer', () => {
+    expect(cfg({})).toMatchObject({ prometheusMaxAnswerMb: 64, prometheusMaxInflightMb: 64 });
+    expect(cfg({ PROMETHEUS_MAX_ANSWER_MB: '200' }).prometheusMaxInflightMb).toBe(200);
+    expect(cfg({ PROMETHEUS_MAX_INFLIGHT_MB: '300' }).prometheusMaxInflightMb).toBe(300);
+    expect(() => cfg({ PROMETHEUS_MAX_ANSWER_MB: '100', PROMETHEUS_MAX_INFLIGHT_MB: '50' })).toThrow(
+      'PROMETHEUS_MAX_ANSWER_MB must be at most PROMETHEUS_MAX_INFLIGHT_MB (50), got 100',
+    );
+    const st = clientSettings(cfg({ PROMETHEUS_URL: 'http://p:9090', PROMETHEUS_MAX_ANSWER_MB: '8', PROMETHEUS_MAX_INFLIGHT_MB: '24' }))!;
+    expect(st).toMatchObject({ maxResponseBytes: 8 << 20, maxInflightBytes: 24 << 20 });
+  });
+
+  it('shares one budget between holds and gives back what a hold held', () => {
+    const budget = new ByteBudget(100);
+    const a = budget.hold();
+    const b = budget.hold();
+    expect(a.take(60)).toBe(true);
+    expect(b.take(50)).toBe(false); // nothing taken on a refusal
+    expect(b.take(40)).toBe(true);
+    expect(budget.inUse).toBe(100);
+    a.release();
+    a.release(); // twice gives nothing back twice
+    expect(budget.inUse).toBe(40);
+    expect(b.take(60)).toBe(true);
+  });
+
   // labels with the characters the piecewise scan must see past: quotes, brackets, braces, backslashes
   const tricky = ['a"]}', 'b\\"[{', 'result', 'c\\\\', '"data":{"result":[]}'];
   const matrix = (n: number) => ({
