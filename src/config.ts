@@ -19,6 +19,10 @@ export interface Config {
   prometheusTimeoutMs: number;
   prometheusCacheTtlMs: number;
   prometheusCacheMaxMb: number;
+  /** the largest Prometheus/Thanos answer accepted, MiB */
+  prometheusMaxAnswerMb: number;
+  /** answer bytes held in memory at once by the whole process, MiB (at least prometheusMaxAnswerMb) */
+  prometheusMaxInflightMb: number;
   prometheusToken: string | null;
   prometheusTokenFile: string | null;
   prometheusUsername: string | null;
@@ -200,6 +204,8 @@ const SETTINGS = {
   prometheusTimeoutMs: setting('PROMETHEUS_TIMEOUT', undefined, 'a duration from 1s to 5m, such as 10s', durationMs(1000, 300_000)),
   prometheusCacheTtlMs: setting('PROMETHEUS_CACHE_TTL', undefined, 'a duration up to 24h, such as 5m (0 turns caching off)', durationMs(0, 86_400_000)),
   prometheusCacheMaxMb: setting('PROMETHEUS_CACHE_MAX_MB', undefined, 'an integer 1-16384', intIn(1, 16384)),
+  prometheusMaxAnswerMb: setting('PROMETHEUS_MAX_ANSWER_MB', undefined, 'an integer 1-16384', intIn(1, 16384)),
+  prometheusMaxInflightMb: setting('PROMETHEUS_MAX_INFLIGHT_MB', undefined, 'an integer 1-65536', optional(intIn(1, 65536))),
   prometheusToken: setting('PROMETHEUS_TOKEN', undefined, 'a bearer token', optional(z.string().trim().min(1)), true),
   prometheusTokenFile: setting('PROMETHEUS_TOKEN_FILE', undefined, 'a file path', optional(z.string().trim().min(1))),
   prometheusUsername: setting('PROMETHEUS_USERNAME', undefined, 'a user name', optional(z.string().min(1))),
@@ -292,6 +298,14 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'prom-incident-mcp');
 }
 
+/**
+ * Answer bytes in memory at once. A 60 MiB matrix takes the process from about 125 MiB to 290 MiB
+ * of RSS while it is decoded, parsed and shaped (tools/large-answers.ts), under 3 times its size;
+ * 64 MiB keeps the process, with PROMETHEUS_CACHE_MAX_MB of results, well under the example
+ * Deployment's 512Mi limit.
+ */
+const INFLIGHT_MB_DEFAULT = 64;
+
 const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> => ({
   transport: 'stdio',
   host: '127.0.0.1',
@@ -305,6 +319,8 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   prometheusTimeoutMs: '10s',
   prometheusCacheTtlMs: '5m',
   prometheusCacheMaxMb: '64',
+  prometheusMaxAnswerMb: '64',
+  prometheusMaxInflightMb: null, // INFLIGHT_MB_DEFAULT, or PROMETHEUS_MAX_ANSWER_MB when that is larger
   prometheusToken: null,
   prometheusTokenFile: null,
   prometheusUsername: null,
@@ -429,6 +445,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (perClient === null) config.maxSessionsPerClient = Math.max(1, Math.floor(config.maxSessions / 4));
   else if (perClient > config.maxSessions) {
     throw new ConfigError(`MCP_MAX_SESSIONS_PER_CLIENT must be at most MCP_MAX_SESSIONS (${config.maxSessions}), got ${perClient}`);
+  }
+  const inflight = config.prometheusMaxInflightMb as number | null;
+  if (inflight === null) config.prometheusMaxInflightMb = Math.max(INFLIGHT_MB_DEFAULT, config.prometheusMaxAnswerMb);
+  else if (config.prometheusMaxAnswerMb > inflight) {
+    // else an answer between the two would always be refused as "busy"
+    throw new ConfigError(
+      `PROMETHEUS_MAX_ANSWER_MB must be at most PROMETHEUS_MAX_INFLIGHT_MB (${config.prometheusMaxInflightMb}), got ${config.prometheusMaxAnswerMb}`,
+    );
   }
   config.dataDir = resolve(config.dataDir);
   return { kind: 'run', config };

@@ -43,6 +43,14 @@ export class UpstreamRejectedError extends Error {
   }
 }
 
+/**
+ * This server refused work that would outgrow its own memory bounds (an upstream answer over
+ * its size limit, or too many large answers at once); the message names the setting and what to do.
+ */
+export class CapacityError extends Error {
+  override readonly name = 'CapacityError';
+}
+
 /** The incident store cannot be used as it is (corrupt, foreign or unwritable files). */
 export class StoreError extends Error {
   override readonly name = 'StoreError';

@@ -5,6 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { describeIssue } from '../zod-issues.js';
 import {
+  CapacityError,
   ConflictError,
   InputError,
   NotConfiguredError,
@@ -36,6 +37,7 @@ export function errorResult(tool: string, err: unknown): { result: CallToolResul
   if (err instanceof NotConfiguredError) return { result: toolError(`Not configured: ${err.message}`), expected: true };
   if (err instanceof UpstreamRejectedError) return { result: toolError(err.message), expected: true };
   if (err instanceof UpstreamUnavailableError) return { result: toolError(err.message), expected: true };
+  if (err instanceof CapacityError) return { result: toolError(err.message), expected: true };
   if (err instanceof StoreError) return { result: toolError(`Incident store error: ${err.message}`), expected: false };
   return { result: toolError(`Internal error in ${tool}; the server log has the details. Retrying may help.`), expected: false };
 }

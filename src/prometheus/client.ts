@@ -4,9 +4,9 @@
 // Thanos when THANOS_URL is set (falling back to the other tier when one is down).
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { redactUrl } from '../config.js';
-import { UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
+import { CapacityError, UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatDuration } from '../time.js';
 import type {
@@ -28,6 +28,8 @@ import type {
 } from './api.js';
 import { Credentials, type AuthSettings } from './auth.js';
 import { CircuitBreaker } from './breaker.js';
+import { parseAnswer } from './answer.js';
+import { ByteBudget, type BudgetHold } from './budget.js';
 import { ResultCache } from './cache.js';
 import { alignRange, lookbackMs } from './promql.js';
 
@@ -46,7 +48,10 @@ export interface ClientSettings {
   retries?: number;
   breakerThreshold?: number;
   breakerOpenMs?: number;
+  /** the largest answer accepted (PROMETHEUS_MAX_ANSWER_MB); default 64 MiB */
   maxResponseBytes?: number;
+  /** answer bytes the whole process holds at once (PROMETHEUS_MAX_INFLIGHT_MB); default 64 MiB */
+  maxInflightBytes?: number;
   /** cache lifetime of instant queries at "now" (at most cacheTtlMs); default 30 s */
   nowCacheTtlMs?: number;
 }
@@ -65,7 +70,7 @@ type Params = [string, string][];
 class AttemptError extends Error {
   constructor(
     message: string,
-    readonly kind: 'network' | 'server' | 'timeout' | 'garbage' | 'rejected' | 'auth' | 'breaker' | 'too_large',
+    readonly kind: 'network' | 'server' | 'timeout' | 'garbage' | 'rejected' | 'auth' | 'breaker' | 'too_large' | 'busy',
     readonly errorType?: string,
   ) {
     super(message);
@@ -80,6 +85,11 @@ const NAME: Record<Tier, string> = { prometheus: 'Prometheus', thanos: 'Thanos' 
 
 /** How long an answer from the fallback tier is kept: the preferred tier may be back soon. */
 const FALLBACK_TTL_MS = 30_000;
+
+/** What makes an answer smaller, for the errors of this server's memory limits. */
+const NARROWER = 'fewer series (aggregate, e.g. sum by (namespace), or topk), a coarser step or a shorter range';
+
+const mib = (bytes: number) => Number((bytes / 1048576).toPrecision(3));
 
 /** How long "now" may be stale: an agent asking whether a pod is back wants a fresh answer. */
 const NOW_TTL_MS = 30_000;
@@ -126,15 +136,28 @@ interface ApiSample {
   metric?: Labels;
   value?: [number, string];
   values?: [number, string][];
+  /** `values` already turned into number arrays, as a large answer is parsed */
+  decoded?: RangeSeries;
 }
 
 function toSeries(r: ApiSample): RangeSeries {
+  if (r.decoded) return r.decoded;
   const values = r.values ?? [];
   return {
     labels: r.metric ?? {},
     timestamps: values.map((p) => Math.round(p[0] * 1000)),
     values: values.map((p) => parseValue(p[1])),
   };
+}
+
+/** A range series' points as number arrays as soon as it is parsed (see ./answer.ts); anything else as it is. */
+function compactSample(element: unknown): unknown {
+  if (!isObject(element) || !Array.isArray(element.values)) return element;
+  try {
+    return { decoded: toSeries(element as ApiSample) };
+  } catch {
+    return element; // malformed: the shape check reports it
+  }
 }
 
 export class PrometheusClient implements PrometheusApi {
@@ -146,6 +169,7 @@ export class PrometheusClient implements PrometheusApi {
   private readonly observers: ClientObserver[] = [];
   private readonly retries: number;
   private readonly maxResponseBytes: number;
+  private readonly budget: ByteBudget;
 
   constructor(
     private readonly s: ClientSettings,
@@ -160,6 +184,7 @@ export class PrometheusClient implements PrometheusApi {
     this.creds = new Credentials(s.auth);
     this.retries = s.retries ?? 2;
     this.maxResponseBytes = s.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.budget = new ByteBudget(s.maxInflightBytes ?? 64 * 1024 * 1024);
     if (s.insecureSkipVerify) {
       log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
     }
@@ -218,8 +243,10 @@ export class PrometheusClient implements PrometheusApi {
     path: string,
     params: Params,
     deadline: number,
+    hold: BudgetHold,
     opts: { retriedAuth?: boolean; probe?: boolean } = {},
   ): Promise<{ data: unknown; warnings: string[]; bytes: number }> {
+    hold.release(); // an earlier attempt's answer is garbage now
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new AttemptError(`did not answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
     if (!opts.retriedAuth && !opts.probe && !u.breaker.allow()) {
@@ -260,30 +287,11 @@ export class PrometheusClient implements PrometheusApi {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw new AttemptError(`is unreachable: ${cause?.code ?? ''} ${cause?.message ?? messageOf(err)}`.replace(/\s+/g, ' ').trim(), 'network');
       }
-      const chunks: Buffer[] = [];
-      let bytes = 0;
-      try {
-        for await (const chunk of res.body) {
-          bytes += (chunk as Buffer).length;
-          if (bytes > this.maxResponseBytes) {
-            res.body.destroy();
-            throw new AttemptError(
-              `sent more than ${Math.round(this.maxResponseBytes / 1048576)} MiB; narrow the query (fewer series, a larger step or a shorter range)`,
-              'too_large',
-            );
-          }
-          chunks.push(chunk as Buffer);
-        }
-      } catch (err) {
-        if (err instanceof AttemptError) throw err;
-        outcome = 'timeout';
-        throw new AttemptError(`did not finish its answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
-      }
-      const text = Buffer.concat(chunks).toString('utf8');
+      const { text, bytes } = await this.readBody(res, hold);
       const status = res.statusCode;
       let body: ApiBody | null = null;
       try {
-        body = JSON.parse(text) as ApiBody;
+        body = parseAnswer(text, compactSample) as ApiBody;
       } catch {
         body = null;
       }
@@ -293,7 +301,7 @@ export class PrometheusClient implements PrometheusApi {
           this.creds.refresh();
           outcome = 'rejected';
           handedOff = true;
-          return await this.attempt(u, path, params, deadline, { ...opts, retriedAuth: true });
+          return await this.attempt(u, path, params, deadline, hold, { ...opts, retriedAuth: true });
         }
         outcome = 'rejected';
         throw new AttemptError(
@@ -331,7 +339,7 @@ export class PrometheusClient implements PrometheusApi {
         // a refusal or a rejected query still proves the upstream is up
         if (err.kind === 'timeout') u.breaker.timedOut(err.message);
         else if (err.upstreamDown) u.breaker.failure(err.message);
-        else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large') u.breaker.success();
+        else if (err.kind === 'rejected' || err.kind === 'auth' || err.kind === 'too_large' || err.kind === 'busy') u.breaker.success();
         else if (err.kind !== 'breaker') u.breaker.release();
         if (err.kind === 'timeout') outcome = 'timeout';
         else if (err.kind === 'breaker') outcome = 'breaker_open';
@@ -344,11 +352,53 @@ export class PrometheusClient implements PrometheusApi {
     }
   }
 
+  /**
+   * The answer's text. Its bytes are held in the process's budget as they arrive (all at once
+   * when the size is announced), so an answer that does not fit is refused before it is read.
+   */
+  private async readBody(res: Dispatcher.ResponseData, hold: BudgetHold): Promise<{ text: string; bytes: number }> {
+    const refuse = (err: AttemptError): never => {
+      res.body.destroy();
+      throw err;
+    };
+    const announced = Number(res.headers['content-length'] ?? 0);
+    if (announced > this.maxResponseBytes) refuse(this.tooLarge());
+    if (announced > 0 && !hold.take(announced)) refuse(this.busy());
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    try {
+      for await (const chunk of res.body) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > this.maxResponseBytes) refuse(this.tooLarge());
+        if (bytes > hold.bytes && !hold.take(bytes - hold.bytes)) refuse(this.busy());
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      if (err instanceof AttemptError) throw err;
+      throw new AttemptError(`did not finish its answer within ${formatDuration(this.s.timeoutMs)} (PROMETHEUS_TIMEOUT)`, 'timeout');
+    }
+    // one copy at a time: the chunks may go once joined, the joined bytes once decoded
+    const joined = Buffer.concat(chunks, bytes);
+    chunks.length = 0;
+    return { text: joined.toString('utf8'), bytes };
+  }
+
+  private tooLarge(): AttemptError {
+    return new AttemptError(`it is larger than PROMETHEUS_MAX_ANSWER_MB (${mib(this.maxResponseBytes)} MiB)`, 'too_large');
+  }
+
+  private busy(): AttemptError {
+    return new AttemptError(
+      `holding this answer too would pass PROMETHEUS_MAX_INFLIGHT_MB (${mib(this.budget.limit)} MiB of answers in memory at once)`,
+      'busy',
+    );
+  }
+
   /** Retries network errors and 5xx with backoff, all within the deadline. */
-  private async withRetries(u: Upstream, path: string, params: Params, deadline: number) {
+  private async withRetries(u: Upstream, path: string, params: Params, deadline: number, hold: BudgetHold) {
     for (let n = 0; ; n++) {
       try {
-        return await this.attempt(u, path, params, deadline);
+        return await this.attempt(u, path, params, deadline, hold);
       } catch (err) {
         if (!(err instanceof AttemptError) || !err.upstreamDown || n >= this.retries) {
           if (err instanceof AttemptError && err.upstreamDown && n > 0) err.message += ` (after ${n + 1} attempts)`;
@@ -362,7 +412,12 @@ export class PrometheusClient implements PrometheusApi {
   }
 
   /** The request on its preferred upstream, then on the other one if the first is down. */
-  private async fetch(order: Upstream[], path: string, params: Params): Promise<{ data: unknown; warnings: string[]; tier: Tier; bytes: number }> {
+  private async fetch(
+    order: Upstream[],
+    path: string,
+    params: Params,
+    hold: BudgetHold,
+  ): Promise<{ data: unknown; warnings: string[]; tier: Tier; bytes: number }> {
     const deadline = Date.now() + this.s.timeoutMs;
     const full: Params = [...params, ...this.thanosParams()];
     let first: AttemptError | null = null;
@@ -372,14 +427,19 @@ export class PrometheusClient implements PrometheusApi {
         throw new UpstreamUnavailableError(`${NAME[order[0]!.tier]} at ${order[0]!.shown} ${first.message}; no time was left to try ${NAME[u.tier]}`);
       }
       try {
-        const r = await this.withRetries(u, path, full, deadline);
+        const r = await this.withRetries(u, path, full, deadline, hold);
         const warnings = first
           ? [`${NAME[order[0]!.tier]} ${first.message}; answered by ${NAME[u.tier]} instead, whose history may differ`, ...r.warnings]
           : r.warnings;
         return { ...r, warnings, tier: u.tier };
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
-        if (err.kind === 'rejected' || err.kind === 'too_large') {
+        // this server's own limits: the other tier's answer would be as large
+        if (err.kind === 'too_large') throw new CapacityError(`This server refused ${NAME[u.tier]}'s answer: ${err.message}. Narrow the query: ${NARROWER}.`);
+        if (err.kind === 'busy') {
+          throw new CapacityError(`This server is busy with other large answers: ${err.message}. Retry in a few seconds, or narrow the query (${NARROWER}).`);
+        }
+        if (err.kind === 'rejected') {
           throw new UpstreamRejectedError(`${NAME[u.tier]} rejected the request: ${err.message}`, err.errorType);
         }
         if (err.kind === 'auth') throw new UpstreamRejectedError(`${NAME[u.tier]} at ${u.shown} ${err.message}`);
@@ -404,14 +464,20 @@ export class PrometheusClient implements PrometheusApi {
   ): Promise<T> {
     const key = JSON.stringify([order[0]!.tier, path, params]);
     const load = async () => {
-      const r = await this.fetch(order, path, params);
+      // the answer's bytes stay held until it is shaped: parsing is where it costs the most
+      const hold = this.budget.hold();
+      let r;
       let value: T;
       try {
+        r = await this.fetch(order, path, params, hold);
         value = shape(r.data, r.warnings, r.tier);
       } catch (err) {
+        if (!r) throw err;
         throw new UpstreamUnavailableError(
           `${NAME[r.tier]} answered ${path} with JSON of an unexpected shape (${messageOf(err)}): is the URL a Prometheus-compatible API?`,
         );
+      } finally {
+        hold.release();
       }
       // the other tier's answer stands in only until the preferred one is back
       const ttlMs = r.tier === order[0]!.tier ? maxTtlMs : Math.min(maxTtlMs ?? FALLBACK_TTL_MS, FALLBACK_TTL_MS);
@@ -531,7 +597,8 @@ export class PrometheusClient implements PrometheusApi {
       this.upstreams.map(async (u): Promise<Health> => {
         const started = performance.now();
         try {
-          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000), { probe: true });
+          const hold = this.budget.hold();
+          await this.attempt(u, '/api/v1/query', [['query', 'vector(1)']], Date.now() + Math.min(this.s.timeoutMs, 5000), hold, { probe: true }).finally(() => hold.release());
           return { ok: true, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started) };
         } catch (err) {
           return { ok: false, url: u.shown, tier: u.tier, ms: Math.round(performance.now() - started), error: messageOf(err) };

@@ -39,6 +39,8 @@ export function clientSettings(c: Config, exists: (p: string) => boolean = exist
     timeoutMs: c.prometheusTimeoutMs,
     cacheTtlMs: c.prometheusCacheTtlMs,
     cacheMaxBytes: c.prometheusCacheMaxMb * 1024 * 1024,
+    maxResponseBytes: c.prometheusMaxAnswerMb * 1024 * 1024,
+    maxInflightBytes: c.prometheusMaxInflightMb * 1024 * 1024,
     auth: {
       token: c.prometheusToken,
       tokenFile,

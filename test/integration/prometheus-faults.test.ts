@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UpstreamRejectedError, UpstreamUnavailableError } from '../../src/errors.js';
+import { CapacityError, UpstreamRejectedError, UpstreamUnavailableError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { PrometheusClient, type ClientSettings } from '../../src/prometheus/client.js';
 import { plainSettings } from '../../src/prometheus/settings.js';
@@ -221,10 +221,55 @@ describe('Prometheus client faults', () => {
     expect((await c.query('up2')).samples).toHaveLength(1);
   });
 
-  it('refuses an answer larger than its bound', async () => {
+  it('refuses an answer larger than its bound as its own refusal, not Prometheus\'s', async () => {
     const f = await fake((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"status":"success","data":"${'x'.repeat(5000)}"}`));
-    const { err } = await failure(client(f.url, { maxResponseBytes: 1000 }).query('up'));
-    expect(err.message).toMatch(/sent more than .* MiB; narrow the query/);
+    const c = client(f.url, { maxResponseBytes: 1000 });
+    const { err } = await failure(c.query('up'));
+    expect(err).toBeInstanceOf(CapacityError);
+    expect(err.message).toMatch(/^This server refused Prometheus's answer: it is larger than PROMETHEUS_MAX_ANSWER_MB \(.* MiB\)\. Narrow the query: fewer series/);
+    expect(err.message).not.toMatch(/rejected/);
+    expect(c.breakerState()).toBe('closed');
+  });
+
+  it('refuses an answer announced as too large without waiting for it', async () => {
+    const f = await fake((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 10 << 20 });
+      res.write('{"status":"success",'); // and nothing more
+    });
+    const { err } = await failure(client(f.url, { maxResponseBytes: 1 << 20, timeoutMs: 20_000 }).query('up'));
+    expect(err.message).toMatch(/larger than PROMETHEUS_MAX_ANSWER_MB \(1 MiB\)/); // not a timeout
+  });
+
+  it('holds at most the in-flight budget of answers at once, refusing the excess as busy and giving bytes back', async () => {
+    const padded = (n: number) => `{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["${'x'.repeat(n)}"]}`;
+    let finishFirst = () => {};
+    let firstStarted = () => {};
+    const started = new Promise<void>((r) => (firstStarted = r));
+    const f = await fake((req, res) => {
+      const body = padded(600_000);
+      if (req.url!.includes('first')) {
+        // 600 kB streamed (no size announced), the end held back
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(body.slice(0, -10), () => setTimeout(firstStarted, 300));
+        finishFirst = () => res.end(body.slice(-10));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }).end(body);
+      }
+    });
+    const c = client(f.url, { maxResponseBytes: 1 << 20, maxInflightBytes: 1 << 20, timeoutMs: 20_000 });
+    const first = c.query('first');
+    await started;
+    const { err, ms } = await failure(c.query('second'));
+    expect(err).toBeInstanceOf(CapacityError);
+    expect(err.message).toMatch(
+      /^This server is busy with other large answers: holding this answer too would pass PROMETHEUS_MAX_INFLIGHT_MB \(1 MiB of answers in memory at once\)\. Retry in a few seconds, or narrow the query/,
+    );
+    expect(ms).toBeLessThan(5000); // at once, not after the first answer
+    finishFirst();
+    expect((await first).warnings[0]).toHaveLength(600_000);
+    // the first answer's bytes were given back, and so were the refused one's
+    expect((await c.query('third')).warnings[0]).toHaveLength(600_000);
+    expect((await c.query('fourth')).warnings[0]).toHaveLength(600_000);
   });
 
   it('sends long queries as a form POST and short ones as GET', async () => {

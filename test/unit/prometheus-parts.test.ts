@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactUrl } from '../../src/config.js';
 import { Credentials } from '../../src/prometheus/auth.js';
+import { parseAnswer } from '../../src/prometheus/answer.js';
 import { CircuitBreaker } from '../../src/prometheus/breaker.js';
+import { ByteBudget } from '../../src/prometheus/budget.js';
 import { ResultCache } from '../../src/prometheus/cache.js';
 import { escapeRegex, lookbackMs, matcher, quote } from '../../src/prometheus/promql.js';
 import { SERVICE_CA_FILES, clientSettings } from '../../src/prometheus/settings.js';
@@ -198,5 +200,83 @@ describe('Prometheus configuration', () => {
     expect(() => cfg({ PROMETHEUS_URL: 'http://p:9090', THANOS_URL: 'https://u:s3cret@thanos:9091' })).toThrow(
       'THANOS_URL must be an http(s) URL without user:password (both tiers use the PROMETHEUS_* credentials), got "https://u:***@thanos:9091"',
     );
+  });
+});
+
+describe('memory bounds of Prometheus answers', () => {
+  const cfg = (env: Record<string, string>) => {
+    const a = loadConfig([], { HOME: '/h', ...env });
+    if (a.kind !== 'run') throw new Error('no config');
+    return a.config;
+  };
+
+  it('reads the answer cap and the in-flight budget, which must hold one largest answer', () => {
+    expect(cfg({})).toMatchObject({ prometheusMaxAnswerMb: 64, prometheusMaxInflightMb: 64 });
+    expect(cfg({ PROMETHEUS_MAX_ANSWER_MB: '200' }).prometheusMaxInflightMb).toBe(200);
+    expect(cfg({ PROMETHEUS_MAX_INFLIGHT_MB: '300' }).prometheusMaxInflightMb).toBe(300);
+    expect(() => cfg({ PROMETHEUS_MAX_ANSWER_MB: '100', PROMETHEUS_MAX_INFLIGHT_MB: '50' })).toThrow(
+      'PROMETHEUS_MAX_ANSWER_MB must be at most PROMETHEUS_MAX_INFLIGHT_MB (50), got 100',
+    );
+    const st = clientSettings(cfg({ PROMETHEUS_URL: 'http://p:9090', PROMETHEUS_MAX_ANSWER_MB: '8', PROMETHEUS_MAX_INFLIGHT_MB: '24' }))!;
+    expect(st).toMatchObject({ maxResponseBytes: 8 << 20, maxInflightBytes: 24 << 20 });
+  });
+
+  it('shares one budget between holds and gives back what a hold held', () => {
+    const budget = new ByteBudget(100);
+    const a = budget.hold();
+    const b = budget.hold();
+    expect(a.take(60)).toBe(true);
+    expect(b.take(50)).toBe(false); // nothing taken on a refusal
+    expect(b.take(40)).toBe(true);
+    expect(budget.inUse).toBe(100);
+    a.release();
+    a.release(); // twice gives nothing back twice
+    expect(budget.inUse).toBe(40);
+    expect(b.take(60)).toBe(true);
+  });
+
+  // labels with the characters the piecewise scan must see past: quotes, brackets, braces, backslashes
+  const tricky = ['a"]}', 'b\\"[{', 'result', 'c\\\\', '"data":{"result":[]}'];
+  const matrix = (n: number) => ({
+    status: 'success',
+    data: {
+      resultType: 'matrix',
+      result: Array.from({ length: n }, (_, i) => ({ metric: { pod: tricky[i % tricky.length]!, i: String(i) }, values: [[1700000000 + i, String(i)], [1700000015.5, 'NaN']] })),
+    },
+    warnings: ['w "1" ]'],
+  });
+
+  it('parses an answer piecewise to exactly what JSON.parse gives', () => {
+    const bodies = [
+      matrix(7),
+      { status: 'success', data: { resultType: 'vector', result: [{ metric: { a: '}' }, value: [1, '2'] }] } },
+      { status: 'success', data: { resultType: 'scalar', result: [1, '2'] } },
+      { status: 'success', data: ['up', 'x"]'] },
+      { status: 'success', data: { resultType: 'matrix', result: [] } },
+      { status: 'error', errorType: 'bad_data', error: 'parse error: unexpected "}"' },
+    ];
+    for (const body of bodies) {
+      for (const text of [JSON.stringify(body), JSON.stringify(body, null, 2)]) {
+        expect(parseAnswer(text, (e) => e, 0)).toEqual(JSON.parse(text));
+      }
+    }
+  });
+
+  it('hands each element of a large result to compact, and only those', () => {
+    const seen: unknown[] = [];
+    const text = JSON.stringify(matrix(5));
+    const parsed = parseAnswer(text, (e) => (seen.push(e), { n: seen.length }), 0) as { data: { result: unknown[] }; warnings: string[] };
+    expect(seen).toEqual(matrix(5).data.result);
+    expect(parsed.data.result).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+    expect(parsed.warnings).toEqual(['w "1" ]']);
+    // below the size where piecewise parsing pays, JSON.parse does it all
+    expect(parseAnswer(text, () => 'compacted', text.length + 1)).toEqual(JSON.parse(text));
+  });
+
+  it('fails on broken JSON as JSON.parse does', () => {
+    const text = JSON.stringify(matrix(3));
+    for (const broken of [text.slice(0, -20), text.replace('},{', '} {'), `${text}x`]) {
+      expect(() => parseAnswer(broken, (e) => e, 0)).toThrow(SyntaxError);
+    }
   });
 });
