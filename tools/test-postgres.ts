@@ -4,9 +4,9 @@
 // root, and otherwise says what to install. initdb refuses to run as root, so as root the
 // cluster runs as the `postgres` system user that package creates.
 //   npx tsx tools/test-postgres.ts      starts one, prints DATABASE_URL, stops on Ctrl-C
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,12 +15,23 @@ import { freePort } from './test-prometheus.js';
 export interface TestPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/postgres */
   url: string;
+  /** kill -9 of the postmaster, as a crash does; its backends end when they notice */
+  crash(): void;
+  /** starts it again on the same port after crash(), once the old backends are gone */
+  start(): Promise<void>;
+  /** `pg_ctl restart -m fast`: every session is ended (SQLSTATE 57P01), then it starts again */
+  restartFast(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface TestPostgresOptions {
   /** durable commits (for benchmarks); tests run faster without */
   fsync?: boolean;
+  /**
+   * Acknowledged commits survive crash() (synchronous_commit stays on: a commit is in the
+   * kernel's WAL before it is acknowledged; fsync can stay off, the machine does not crash).
+   */
+  crashSafe?: boolean;
 }
 
 const INSTALL_HINT =
@@ -57,12 +68,24 @@ function ensureInstalled(): string {
 }
 
 /** Runs a PostgreSQL binary, as the postgres user when we are root. */
+function command(bin: string, tool: string, args: string[]): [string, string[]] {
+  return isRoot() ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+}
+
+const failure = (tool: string, code: unknown, output: string) => new Error(`${tool} failed (exit ${String(code)}): ${output.trim()}`);
+
 function run(bin: string, tool: string, args: string[]): void {
-  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+  const [cmd, argv] = command(bin, tool, args);
   const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: tmpdir() });
-  if (r.status !== 0) {
-    throw new Error(`${tool} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim()}`);
-  }
+  if (r.status !== 0) throw failure(tool, r.status ?? r.signal, r.stderr || r.stdout || String(r.error ?? ''));
+}
+
+/** run() without blocking the event loop, for faults injected while a test drives load. */
+function runAsync(bin: string, tool: string, args: string[]): Promise<void> {
+  const [cmd, argv] = command(bin, tool, args);
+  return new Promise((resolve, reject) => {
+    execFile(cmd, argv, { cwd: tmpdir() }, (err, stdout, stderr) => (err ? reject(failure(tool, err.code, stderr || stdout || err.message)) : resolve()));
+  });
 }
 
 export async function startTestPostgres(opts: TestPostgresOptions = {}): Promise<TestPostgres> {
@@ -81,12 +104,15 @@ export async function startTestPostgres(opts: TestPostgresOptions = {}): Promise
   try {
     run(bin, 'initdb', ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-locale', '--no-sync']);
     const settings = ['-c listen_addresses=127.0.0.1', `-k ${dir}`, '-c max_connections=200'];
-    if (!opts.fsync) settings.push('-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off');
+    if (!opts.fsync) settings.push('-c fsync=off', '-c full_page_writes=off');
+    if (!opts.fsync && !opts.crashSafe) settings.push('-c synchronous_commit=off');
+    const log = join(dir, 'server.log');
+    const startArgs = (port: number) => ['start', '-D', data, '-l', log, '-w', '-t', '60', '-o', [`-p ${port}`, ...settings].join(' ')];
     let port = 0;
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
       try {
-        run(bin, 'pg_ctl', ['start', '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', [`-p ${port}`, ...settings].join(' ')]);
+        run(bin, 'pg_ctl', startArgs(port));
         break;
       } catch (err) {
         if (attempt >= 2) throw err; // the port was taken in between; try another
@@ -94,6 +120,22 @@ export async function startTestPostgres(opts: TestPostgresOptions = {}): Promise
     }
     return {
       url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+      crash() {
+        process.kill(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]), 'SIGKILL');
+      },
+      async start() {
+        // refused while the old backends still hold the shared memory; they go within a second or two
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          try {
+            return await runAsync(bin, 'pg_ctl', startArgs(port));
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      },
+      restartFast: () => runAsync(bin, 'pg_ctl', ['restart', '-D', data, '-l', log, '-m', 'fast', '-w', '-t', '60']),
       async stop() {
         try {
           run(bin, 'pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']);

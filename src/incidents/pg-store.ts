@@ -4,7 +4,7 @@
 // and a partial unique index makes dedup_key unique among active incidents.
 import pg from 'pg';
 import { redactUrl } from '../config.js';
-import { ConflictError, NotFoundError, StoreError, messageOf } from '../errors.js';
+import { ConflictError, NotFoundError, StoreError, UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { applyUpdate, notFoundMessage, type IncidentUpdate, type UpdateResult } from './lifecycle.js';
 import { decodeCursor, encodeCursor } from './memory-index.js';
@@ -19,6 +19,7 @@ import {
   type NewIncident,
   type Status,
 } from './model.js';
+import { OUTCOME, checkout, isOutage, outageError, type Held } from './pg-connection.js';
 import { LOCK_CREATE, migrate } from './pg-schema.js';
 import type { CreateResult, ImportResult, IncidentStore, ListPage, ListQuery, StoreHealth, StoreStats } from './store.js';
 
@@ -163,49 +164,62 @@ export class PostgresIncidentStore implements IncidentStore {
     // An idle connection that breaks (database restart) must not crash the process.
     pool.on('error', (err) => opts.logger.warn({ err: messageOf(err) }, 'idle PostgreSQL connection failed'));
     const started = performance.now();
-    let client: pg.PoolClient | undefined;
+    let held: Held | undefined;
     try {
-      client = await pool.connect();
-      const { version, applied } = await migrate(client);
+      held = await checkout(pool);
+      const { version, applied } = await migrate(held.client);
       opts.logger.info(
         { database: redactUrl(url), schemaVersion: version, migrated: applied, ms: Math.round(performance.now() - started) },
         'incident store connected to PostgreSQL',
       );
     } catch (err) {
-      client?.release(true);
-      client = undefined;
+      held?.release(err instanceof Error ? err : new Error(messageOf(err)));
+      held = undefined;
       await pool.end().catch(() => undefined);
       if (err instanceof StoreError) throw err;
       throw new StoreError(`cannot use the PostgreSQL database at ${redactUrl(url)}: ${firstLine(messageOf(err))}`);
     } finally {
-      client?.release();
+      held?.release();
     }
     return new PostgresIncidentStore(pool, opts);
   }
 
   // ---- plumbing --------------------------------------------------------------------------
 
-  /** Runs fn in a transaction; database failures become StoreError, domain errors pass through. */
+  /**
+   * Runs the write fn in a transaction. A lost connection becomes UpstreamUnavailableError
+   * saying whether the change was saved; other failures pass through to storeError().
+   */
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     if (this.closed) throw new StoreError('the incident store is closed');
-    let c: pg.PoolClient;
+    const held = await checkout(this.pool).catch((err: unknown) => {
+      throw this.storeError(err, OUTCOME.notSaved);
+    });
+    let committing = false;
+    let broken: Error | undefined;
     try {
-      c = await this.pool.connect();
-    } catch (err) {
-      throw new StoreError(`PostgreSQL is unreachable (${messageOf(err)}); retry later`);
-    }
-    let broken = false;
-    try {
-      await c.query(begin);
-      const out = await fn(c);
-      await c.query('COMMIT');
+      await held.client.query(begin);
+      const out = await fn(held.client);
+      committing = true;
+      await held.client.query('COMMIT');
       return out;
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => (broken = true));
+      if (held.lost || isOutage(err)) {
+        // released with it, so the pool destroys the client before its 'end' even arrives; the
+        // connection's own error says why better than "not queryable" from a later query
+        broken = held.lost ?? (err as Error);
+        throw this.outage(broken, committing ? OUTCOME.unknown : OUTCOME.notSaved);
+      }
+      await held.client.query('ROLLBACK').catch((e: Error) => (broken = e));
       throw err;
     } finally {
-      c.release(broken);
+      held.release(broken);
     }
+  }
+
+  private outage(err: unknown, outcome: string): UpstreamUnavailableError {
+    this.log.warn({ err: messageOf(err) }, 'PostgreSQL is unavailable');
+    return outageError(err, outcome);
   }
 
   private async query<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -217,9 +231,10 @@ export class PostgresIncidentStore implements IncidentStore {
     }
   }
 
-  private storeError(err: unknown): Error {
+  private storeError(err: unknown, outcome: string = OUTCOME.read): Error {
     if (err instanceof NotFoundError || err instanceof ConflictError || err instanceof StoreError) return err;
-    if (err instanceof Error && err.name === 'InputError') return err;
+    if (err instanceof UpstreamUnavailableError || (err instanceof Error && err.name === 'InputError')) return err;
+    if (isOutage(err)) return this.outage(err, outcome);
     this.log.error({ err: messageOf(err) }, 'PostgreSQL operation failed');
     const refused = refusedData(err);
     if (refused) return new StoreError(`${refused}; nothing was stored, and the same request will fail again: change what it sends`);
@@ -236,7 +251,7 @@ export class PostgresIncidentStore implements IncidentStore {
   async create(input: NewIncident, by: string): Promise<CreateResult> {
     if (input.dedup_key !== undefined) {
       const dup = await this.activeWithKey(this.pool, input.dedup_key).catch((err: unknown) => {
-        throw this.storeError(err);
+        throw this.storeError(err, OUTCOME.notSaved);
       });
       if (dup) return { incident: dup, deduplicated: true };
     }
@@ -333,10 +348,12 @@ export class PostgresIncidentStore implements IncidentStore {
 
   async *exportAll(): AsyncIterable<Incident[]> {
     // One repeatable-read transaction: the export is a consistent snapshot.
-    const c = await this.pool.connect().catch((err: unknown) => {
+    const held = await checkout(this.pool).catch((err: unknown) => {
       throw this.storeError(err);
     });
+    const c = held.client;
     let open = false;
+    let broken: Error | undefined;
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       open = true;
@@ -351,10 +368,16 @@ export class PostgresIncidentStore implements IncidentStore {
         const last: Row = rows[rows.length - 1]!;
         after = { t: last.created_at as Date, id: last.id as string };
       }
+    } catch (err) {
+      if (held.lost || isOutage(err)) {
+        broken = held.lost ?? (err as Error);
+        throw this.outage(broken, OUTCOME.read);
+      }
+      throw this.storeError(err);
     } finally {
       // also when the consumer stops early: never hand the pool a client inside a transaction
-      const ended = open ? await c.query('COMMIT').then(() => true, () => false) : true;
-      c.release(!ended);
+      if (open && !broken) broken = await c.query('COMMIT').then(() => undefined, (e: Error) => e);
+      held.release(broken);
     }
   }
 
@@ -375,7 +398,7 @@ export class PostgresIncidentStore implements IncidentStore {
         }
       });
     } catch (err) {
-      if (err instanceof StoreError) throw err;
+      if (err instanceof StoreError || err instanceof UpstreamUnavailableError) throw err;
       this.log.error({ err: messageOf(err) }, 'PostgreSQL import failed');
       throw new StoreError(`the import was rolled back, nothing was imported (${refusedData(err) ?? `PostgreSQL: ${firstLine(messageOf(err))}`})`);
     }

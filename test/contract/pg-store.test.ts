@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { StoreError } from '../../src/errors.js';
+import { StoreError, UpstreamUnavailableError } from '../../src/errors.js';
 import { buildIncident } from '../../src/incidents/model.js';
-import { MIGRATIONS } from '../../src/incidents/pg-schema.js';
+import { LOCK_CREATE, MIGRATIONS } from '../../src/incidents/pg-schema.js';
 import { PostgresIncidentStore } from '../../src/incidents/pg-store.js';
 import { createLogger } from '../../src/log.js';
 import { freshDatabase } from '../helpers/postgres.js';
@@ -91,6 +91,63 @@ describe('PostgreSQL errors', () => {
       expect((upd as Error).message).toMatch(/^PostgreSQL refused the data: .*the same request will fail again/);
       expect(await store.get(incident.id)).toEqual(incident);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('PostgreSQL connections lost while checked out', () => {
+  /** Ends the store's sessions on this database as a fast shutdown does (SQLSTATE 57P01). */
+  const terminateStoreSessions = (c: pg.Client, where = 'true') =>
+    c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'prom-incident-mcp' AND ${where}`);
+
+  it('a create whose session ends mid-transaction says PostgreSQL went away and nothing was saved; the next one works', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresIncidentStore.open(url, { logger, poolSize: 2 });
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      // the create waits inside its transaction for the lock this session holds
+      await other.query('SELECT pg_advisory_lock($1)', [LOCK_CREATE]);
+      const pending = store.create(input(1), 'c').catch((e: unknown) => e);
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await other.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'prom-incident-mcp' AND wait_event_type = 'Lock'`);
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await terminateStoreSessions(other, `wait_event_type = 'Lock'`);
+      const err = await pending;
+      expect(err).toBeInstanceOf(UpstreamUnavailableError);
+      expect((err as Error).message).toMatch(/^PostgreSQL \(the incident store\) went away \(terminating connection due to administrator command\); the change was not saved/);
+      await other.query('SELECT pg_advisory_unlock($1)', [LOCK_CREATE]);
+      expect(await store.count()).toBe(0);
+      await store.create(input(2), 'c');
+      expect(await store.count()).toBe(1);
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  });
+
+  it('an export whose session ends between batches fails with a clear error, and the store works after', async () => {
+    const url = await freshDatabase();
+    const store = await PostgresIncidentStore.open(url, { logger, poolSize: 2 });
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await store.create(input(1), 'c');
+      const batches = store.exportAll()[Symbol.asyncIterator]();
+      expect((await batches.next()).value).toHaveLength(1);
+      // the export holds its session in a transaction while the consumer works on a batch
+      await terminateStoreSessions(other);
+      await new Promise((r) => setTimeout(r, 200));
+      const err = await batches.next().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UpstreamUnavailableError);
+      expect((err as Error).message).toMatch(/^PostgreSQL \(the incident store\) went away/);
+      expect(await store.count()).toBe(1);
+    } finally {
+      await other.end();
       await store.close();
     }
   });
