@@ -402,9 +402,9 @@ describe('Alertmanager notifications', () => {
   });
 });
 
-describe("the README's Alertmanager mapping", () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const mapping = readme.slice(readme.indexOf('## Alerts become incidents'), readme.indexOf('- An alert is known by its'));
+describe("docs/alertmanager.md's mapping", () => {
+  const doc = readFileSync(join(ROOT, 'docs/alertmanager.md'), 'utf8');
+  const mapping = doc.slice(doc.indexOf('# Alerts become incidents'), doc.indexOf('- An alert is known by its'));
 
   it('names every severity word as the code maps it', () => {
     const stated = [...mapping.matchAll(/((?:`\w+`\/?)+) → (critical|high|medium|low)/g)];
