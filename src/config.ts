@@ -56,6 +56,8 @@ export interface Config {
   /** requests per second per client on /mcp; 0 turns the limit off */
   rateLimit: number;
   toolTimeoutMs: number;
+  /** stdio: the largest message (one JSON line) read, in MiB; a larger one is answered with an error */
+  stdioMaxMessageMb: number;
   shutdownTimeoutMs: number;
 }
 
@@ -277,6 +279,7 @@ const SETTINGS = {
   sessionIdleMs: setting('MCP_SESSION_IDLE_TIMEOUT', undefined, 'a duration 1s-7d, e.g. "30m"', durationMs(1000, 7 * 86_400_000)),
   rateLimit: setting('MCP_RATE_LIMIT', '--rate-limit', 'an integer 0-100000 (requests per second per client; 0 = off)', intIn(0, 100_000)),
   toolTimeoutMs: setting('MCP_TOOL_TIMEOUT', undefined, 'a duration 100ms-1h, e.g. "50s"', durationMs(100, 3_600_000)),
+  stdioMaxMessageMb: setting('MCP_STDIO_MAX_MESSAGE_MB', undefined, 'an integer 1-1024 (MiB)', intIn(1, 1024)),
   shutdownTimeoutMs: setting('MCP_SHUTDOWN_TIMEOUT', undefined, 'a duration 0s-10m, e.g. "15s"', durationMs(0, 600_000)),
 } satisfies Record<keyof Config, Setting<unknown>>;
 
@@ -347,6 +350,8 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   sessionIdleMs: '30m',
   rateLimit: '50',
   toolTimeoutMs: '50s',
+  // the SDK's own stdio limit: room for detect_anomaly's 100,000 inline points (about 3 MB as JSON)
+  stdioMaxMessageMb: '10',
   shutdownTimeoutMs: '15s',
 });
 

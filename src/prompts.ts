@@ -10,6 +10,7 @@ import { TRIAGE_SOURCE, alertDedupKey, alertKey } from './alerts/alertmanager.js
 import type { App } from './app.js';
 import { usageQuery } from './features/builder.js';
 import { checkScope } from './features/scope.js';
+import { Namespace, objectName } from './incidents/model.js';
 import { visibleTools } from './mcp/dispatcher.js';
 import { TOOLS } from './tools/index.js';
 
@@ -48,7 +49,8 @@ export interface Workflow {
   description: string;
   /** the description on a read-only server */
   descriptionReadOnly?: string;
-  args: Record<string, { description: string; required: boolean; completeNamespace?: boolean }>;
+  /** `rule`: the schema a tool checks the same value with (a prompt's arguments reach tools and PromQL); else text */
+  args: Record<string, { description: string; required: boolean; rule?: z.ZodString; completeNamespace?: boolean }>;
   /** arguments worked out from the given ones, usable as "$name" too */
   derive?: (args: Record<string, string | undefined>) => Record<string, string>;
   intro: string;
@@ -66,15 +68,12 @@ const ref = (from: string, path: string, shown: string, fallback?: Arg, onlyIf?:
   ...(onlyIf ? { onlyIf } : {}),
 });
 
-/** detect_anomaly's default when build_features suggests nothing (it does only with more than 10 real features). */
-function usage(namespace: string | undefined): string {
-  try {
-    return usageQuery(checkScope('namespace', namespace, undefined), 'cpu');
-  } catch {
-    return `sum(rate(container_cpu_usage_seconds_total{namespace="${namespace ?? ''}",container!=""}[5m]))`;
-  }
-}
-const usageArg = (args: Record<string, string | undefined>) => ({ usage_query: usage(args.namespace) });
+/**
+ * detect_anomaly's default when build_features suggests nothing (it does only with more than 10
+ * real features). The namespace passed the prompt's Namespace rule; checkScope checks it again
+ * and the matcher escapes it, so no argument can change the query's shape.
+ */
+const usageArg = (args: Record<string, string | undefined>) => ({ usage_query: usageQuery(checkScope('namespace', args.namespace, undefined), 'cpu') });
 
 const DETECT: Step = {
   tool: 'detect_anomaly',
@@ -118,7 +117,7 @@ export const WORKFLOWS: Workflow[] = [
     description: 'Check a namespace end to end: features, anomalies, the raw series, related incidents; record what you find.',
     descriptionReadOnly: 'Check a namespace end to end: features, anomalies, the raw series, related incidents; report what you find.',
     args: {
-      namespace: { description: 'Kubernetes namespace', required: true, completeNamespace: true },
+      namespace: { description: 'Kubernetes namespace', required: true, rule: Namespace, completeNamespace: true },
       concern: { description: 'what prompted the check, if anything', required: false },
     },
     derive: usageArg,
@@ -163,8 +162,8 @@ export const WORKFLOWS: Workflow[] = [
     descriptionReadOnly: 'Decide whether a firing alert is a real problem, and report what should be recorded.',
     args: {
       alertname: { description: 'the alert, e.g. KubePodCrashLooping', required: true },
-      namespace: { description: 'namespace the alert is about', required: true, completeNamespace: true },
-      pod: { description: 'pod the alert names, if any', required: false },
+      namespace: { description: 'namespace the alert is about', required: true, rule: Namespace, completeNamespace: true },
+      pod: { description: 'pod the alert names, if any', required: false, rule: objectName('pod') },
       summary: { description: "the alert's summary or description", required: false },
       labels: { description: 'all the alert\'s labels as JSON, if at hand, e.g. {"alertname":"KubePodCrashLooping","namespace":"batch","pod":"x","container":"y"}', required: false },
     },
@@ -217,7 +216,7 @@ export const WORKFLOWS: Workflow[] = [
     title: 'Summarize open incidents',
     description: 'A hand-over summary of active incidents, most severe first.',
     args: {
-      namespace: { description: 'limit to one namespace (optional)', required: false, completeNamespace: true },
+      namespace: { description: 'limit to one namespace (optional)', required: false, rule: Namespace, completeNamespace: true },
     },
     intro: 'Write a hand-over summary of the open incidents (namespace filter: $namespace).',
     steps: [
@@ -320,7 +319,8 @@ export function registerPrompts(mcp: McpServer, app: App): void {
   for (const w of WORKFLOWS) {
     const shape: Record<string, z.ZodType<string | undefined>> = {};
     for (const [name, a] of Object.entries(w.args)) {
-      let s: z.ZodType<string> = z.string().max(500).describe(a.description);
+      // the SDK checks prompts/get against this schema and answers -32602 naming the argument and its rule
+      let s: z.ZodType<string> = (a.rule ?? z.string().max(500)).describe(a.description);
       if (a.completeNamespace) s = completable(s as z.ZodString, (value) => namespaces(value ?? '')) as unknown as z.ZodType<string>;
       // zod 4 keeps a description on the schema it was given to, so an optional one is described again
       shape[name] = a.required ? s : s.optional().describe(a.description);

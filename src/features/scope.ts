@@ -2,8 +2,9 @@
 // and the PromQL matchers that select it in each metric family. Names are checked against
 // Kubernetes naming rules and every value is escaped, so nothing an agent sends can change
 // a query's shape.
+import type { z } from 'zod';
 import { InputError } from '../errors.js';
-import { NAMESPACE_RE } from '../incidents/model.js';
+import { Namespace, SUBDOMAIN_RE, objectName } from '../incidents/model.js';
 import { escapeRegex, matcher } from '../prometheus/promql.js';
 
 export const SCOPES = ['pod', 'deployment', 'namespace', 'cluster'] as const;
@@ -22,9 +23,6 @@ export interface Scope {
  */
 const GENERATE_NAME_MAX = 58;
 
-/** DNS-1123 subdomain: what pod and deployment names must be. */
-const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /**
  * When an owner lookup applies: at the expression's own time, at an offset (" offset 1h"), or
  * at any time in a window ("[24h]": a pod deleted since still counts).
@@ -38,18 +36,22 @@ export function checkScope(kind: ScopeKind, namespace: string | undefined, name:
     return { kind, namespace: null, name: null };
   }
   if (namespace === undefined) throw new InputError('namespace', `is required with scope "${kind}"`);
-  if (!NAMESPACE_RE.test(namespace)) {
-    throw new InputError('namespace', 'must be a Kubernetes namespace name (lowercase letters, digits and "-", 1-63 characters)');
-  }
+  mustPass(Namespace, 'namespace', namespace);
   if (kind === 'namespace') {
     if (name !== undefined) throw new InputError('name', 'is not used with scope "namespace"');
     return { kind, namespace, name: null };
   }
   if (name === undefined) throw new InputError('name', `is required with scope "${kind}" (the ${kind} name)`);
-  if (name.length > 253 || !SUBDOMAIN_RE.test(name)) {
-    throw new InputError('name', `must be a Kubernetes ${kind} name (lowercase letters, digits, "-" and ".", at most 253 characters)`);
-  }
+  mustPass(objectName(kind), 'name', name);
   return { kind, namespace, name };
+}
+
+/** The schemas tool and prompt arguments are checked with, applied here too: one rule for a name everywhere. */
+function mustPass(schema: z.ZodType<string>, field: string, value: string): void {
+  const issues = schema.safeParse(value).error?.issues;
+  if (!issues) return;
+  // the refine states the whole rule; a length issue comes with it
+  throw new InputError(field, (issues.find((i) => i.code === 'custom') ?? issues[0]!).message);
 }
 
 /** Most ReplicaSets a deployment's pod matcher names; more (or longer names) and owned() joins owners. */

@@ -44,6 +44,8 @@ export const LIMITS = {
 
 /** Kubernetes namespace names: DNS-1123 labels. */
 export const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** DNS-1123 subdomains (at most 253 characters): what pod and deployment names must be. */
+export const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 export const LABEL_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
 const ID_RE = /^inc-[0-9a-f]{8,32}$/;
 
@@ -109,6 +111,14 @@ export const Namespace = z
   .string()
   .max(63)
   .refine((s) => NAMESPACE_RE.test(s), { error: 'must be a Kubernetes namespace name (lowercase letters, digits and "-", 1-63 chars)' });
+/** A pod's or a deployment's name (`kind` names which in the rule). */
+export const objectName = (kind: string) =>
+  z
+    .string()
+    .max(253)
+    .refine((s) => s.length <= 253 && SUBDOMAIN_RE.test(s), {
+      error: `must be a Kubernetes ${kind} name (lowercase letters, digits, "-" and ".", at most 253 characters)`,
+    });
 export const LabelKey = z.string().max(LIMITS.labelKey).regex(LABEL_KEY_RE, {
   error: `label keys are letters, digits, "_", ".", "-", "/" (1-${LIMITS.labelKey} chars, alphanumeric at both ends)`,
 });
