@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Subcommand } from './config.js';
 import { StoreError, messageOf } from './errors.js';
 import { exportLine, parseImport } from './incidents/backup.js';
 import { FileIncidentStore } from './incidents/file-store.js';
@@ -13,7 +13,6 @@ import type { Incident } from './incidents/model.js';
 import type { IncidentStore } from './incidents/store.js';
 import { createLogger } from './log.js';
 
-export const SUBCOMMANDS = ['export', 'import'] as const;
 /** bad lines listed before "and N more" */
 const SHOWN_ERRORS = 20;
 
@@ -79,7 +78,7 @@ async function importInto(store: IncidentStore, file: string, incidents: Inciden
   return 0;
 }
 
-export async function runSubcommand(cmd: (typeof SUBCOMMANDS)[number], args: string[]): Promise<number> {
+export async function runSubcommand(cmd: Subcommand, args: string[]): Promise<number> {
   const file = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : undefined;
   if (cmd === 'import' && file === undefined) {
     say('import needs a FILE: prom-incident-mcp import FILE [options]');

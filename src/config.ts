@@ -6,6 +6,10 @@ import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { parseDuration } from './time.js';
 
+/** `prom-incident-mcp export …` and `import …` (src/cli.ts) */
+export const SUBCOMMANDS = ['export', 'import'] as const;
+export type Subcommand = (typeof SUBCOMMANDS)[number];
+
 export interface Config {
   transport: 'stdio' | 'http';
   host: string;

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // Entry point: read config, build the shared App once, serve stdio or HTTP.
-import { createApp, type App } from './app.js';
-import { SUBCOMMANDS, runSubcommand } from './cli.js';
-import { ConfigError, USAGE, loadConfig } from './config.js';
+// What a call needs is loaded when it is first needed: `--version` and `--help` load no server,
+// stdio no HTTP stack (every stdio launch by a desktop or IDE client pays for what is loaded).
+import type { App } from './app.js';
+import { ConfigError, SUBCOMMANDS, USAGE, loadConfig, type Subcommand } from './config.js';
 import { StoreError, messageOf } from './errors.js';
 import { createLogger } from './log.js';
-import { serveHttp } from './transports/http.js';
-import { serveStdio } from './transports/stdio.js';
 import { VERSION } from './version.js';
 
 async function main(): Promise<number> {
-  const sub = SUBCOMMANDS.find((c) => c === process.argv[2]);
-  if (sub) return runSubcommand(sub, process.argv.slice(3));
+  const sub = SUBCOMMANDS.find((c): c is Subcommand => c === process.argv[2]);
+  if (sub) {
+    const { runSubcommand } = await import('./cli.js');
+    return runSubcommand(sub, process.argv.slice(3));
+  }
   let action;
   try {
     action = loadConfig(process.argv.slice(2));
@@ -36,6 +38,7 @@ async function main(): Promise<number> {
 
   let app: App;
   try {
+    const { createApp } = await import('./app.js');
     app = await createApp(config, log);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -52,12 +55,14 @@ async function main(): Promise<number> {
   let stop: () => Promise<void>;
   let done: Promise<void>;
   if (config.transport === 'stdio') {
+    const { serveStdio } = await import('./transports/stdio.js');
     const stdio = await serveStdio(app);
     stop = () => stdio.close();
     done = stdio.closed;
   } else {
     let http;
     try {
+      const { serveHttp } = await import('./transports/http.js');
       http = await serveHttp(app);
     } catch (err) {
       await app.close();
