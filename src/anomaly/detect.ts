@@ -314,7 +314,8 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     const levels = new Float64Array(bounds.length - 1);
     for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
     const adjusted = levelAdjustedScales(blockScale, levels);
-    cands.push(...varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale));
+    const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
+    cands.push(...calm.filter((c) => !(c.direction === 'down' && atFloor(x, c.from, c.to, lo))));
   }
 
   cands = resolveOverlaps(
@@ -367,6 +368,15 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     score: anomalies.length > 0 ? anomalies[0]!.score : 0,
     confidence: confidenceOf(g, season),
   };
+}
+
+/**
+ * Whether every present point of from..to is the series' minimum: an idle count or a quiet
+ * hour at zero is the metric at rest, not a stuck value (a drop to it is a dip or a shift).
+ */
+function atFloor(x: Float64Array, from: number, to: number, floor: number): boolean {
+  for (let i = from; i <= to; i++) if (!Number.isNaN(x[i]!) && x[i] !== floor) return false;
+  return true;
 }
 
 /** Total of the level shifts up to point `at`, removed from the trend's input. */
