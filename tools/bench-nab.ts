@@ -6,8 +6,8 @@
 // its score on its onset (`from`; --mark peak: on `at`; --mark span: on every point from..to);
 // every other point scores 0. The threshold NAB optimises then runs over the anomalies' scores.
 import { pathToFileURL } from 'node:url';
-import { analyze } from '../src/anomaly/detect.js';
 import { detectAnomalies } from '../src/anomaly/service.js';
+import { throughput } from './bench-anomaly.js';
 import { loadCorpus, loadScores, nabScores, windowCount, type NabFile, type ProfileName } from './nab/score.js';
 
 export type Mark = 'onset' | 'peak' | 'span';
@@ -75,29 +75,6 @@ function row(name: string, files: NabFile[], scores: Float64Array[]): string[] {
   ];
 }
 
-/** Best-of-a-few wall time of analyze() on one realistic series of n points (as tools/bench-anomaly.ts). */
-function speed(n: number): number {
-  const t = new Float64Array(n);
-  const v = new Float64Array(n);
-  let e = 0;
-  let seed = 7;
-  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  for (let i = 0; i < n; i++) {
-    t[i] = 1_700_000_000_000 + i * 60_000;
-    e = 0.5 * e + (rnd() + rnd() + rnd() - 1.5);
-    v[i] = 100 + 40 * Math.sin((2 * Math.PI * i) / 1440) + 3 * e + (i % 2477 === 0 ? 60 : 0);
-  }
-  analyze(t, v);
-  let best = Infinity;
-  const started = performance.now();
-  for (let k = 0; k < 20 && performance.now() - started < 5000; k++) {
-    const s = performance.now();
-    analyze(t, v);
-    best = Math.min(best, performance.now() - s);
-  }
-  return best;
-}
-
 async function main(argv: string[]): Promise<void> {
   const arg = (name: string) => {
     const i = argv.indexOf(name);
@@ -137,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
       [10_000, 50],
       [100_000, 1000],
     ] as const) {
-      const ms = speed(n);
+      const { ms } = throughput(n);
       console.log(`${String(n).padStart(7)} points ${ms.toFixed(1).padStart(7)} ms  (budget ${budget} ms: ${(ms / budget).toFixed(2)}x)`);
     }
   }
