@@ -119,7 +119,7 @@ export function formatTable(r: EvalResult): string {
 }
 
 /** Points per second of analyze() on one realistic series of n points (best of a few runs, bounded in time). */
-function throughput(n: number): { n: number; ms: number; pps: number } {
+export function throughput(n: number): { n: number; ms: number; pps: number } {
   const step = 60_000;
   const t = new Float64Array(n);
   const v = new Float64Array(n);

@@ -6,7 +6,7 @@ import { changePoints, SHIFT_SIGMA, type ChangePoint } from './level-shift.js';
 import { pointAnomalies, POINT_Z } from './points.js';
 import { seasonalBreaks } from './seasonal-break.js';
 import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from './seasonal.js';
-import { blockMedians, mad, median, robustScale, rollingMedian } from './stats.js';
+import { blockMedians, mad, median, normalTail, quantile, robustScale, rollingMedian, runningUpperQuantile } from './stats.js';
 import { findDrift, trendSummary } from './trend.js';
 import type { Candidate, Direction, Kind } from './types.js';
 import { blockBounds, blockScaleSeries, levelAdjustedScales, referenceScales, VAR_DOWN, VAR_UP, varianceChanges } from './variance.js';
@@ -126,6 +126,69 @@ function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Ar
   }
   return out;
 }
+
+/** Share of the history whose |z| measures its tail: Gaussian noise has 1% of points beyond 2.58σ. */
+const TAIL_SHARE = 0.01;
+/**
+ * Points the tail is measured on, at least: 1% of a short history is a handful of points (its
+ * own few events); 20, as for a block's noise scale (SCALE_BLOCK), pins it to within ~25%.
+ */
+const TAIL_POINTS = 20;
+/** Share of the series that is judged against itself: history shorter than this says little. */
+const TAIL_FIRST = 0.1;
+
+/**
+ * How much heavier the residuals' tail is than Gaussian noise's with the same core spread,
+ * judged on what came before each point: the 99th percentile of |z| over the earlier points
+ * over its Gaussian value, 2.58 (1 or less for Gaussian noise; with a short history, a lower
+ * percentile so that TAIL_POINTS points measure it). Bursty series (counts of mentions, errors,
+ * requests) routinely go 10σ past their median: once the series has shown that, a burst is
+ * measured against its own tail, and only a burst beyond what it has done before is reported.
+ * The first stretch (no history yet) is judged against itself.
+ */
+function tailFactors(r: Float64Array, scale: Float64Array): Float64Array {
+  const n = r.length;
+  const z = new Float64Array(n);
+  let present = 0;
+  for (let i = 0; i < n; i++) {
+    z[i] = scale[i]! > 0 ? Math.abs(r[i]!) / scale[i]! : NaN;
+    if (!Number.isNaN(z[i]!)) present++;
+  }
+  // the share of the history in the tail, for m points of history
+  const share = (m: number) => Math.max(TAIL_SHARE, TAIL_POINTS / m);
+  const first = Math.min(n, Math.ceil(TAIL_FIRST * n));
+  const firstPresent = Math.max(1, present * TAIL_FIRST);
+  const own = quantile(z.subarray(0, first), 1 - share(firstPresent)) / gaussianTail(share(firstPresent));
+  const history = runningUpperQuantile(z, TAIL_SHARE, TAIL_POINTS);
+  const out = new Float64Array(n).fill(1);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const f = i < first ? own : history[i]! / gaussianTail(share(m));
+    if (f > 1) out[i] = f;
+    if (!Number.isNaN(z[i]!)) m++;
+  }
+  return out;
+}
+
+/** |z| exceeded by Gaussian noise with probability p (two-sided), memoised: few distinct p occur. */
+const gaussianTail = (() => {
+  const memo = new Map<number, number>();
+  return (p: number): number => {
+    let z = memo.get(p);
+    if (z === undefined) {
+      let lo = 0;
+      let hi = 40;
+      for (let k = 0; k < 50; k++) {
+        const mid = (lo + hi) / 2;
+        if (2 * normalTail(mid) > p) lo = mid;
+        else hi = mid;
+      }
+      z = (lo + hi) / 2;
+      if (memo.size < 10_000) memo.set(p, z);
+    }
+    return z;
+  };
+})();
 
 /** Cycles needed before a phase's own spread is trusted (the MAD of 10 values is within ~30%). */
 const PHASE_SCALE_CYCLES = 10;
@@ -260,6 +323,10 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
   const degenerate = mad(r, 0) === 0;
   const scale = degenerate ? new Float64Array(n).fill(sigma) : localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
   if (season && !degenerate) widenAtNoisyPhases(scale, r, season);
+  if (!degenerate) {
+    const heavy = tailFactors(r, scale);
+    for (let i = 0; i < n; i++) scale[i]! *= heavy[i]!;
+  }
 
   const detectors: string[] = [];
   let cands: Candidate[] = [];
@@ -314,7 +381,8 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     const levels = new Float64Array(bounds.length - 1);
     for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
     const adjusted = levelAdjustedScales(blockScale, levels);
-    cands.push(...varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale));
+    const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
+    cands.push(...calm.filter((c) => !(c.direction === 'down' && atFloor(x, c.from, c.to, lo))));
   }
 
   cands = resolveOverlaps(
@@ -367,6 +435,15 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     score: anomalies.length > 0 ? anomalies[0]!.score : 0,
     confidence: confidenceOf(g, season),
   };
+}
+
+/**
+ * Whether every present point of from..to is the series' minimum: an idle count or a quiet
+ * hour at zero is the metric at rest, not a stuck value (a drop to it is a dip or a shift).
+ */
+function atFloor(x: Float64Array, from: number, to: number, floor: number): boolean {
+  for (let i = from; i <= to; i++) if (!Number.isNaN(x[i]!) && x[i] !== floor) return false;
+  return true;
 }
 
 /** Total of the level shifts up to point `at`, removed from the trend's input. */

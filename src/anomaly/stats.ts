@@ -201,3 +201,68 @@ export function normalTail(z: number): number {
     Math.exp(-(z * z) / 2);
   return z >= 0 ? y / 2 : 1 - y / 2;
 }
+
+/** A min-heap of numbers (store -v for a max-heap). */
+class MinHeap {
+  private a: Float64Array;
+  size = 0;
+  constructor(capacity: number) {
+    this.a = new Float64Array(Math.max(1, capacity));
+  }
+  top(): number {
+    return this.a[0]!;
+  }
+  push(v: number): void {
+    const a = this.a;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= v) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = v;
+  }
+  pop(): number {
+    const a = this.a;
+    const out = a[0]!;
+    const v = a[--this.size]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= this.size) break;
+      if (c + 1 < this.size && a[c + 1]! < a[c]!) c++;
+      if (a[c]! >= v) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = v;
+    return out;
+  }
+}
+
+/**
+ * For every i, the k-th largest of the present values before i, with k = ⌈share × their
+ * count⌉ but at least minCount (the (1 - k/count) quantile of the history); NaN while there
+ * is no history. Two
+ * heaps (the k largest, the rest), so O(n log n) in all.
+ */
+export function runningUpperQuantile(x: ArrayLike<number>, share: number, minCount = 1): Float64Array {
+  const n = x.length;
+  const out = new Float64Array(n);
+  const high = new MinHeap(n);
+  const low = new MinHeap(n); // negated: a max-heap of the rest
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = m === 0 ? NaN : high.top();
+    const v = x[i]!;
+    if (Number.isNaN(v)) continue;
+    m++;
+    if (high.size > 0 && v > high.top()) high.push(v);
+    else low.push(-v);
+    const k = Math.min(m, Math.max(minCount, Math.ceil(share * m)));
+    while (high.size < k && low.size > 0) high.push(-low.pop());
+    while (high.size > k) low.push(-high.pop());
+  }
+  return out;
+}

@@ -124,6 +124,24 @@ describe('analyze edge cases', () => {
     expect(explain(flat, { shown: 0 })).toMatch(/^Flat: all 200 points equal 0/);
   });
 
+  it('a burst the series has made before is routine; the first ones and a bigger one are not', () => {
+    // quiet noise, then from a quarter on a 5-point burst of +20σ every 100-200 points (28 in
+    // all, 3% of the points), and near the end one of +200σ
+    const r = noise(11);
+    const n = 6000;
+    const tt = Array.from({ length: n }, (_, i) => i * MIN);
+    const starts = new Set<number>();
+    for (let i = 1500; i < 5400; i += 100 + Math.floor((r() + 0.5) * 100)) starts.add(i);
+    const burst = (i: number) => [0, 1, 2, 3, 4].some((d) => starts.has(i - d));
+    const v = tt.map((_, i) => 100 + 2 * (r() + r() + r()) + (burst(i) ? 40 : 0) + (i >= 5500 && i < 5505 ? 400 : 0));
+    const onsets = analyze(tt, v).anomalies.filter((a) => a.kind === 'spike').map((a) => Math.round(a.from / MIN));
+    expect(starts.size).toBe(28);
+    expect(onsets).toContain(1500);
+    expect(onsets).toContain(5500);
+    // once 20 burst points are history (4 bursts), the rest are within what the series does
+    expect(onsets.filter((i) => starts.has(i)).length).toBeLessThanOrEqual(4);
+  });
+
   it('sensitivity moves the threshold: high finds at least what medium finds, low at most', () => {
     const counts = (['low', 'medium', 'high'] as const).map((s) => analyze(f.t, f.memory, { sensitivity: s }).anomalies.length);
     expect(counts[0]).toBeLessThanOrEqual(counts[1]!);

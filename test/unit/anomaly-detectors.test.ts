@@ -5,7 +5,7 @@ import { changePoints } from '../../src/anomaly/level-shift.js';
 import { pointAnomalies } from '../../src/anomaly/points.js';
 import { seasonalBreaks } from '../../src/anomaly/seasonal-break.js';
 import { DAY, deseasonalize, detectSeason, WEEK } from '../../src/anomaly/seasonal.js';
-import { mad, median, quantile, quantileInPlace, robustScale, rollingMedian } from '../../src/anomaly/stats.js';
+import { mad, median, quantile, quantileInPlace, robustScale, rollingMedian, runningUpperQuantile } from '../../src/anomaly/stats.js';
 import { findDrift, mannKendall, theilSen } from '../../src/anomaly/trend.js';
 import { blockBounds, blockScaleSeries, referenceScales, varianceChanges } from '../../src/anomaly/variance.js';
 import { noise } from '../helpers/k8s-series.js';
@@ -44,6 +44,21 @@ describe('robust statistics', () => {
       expect(quantileInPlace(Float64Array.from(v), q)).toBeCloseTo(want, 12);
     }
     expect(quantile([3, NaN, 1, 2], 0.5)).toBe(2);
+  });
+
+  it('the running upper quantile is the k-th largest of the history, k = max(minCount, share of it)', () => {
+    const r = noise(9);
+    const x = Float64Array.from({ length: 600 }, () => (r() < -0.4 ? NaN : Math.round(r() * 1000)));
+    const got = runningUpperQuantile(x, 0.05, 3);
+    const seen: number[] = [];
+    for (let i = 0; i < x.length; i++) {
+      if (seen.length === 0) expect(got[i]).toBeNaN();
+      else {
+        const k = Math.min(seen.length, Math.max(3, Math.ceil(0.05 * seen.length)));
+        expect(got[i]).toBe([...seen].sort((a, b) => b - a)[k - 1]);
+      }
+      if (!Number.isNaN(x[i]!)) seen.push(x[i]!);
+    }
   });
 
   it('MAD-based scale ignores outliers; the fallback keeps a lone event visible', () => {
