@@ -1,9 +1,8 @@
 import { pino, type Logger } from 'pino';
+import type { LogLevel } from './settings.js';
 
-export type { Logger };
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { Logger, LogLevel };
+export { LOG_LEVELS } from './settings.js';
 
 /**
  * JSON logs to stderr: stdout belongs to the stdio transport. Secrets are redacted by path

@@ -3,9 +3,9 @@
 // What a call needs is loaded when it is first needed: `--version` and `--help` load no server,
 // stdio no HTTP stack (every stdio launch by a desktop or IDE client pays for what is loaded).
 import type { App } from './app.js';
-import { ConfigError, SUBCOMMANDS, USAGE, loadConfig, type Subcommand } from './config.js';
+import { ConfigError, SUBCOMMANDS, loadConfig, type Subcommand } from './config.js';
 import { StoreError, messageOf } from './errors.js';
-import { createLogger } from './log.js';
+import { usage } from './settings.js';
 import { VERSION } from './version.js';
 
 async function main(): Promise<number> {
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
     throw err;
   }
   if (action.kind === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage()}\n`);
     return 0;
   }
   if (action.kind === 'version') {
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = action.config;
+  const { createLogger } = await import('./log.js');
   const log = createLogger(config.logLevel);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
 

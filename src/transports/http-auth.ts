@@ -5,7 +5,7 @@
 // with every known digest, so neither the length nor the matching prefix leaks.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError, TOKEN_RULE, Token } from '../config.js';
+import { ConfigError, TOKEN_RULE, isToken } from '../config.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -21,7 +21,7 @@ export function parseTokenFile(text: string): { tokens: string[]; badLines: numb
     for (const raw of line.replace(/#.*/, '').split(',')) {
       const t = raw.trim();
       if (t === '') continue;
-      if (Token.safeParse(t).success) tokens.push(t);
+      if (isToken(t)) tokens.push(t);
       else badLines.push(i + 1);
     }
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { ConfigError, defaultDataDir, loadConfig } from '../../src/config.js';
+import { SETTINGS, usage, type Setting } from '../../src/settings.js';
+import { README, withSettingsTable } from '../../tools/config-doc.js';
 
 const run = (argv: string[], env: Record<string, string> = {}) => {
   const a = loadConfig(argv, env);
@@ -85,5 +88,28 @@ describe('config', () => {
     expect(message).not.toContain('short-secret');
     expect(() => run([], { MCP_READ_ONLY: 'maybe' })).toThrow('MCP_READ_ONLY must be true or false, got "maybe"');
     expect(() => run([], { MCP_ALLOWED_ORIGINS: 'evil.com/path' })).toThrow(/MCP_ALLOWED_ORIGINS must be comma-separated origins/);
+  });
+});
+
+describe('the one table of settings', () => {
+  it("is what the README's configuration table says (npx tsx tools/config-doc.ts rewrites it)", () => {
+    const readme = readFileSync(README, 'utf8');
+    expect(readme).toBe(withSettingsTable(readme));
+  });
+
+  it('is what --help lists: every variable, every flag, and each default', () => {
+    const help = usage();
+    for (const s of Object.values(SETTINGS) as Setting[]) {
+      expect(help).toContain(s.env);
+      if (s.flag) expect(help).toContain(s.flag);
+      if (typeof s.default === 'string' && s.default !== '' && !s.shownDefault) expect(help).toContain(`(default ${s.default})`);
+    }
+  });
+
+  it('parses each default with its own rule', () => {
+    for (const s of Object.values(SETTINGS) as Setting[]) {
+      const raw = typeof s.default === 'function' ? s.default({ HOME: '/home/u' }) : s.default;
+      if (raw !== null) expect([s.env, s.rule.parse(raw)]).not.toEqual([s.env, undefined]);
+    }
   });
 });
