@@ -18,7 +18,7 @@ function sig3(v: number): string {
 
 /** 3 significant digits with a unit: 1.9 GiB, 250 ms, 12.4k. */
 export function formatValue(v: number, unit?: Unit): string {
-  if (!Number.isFinite(v)) return String(v);
+  if (!Number.isFinite(v)) return 'unknown';
   const a = Math.abs(v);
   if (unit === 'bytes') {
     let k = 0;

@@ -88,7 +88,40 @@ function sharedLabels(all: Record<string, string>[]): Set<string> {
   return new Set(Object.keys(commonLabels(all)).filter((k) => k !== '__name__'));
 }
 
-export function buildReport(items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[], o: ReportOptions): Report {
+const finite = (...v: (number | undefined)[]) => v.every((x) => x === undefined || Number.isFinite(x));
+
+/**
+ * Last line of defence: an anomaly with a non-finite figure (a detector bug; the detectors
+ * are tested not to produce one) is left out and said to be, rather than failing the whole
+ * result against its schema; a non-finite score or confidence becomes 0.
+ */
+export function withFiniteFigures(a: Analysis): { analysis: Analysis; dropped: number } {
+  const anomalies = a.anomalies.filter((x) => finite(x.at, x.from, x.to, x.value, x.expected, x.band[0], x.band[1], x.score, x.ratio));
+  const dropped = a.anomalies.length - anomalies.length;
+  if (dropped === 0 && finite(a.score, a.confidence)) return { analysis: a, dropped };
+  const score = anomalies.reduce((m, x) => Math.max(m, x.score), 0);
+  return { analysis: { ...a, anomalies, score, confidence: finite(a.confidence) ? a.confidence : 0 }, dropped };
+}
+
+type Item = { labels: Record<string, string>; analysis: Analysis; note?: string | undefined };
+
+/** Items with only finite figures; a series that had some left out says so in its note and a warning. */
+function guarded(items: Item[], warnings: string[]): Item[] {
+  let total = 0;
+  const out = items.map((it) => {
+    const { analysis, dropped } = withFiniteFigures(it.analysis);
+    if (dropped === 0) return { ...it, analysis };
+    total += dropped;
+    const note = `${dropped} anomal${dropped === 1 ? 'y was' : 'ies were'} left out: ${dropped === 1 ? 'its' : 'their'} figures could not be computed.`;
+    return { ...it, analysis, note: it.note ? `${it.note} ${note}` : note };
+  });
+  if (total > 0) warnings.push(`${total} anomal${total === 1 ? 'y' : 'ies'} left out because a figure was not a finite number (a detector bug: please report the series)`);
+  return out;
+}
+
+export function buildReport(input: Item[], o: ReportOptions): Report {
+  const warnings = [...o.warnings];
+  const items = guarded(input, warnings);
   const ranked = items
     .map((it, i) => ({ ...it, i }))
     .sort((a, b) => b.analysis.score - a.analysis.score || b.analysis.confidence - a.analysis.confidence || a.i - b.i);
@@ -149,7 +182,7 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
     series_omitted: items.length - shown.length,
     anomalous_series: items.filter((it) => it.analysis.anomalies.length > 0).length,
     series,
-    warnings: o.warnings,
+    warnings,
     next,
   };
 }

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyze, type Analysis } from '../../src/anomaly/detect.js';
+import { buildReport, renderReport, type ReportOptions } from '../../src/anomaly/report.js';
 import { detectAnomalies } from '../../src/anomaly/service.js';
 import { detectAnomaly } from '../../src/tools/detect-anomaly.js';
 import { nonFinitePaths, pairs, seriesShape, type ShapedSeries } from '../helpers/series-shapes.js';
@@ -50,5 +51,25 @@ describe('detect_anomaly on any finite series', () => {
     expect((await run([0, 0, 5])).status).toBe('insufficient_data');
     expect((await run(Array(200).fill(0))).status).toBe('flat');
     expect((await run(Array(200).fill(-3e6))).status).toBe('flat');
+  });
+});
+
+describe("the report's last line of defence", () => {
+  it('leaves out an anomaly with a non-finite figure and says so, instead of failing the schema', () => {
+    const good = { kind: 'spike', direction: 'up', at: 1, from: 1, to: 1, value: 9, expected: 1, band: [0, 2], score: 0.9 } as const;
+    const bad = { ...good, kind: 'variance_change', value: 0, expected: NaN, band: [NaN, NaN], score: 1, ratio: NaN } as const;
+    const analysis = analyze(
+      Array.from({ length: 60 }, (_, i) => i * 60_000),
+      Array.from({ length: 60 }, (_, i) => i % 3),
+    );
+    const broken = { ...analysis, anomalies: [bad, good] as Analysis['anomalies'], score: 1, confidence: NaN };
+    const opts: ReportOptions = { source: 'series', sensitivity: 'medium', method: 'auto', top: 5, maxAnomalies: 5, warnings: [], unitOf: () => undefined };
+    const report = buildReport([{ labels: {}, analysis: broken }], opts);
+    expect(detectAnomaly.output.safeParse(report).success).toBe(true);
+    expect(report.series[0]!.anomalies.map((a) => a.kind)).toEqual(['spike']);
+    expect(report.series[0]!.score).toBe(0.9);
+    expect(report.series[0]!.explanation).toContain('1 anomaly was left out');
+    expect(report.warnings.join(' ')).toMatch(/not a finite number/);
+    expect(renderReport(report, opts)).not.toMatch(/NaN/);
   });
 });
