@@ -4,7 +4,7 @@
 import { commonLabels } from '../prometheus/shape.js';
 import { formatDuration } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
-import { explain, formatTime, formatValue, modelOf, ratioText, type Unit } from './explain.js';
+import { explain, formatTime, formatValues, modelOf, ratioText, type Unit } from './explain.js';
 import type { Kind } from './types.js';
 
 export interface AnomalyOut {
@@ -203,10 +203,8 @@ export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | '
     lines.push(`${head}: ${s.anomalies.length + s.anomalies_omitted} anomal${s.anomalies.length + s.anomalies_omitted === 1 ? 'y' : 'ies'}`);
     const unit = o.unitOf(s.labels);
     for (const a of s.anomalies) {
-      const what =
-        a.ratio !== undefined
-          ? `noise ±${formatValue(a.value, unit)} (usual ±${formatValue(a.expected, unit)}, ${ratioText(a.ratio)})`
-          : `${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)})`;
+      const [v, e] = formatValues([a.value, a.expected], unit);
+      const what = a.ratio !== undefined ? `noise ±${v} (usual ±${e}, ${ratioText(a.ratio)})` : `${v} (expected ${e})`;
       lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${what}, score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
     }
     if (s.anomalies_omitted > 0) lines.push(`   (${s.anomalies_omitted} more not shown; the strongest are listed)`);
