@@ -2,8 +2,9 @@
 // anomalies per series bounded (the number left out stated), a hint for the next call, and
 // a compact text an agent can act on.
 import { commonLabels } from '../prometheus/shape.js';
-import { formatDuration } from '../time.js';
+import { formatDuration, niceStep } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
+import { resolutionOf, type Resolution } from './extremes.js';
 import { explain, formatTime, formatValues, modelOf, ratioText, type Unit } from './explain.js';
 import type { Kind } from './types.js';
 
@@ -35,7 +36,8 @@ export interface SeriesOut {
 
 export interface Report {
   query: string | null;
-  range: { start: string; end: string; step: string } | null;
+  /** the range analysed and what one point stands for (query input only) */
+  range: ({ start: string; end: string; step: string } & Resolution) | null;
   series_total: number;
   /** series the query returned beyond the analysed ones (see warnings): not scored */
   series_unanalysed: number;
@@ -50,6 +52,7 @@ export interface ReportOptions {
   source: 'query' | 'series';
   query?: string | undefined;
   range?: { start: number; end: number; step: number } | undefined;
+  resolution?: Resolution | undefined;
   sensitivity: Sensitivity;
   method: string;
   top: number;
@@ -61,6 +64,9 @@ export interface ReportOptions {
   /** a corrected query (a counter's rate) to run instead: becomes the next step */
   betterQuery?: string | undefined;
 }
+
+/** Points of the raw values suggested around the top anomaly when a finer step is needed. */
+const NEXT_POINTS = 500;
 
 /** 6 significant digits: enough to act on, short in JSON. */
 const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
@@ -163,20 +169,21 @@ export function buildReport(input: Item[], o: ReportOptions): Report {
   } else if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
     const an = top.analysis.anomalies[0]!;
     const pad = Math.max(30 * o.range.step, (an.to - an.from) / 2);
+    const start = Math.max(o.range.start, an.from - pad);
+    const end = Math.min(o.range.end, an.to + pad);
+    // When peaks within each step were analysed, a finer step shows them in the raw values.
+    const step = o.resolution?.within_step === 'max_min' ? Math.min(o.range.step, niceStep(end - start, NEXT_POINTS, 15_000)) : o.range.step;
     next = {
       tool: 'query_metrics',
-      arguments: {
-        query: o.query,
-        start: formatTime(Math.max(o.range.start, an.from - pad)),
-        end: formatTime(Math.min(o.range.end, an.to + pad)),
-        step: formatDuration(o.range.step),
-      },
+      arguments: { query: o.query, start: formatTime(start), end: formatTime(end), step: formatDuration(step) },
       why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels, sharedLabels(items.map((it) => it.labels)))})`,
     };
   }
   return {
     query: o.query ?? null,
-    range: o.range ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) } : null,
+    range: o.range
+      ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step), ...(o.resolution ?? resolutionOf(o.range, null, false)) }
+      : null,
     series_total: items.length,
     series_unanalysed: o.unanalysed ?? 0,
     series_omitted: items.length - shown.length,
@@ -189,7 +196,8 @@ export function buildReport(input: Item[], o: ReportOptions): Report {
 
 export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | 'method' | 'unitOf'>): string {
   const lines: string[] = [];
-  const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
+  const within = r.range?.within_step === 'max_min' ? ", with each step's max and min" : '';
+  const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step}${within})` : 'inline data';
   const of = r.series_unanalysed > 0 ? `${r.series_total} analysed (${r.series_unanalysed} more returned, not analysed: see the warning)` : `${r.series_total}`;
   lines.push(`${r.anomalous_series} of ${of} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
