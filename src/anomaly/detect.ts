@@ -94,9 +94,9 @@ export function minStrength(s: Sensitivity = 'medium'): number {
 }
 
 export function scoreOf(strength: number): number {
-  if (strength === Infinity) return 1; // e.g. a value that stopped moving at all
-  const u2 = strength * strength;
-  return Math.round((u2 / (u2 + 1)) * 1000) / 1000;
+  // 1 / (1 + 1/u²) is u²/(u²+1) without Infinity/Infinity when u² overflows (a 1e300
+  // outlier) or u is Infinity (a value that stopped moving at all).
+  return Math.round((1 / (1 + 1 / (strength * strength))) * 1000) / 1000;
 }
 
 function oddClamp(v: number, lo: number, hi: number): number {
@@ -365,15 +365,18 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
       // leak), with the shifts undone in `corrected` added back to the expected level.
       const cut = shifts.find((s) => s.at > d.onset && s.at <= d.end);
       const to = cut ? cut.at - 1 : d.end;
-      cands.push({
-        kind: 'trend',
-        direction: d.departure > 0 ? 'up' : 'down',
-        at: d.onset,
-        from: d.onset,
-        to,
-        strength: d.strength,
-        level: { value: median(y.subarray(Math.max(d.onset, to - h), to + 1)), expected: d.lineAt(to) + shiftedBy(shifts, to) },
-      });
+      const reached = lastMedian(y, d.onset, to, h + 1);
+      if (!Number.isNaN(reached)) {
+        cands.push({
+          kind: 'trend',
+          direction: d.departure > 0 ? 'up' : 'down',
+          at: d.onset,
+          from: d.onset,
+          to,
+          strength: d.strength,
+          level: { value: reached, expected: d.lineAt(to) + shiftedBy(shifts, to) },
+        });
+      }
     }
   }
   if (run('variance')) {
@@ -403,7 +406,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
         expected: usual,
         band: [usual * Math.pow(VAR_DOWN, uMin), usual * Math.pow(VAR_UP, uMin)],
         score: scoreOf(c.strength),
-        ratio: Math.round((observed / usual) * 100) / 100,
+        ratio: roundedRatio(observed / usual),
       };
     }
     const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
@@ -446,11 +449,27 @@ function atFloor(x: Float64Array, from: number, to: number, floor: number): bool
   return true;
 }
 
+/**
+ * Median of the last k present values in y[from..to]: where a drift got to. Counted in present
+ * points, not slots, so holes at its end do not leave it without a value (NaN only when the
+ * whole span is missing).
+ */
+function lastMedian(y: Float64Array, from: number, to: number, k: number): number {
+  const got: number[] = [];
+  for (let i = to; i >= from && got.length < k; i--) if (!Number.isNaN(y[i]!)) got.push(y[i]!);
+  return median(got);
+}
+
 /** Total of the level shifts up to point `at`, removed from the trend's input. */
 function shiftedBy(shifts: ChangePoint[], at: number): number {
   let s = 0;
   for (const p of shifts) if (p.at <= at) s += p.delta;
   return s;
+}
+
+/** To 2 decimals, and within the range of a double: ×100 overflows for a 1e300-scale outlier's noise. */
+function roundedRatio(r: number): number {
+  return r < 1e300 ? Math.round(r * 100) / 100 : Number.MAX_VALUE;
 }
 
 /** `at`, or the present point nearest to it within the event (a variance block may start on a gap). */

@@ -9,31 +9,45 @@ export type Unit = 'bytes' | 'seconds' | undefined;
 const SI = ['', 'k', 'M', 'G', 'T', 'P'];
 const BIN = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-function sig3(v: number): string {
+function sig(v: number, digits: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e-3 && a < 1e4) return String(Number(v.toPrecision(3)));
-  return v.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (a >= 1e-3 && a < 1e4) return String(Number(v.toPrecision(digits)));
+  return v.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e');
 }
 
-/** 3 significant digits with a unit: 1.9 GiB, 250 ms, 12.4k. */
-export function formatValue(v: number, unit?: Unit): string {
-  if (!Number.isFinite(v)) return String(v);
+/** 3 significant digits (or `digits`) with a unit: 1.9 GiB, 250 ms, 12.4k. */
+export function formatValue(v: number, unit?: Unit, digits = 3): string {
+  if (!Number.isFinite(v)) return 'unknown';
   const a = Math.abs(v);
   if (unit === 'bytes') {
     let k = 0;
     while (a >= 1024 ** (k + 1) && k < BIN.length - 1) k++;
-    return `${sig3(v / 1024 ** k)} ${BIN[k]}`;
+    return `${sig(v / 1024 ** k, digits)} ${BIN[k]}`;
   }
   if (unit === 'seconds') {
-    if (a > 0 && a < 1) return `${sig3(v * 1000)} ms`;
-    return `${sig3(v)} s`;
+    if (a > 0 && a < 1) return `${sig(v * 1000, digits)} ms`;
+    return `${sig(v, digits)} s`;
   }
   if (a >= 1e4 && a < 1e18) {
     const k = Math.min(SI.length - 1, Math.floor(Math.log10(a) / 3));
-    return `${sig3(v / 1000 ** k)}${SI[k]}`;
+    return `${sig(v / 1000 ** k, digits)}${SI[k]}`;
   }
-  return sig3(v);
+  return sig(v, digits);
+}
+
+/**
+ * Values printed side by side (a value and what was expected): 3 significant digits, more
+ * where needed so that numbers that differ never print the same ("3.92M (expected 3.92M)").
+ */
+export function formatValues(values: readonly number[], unit?: Unit): string[] {
+  let out = values.map((v) => formatValue(v, unit));
+  for (let digits = 4; digits <= 17; digits++) {
+    const clash = values.some((v, i) => values.some((w, j) => j > i && v !== w && out[i] === out[j]));
+    if (!clash) break;
+    out = values.map((v) => formatValue(v, unit, digits));
+  }
+  return out;
 }
 
 /** RFC 3339 in UTC without milliseconds when they are 0: "2026-01-25T14:03:00Z". */
@@ -74,12 +88,11 @@ const KIND_WORDS: Record<Anomaly['kind'], string> = {
 function describe(an: Anomaly, unit: Unit, end: number, periodMs = DAY): string {
   const dur = an.to > an.from ? `, lasting ${formatDuration(an.to - an.from)}` : '';
   const at = formatTime(an.at);
-  const v = formatValue(an.value, unit);
-  const e = formatValue(an.expected, unit);
+  const [v, e, edge] = formatValues([an.value, an.expected, an.kind === 'dip' ? an.band[0] : an.band[1]], unit);
   switch (an.kind) {
     case 'spike':
     case 'dip':
-      return `${KIND_WORDS[an.kind]} to ${v} at ${at} (expected about ${e}, normal ${an.kind === 'spike' ? `up to ${formatValue(an.band[1], unit)}` : `down to ${formatValue(an.band[0], unit)}`})${dur}`;
+      return `${KIND_WORDS[an.kind]} to ${v} at ${at} (expected about ${e}, normal ${an.kind === 'spike' ? 'up to' : 'down to'} ${edge})${dur}`;
     case 'level_shift':
       return `${KIND_WORDS[an.kind]} ${an.direction} at ${at} from about ${e} to ${v}${an.to >= end ? ', still in effect at the end' : dur}`;
     case 'trend':

@@ -2,9 +2,10 @@
 // anomalies per series bounded (the number left out stated), a hint for the next call, and
 // a compact text an agent can act on.
 import { commonLabels } from '../prometheus/shape.js';
-import { formatDuration } from '../time.js';
+import { formatDuration, niceStep } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
-import { explain, formatTime, formatValue, modelOf, ratioText, type Unit } from './explain.js';
+import { resolutionOf, type Resolution } from './extremes.js';
+import { explain, formatTime, formatValues, modelOf, ratioText, type Unit } from './explain.js';
 import type { Kind } from './types.js';
 
 export interface AnomalyOut {
@@ -35,7 +36,8 @@ export interface SeriesOut {
 
 export interface Report {
   query: string | null;
-  range: { start: string; end: string; step: string } | null;
+  /** the range analysed and what one point stands for (query input only) */
+  range: ({ start: string; end: string; step: string } & Resolution) | null;
   series_total: number;
   /** series the query returned beyond the analysed ones (see warnings): not scored */
   series_unanalysed: number;
@@ -50,6 +52,7 @@ export interface ReportOptions {
   source: 'query' | 'series';
   query?: string | undefined;
   range?: { start: number; end: number; step: number } | undefined;
+  resolution?: Resolution | undefined;
   sensitivity: Sensitivity;
   method: string;
   top: number;
@@ -61,6 +64,9 @@ export interface ReportOptions {
   /** a corrected query (a counter's rate) to run instead: becomes the next step */
   betterQuery?: string | undefined;
 }
+
+/** Points of the raw values suggested around the top anomaly when a finer step is needed. */
+const NEXT_POINTS = 500;
 
 /** 6 significant digits: enough to act on, short in JSON. */
 const round = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
@@ -88,7 +94,40 @@ function sharedLabels(all: Record<string, string>[]): Set<string> {
   return new Set(Object.keys(commonLabels(all)).filter((k) => k !== '__name__'));
 }
 
-export function buildReport(items: { labels: Record<string, string>; analysis: Analysis; note?: string | undefined }[], o: ReportOptions): Report {
+const finite = (...v: (number | undefined)[]) => v.every((x) => x === undefined || Number.isFinite(x));
+
+/**
+ * Last line of defence: an anomaly with a non-finite figure (a detector bug; the detectors
+ * are tested not to produce one) is left out and said to be, rather than failing the whole
+ * result against its schema; a non-finite score or confidence becomes 0.
+ */
+export function withFiniteFigures(a: Analysis): { analysis: Analysis; dropped: number } {
+  const anomalies = a.anomalies.filter((x) => finite(x.at, x.from, x.to, x.value, x.expected, x.band[0], x.band[1], x.score, x.ratio));
+  const dropped = a.anomalies.length - anomalies.length;
+  if (dropped === 0 && finite(a.score, a.confidence)) return { analysis: a, dropped };
+  const score = anomalies.reduce((m, x) => Math.max(m, x.score), 0);
+  return { analysis: { ...a, anomalies, score, confidence: finite(a.confidence) ? a.confidence : 0 }, dropped };
+}
+
+type Item = { labels: Record<string, string>; analysis: Analysis; note?: string | undefined };
+
+/** Items with only finite figures; a series that had some left out says so in its note and a warning. */
+function guarded(items: Item[], warnings: string[]): Item[] {
+  let total = 0;
+  const out = items.map((it) => {
+    const { analysis, dropped } = withFiniteFigures(it.analysis);
+    if (dropped === 0) return { ...it, analysis };
+    total += dropped;
+    const note = `${dropped} anomal${dropped === 1 ? 'y was' : 'ies were'} left out: ${dropped === 1 ? 'its' : 'their'} figures could not be computed.`;
+    return { ...it, analysis, note: it.note ? `${it.note} ${note}` : note };
+  });
+  if (total > 0) warnings.push(`${total} anomal${total === 1 ? 'y' : 'ies'} left out because a figure was not a finite number (a detector bug: please report the series)`);
+  return out;
+}
+
+export function buildReport(input: Item[], o: ReportOptions): Report {
+  const warnings = [...o.warnings];
+  const items = guarded(input, warnings);
   const ranked = items
     .map((it, i) => ({ ...it, i }))
     .sort((a, b) => b.analysis.score - a.analysis.score || b.analysis.confidence - a.analysis.confidence || a.i - b.i);
@@ -130,33 +169,35 @@ export function buildReport(items: { labels: Record<string, string>; analysis: A
   } else if (o.source === 'query' && o.query && o.range && top && top.analysis.anomalies.length > 0) {
     const an = top.analysis.anomalies[0]!;
     const pad = Math.max(30 * o.range.step, (an.to - an.from) / 2);
+    const start = Math.max(o.range.start, an.from - pad);
+    const end = Math.min(o.range.end, an.to + pad);
+    // When peaks within each step were analysed, a finer step shows them in the raw values.
+    const step = o.resolution?.within_step === 'max_min' ? Math.min(o.range.step, niceStep(end - start, NEXT_POINTS, 15_000)) : o.range.step;
     next = {
       tool: 'query_metrics',
-      arguments: {
-        query: o.query,
-        start: formatTime(Math.max(o.range.start, an.from - pad)),
-        end: formatTime(Math.min(o.range.end, an.to + pad)),
-        step: formatDuration(o.range.step),
-      },
+      arguments: { query: o.query, start: formatTime(start), end: formatTime(end), step: formatDuration(step) },
       why: `raw values around the top anomaly (${an.kind} of ${seriesName(top.labels, sharedLabels(items.map((it) => it.labels)))})`,
     };
   }
   return {
     query: o.query ?? null,
-    range: o.range ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step) } : null,
+    range: o.range
+      ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step), ...(o.resolution ?? resolutionOf(o.range, null, false)) }
+      : null,
     series_total: items.length,
     series_unanalysed: o.unanalysed ?? 0,
     series_omitted: items.length - shown.length,
     anomalous_series: items.filter((it) => it.analysis.anomalies.length > 0).length,
     series,
-    warnings: o.warnings,
+    warnings,
     next,
   };
 }
 
 export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | 'method' | 'unitOf'>): string {
   const lines: string[] = [];
-  const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step})` : 'inline data';
+  const within = r.range?.within_step === 'max_min' ? ", with each step's max and min" : '';
+  const where = r.query !== null && r.range ? `${r.query} from ${r.range.start} to ${r.range.end} (step ${r.range.step}${within})` : 'inline data';
   const of = r.series_unanalysed > 0 ? `${r.series_total} analysed (${r.series_unanalysed} more returned, not analysed: see the warning)` : `${r.series_total}`;
   lines.push(`${r.anomalous_series} of ${of} series anomalous; ${where}; sensitivity ${o.sensitivity}, method ${o.method}.`);
   for (const w of r.warnings) lines.push(`Warning: ${w}`);
@@ -170,10 +211,8 @@ export function renderReport(r: Report, o: Pick<ReportOptions, 'sensitivity' | '
     lines.push(`${head}: ${s.anomalies.length + s.anomalies_omitted} anomal${s.anomalies.length + s.anomalies_omitted === 1 ? 'y' : 'ies'}`);
     const unit = o.unitOf(s.labels);
     for (const a of s.anomalies) {
-      const what =
-        a.ratio !== undefined
-          ? `noise ±${formatValue(a.value, unit)} (usual ±${formatValue(a.expected, unit)}, ${ratioText(a.ratio)})`
-          : `${formatValue(a.value, unit)} (expected ${formatValue(a.expected, unit)})`;
+      const [v, e] = formatValues([a.value, a.expected], unit);
+      const what = a.ratio !== undefined ? `noise ±${v} (usual ±${e}, ${ratioText(a.ratio)})` : `${v} (expected ${e})`;
       lines.push(`   - ${a.kind} ${a.direction} at ${a.at}: ${what}, score ${a.score}${a.to !== a.from ? `, until ${a.to}` : ''}`);
     }
     if (s.anomalies_omitted > 0) lines.push(`   (${s.anomalies_omitted} more not shown; the strongest are listed)`);

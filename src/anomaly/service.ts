@@ -3,7 +3,9 @@
 // series the same way, and build the ranked report.
 import { InputError, NotConfiguredError } from '../errors.js';
 import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
+import { alignRange } from '../prometheus/promql.js';
 import { analyze, type Analysis, type Method, type Sensitivity } from './detect.js';
+import { fetchExtremes, planExtremes, resolutionOf, seriesKey, withExtremes, type Extremes, type Resolution } from './extremes.js';
 import { isCounterQuery, parseInline, rawCounterFix, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
 import { formatDuration } from '../time.js';
 import { formatTime } from './explain.js';
@@ -112,6 +114,7 @@ export async function detectAnomalies(
   const warnings: string[] = [];
   let items: Item[];
   let range: ResolvedRange | undefined;
+  let resolution: Resolution | undefined;
   let betterQuery: string | undefined;
   let unanalysed = 0;
   if (args.series !== undefined) {
@@ -138,11 +141,18 @@ export async function detectAnomalies(
       );
       betterQuery = fixed;
     }
-    const res = await prometheus.queryRange(query, range, signal ? { signal } : undefined);
+    const counter = isCounterQuery(query);
+    // Both requests at once, on the grid the client will align the range to.
+    const aligned = alignRange(range);
+    const plan = planExtremes(query, aligned, args.method, counter);
+    const [res, extremes] = await Promise.all([
+      prometheus.queryRange(query, range, signal ? { signal } : undefined),
+      plan ? fetchExtremes(prometheus, plan, aligned, warnings, signal) : null,
+    ]);
     warnings.push(...res.warnings);
     range = { start: res.start, end: res.end, step: res.step };
+    resolution = resolutionOf(range, plan, extremes !== null);
     let series = res.series;
-    const counter = isCounterQuery(query);
     if (series.length > MAX_QUERY_SERIES) {
       // Too many to analyse in full: a quick pre-screen of all of them picks the ones to analyse.
       const ranked = series.map((x, i) => ({ x, i, j: jumpScore(x.values, counter) })).sort((a, b) => b.j - a.j || a.i - b.i);
@@ -159,7 +169,10 @@ export async function detectAnomalies(
       series,
       (raw) => {
         const { s, note } = counter ? { s: raw, note: undefined } : padLateState(raw, r);
-        return { labels: s.labels, analysis: analyze(s.timestamps, s.values, { ...opts, counter }), note };
+        const analysis = analyze(s.timestamps, s.values, { ...opts, counter });
+        // A padded 0/1 state has points the extremes do not: it moves in steps anyway.
+        const ex: Extremes | undefined = note === undefined ? extremes?.get(seriesKey(s.labels)) : undefined;
+        return { labels: s.labels, analysis: ex ? withExtremes(analysis, s, ex, r.step, sensitivity) : analysis, note };
       },
       signal,
     );
@@ -169,6 +182,7 @@ export async function detectAnomalies(
     source: args.query !== undefined ? ('query' as const) : ('series' as const),
     query: args.query,
     range,
+    resolution,
     sensitivity,
     method: args.method,
     top: args.top,

@@ -137,6 +137,9 @@ export function varianceChanges(scales: Float64Array, ref: Float64Array, bounds:
     if (e - b >= MIN_RUN) {
       const m = median(ratios);
       const observed = median(raw.subarray(b, e));
+      // A dead-calm run (scale 0: zeros, a stuck value, a smooth stretch) has ratio 0, which
+      // says nothing about the usual noise: take the reference itself (value units at the median level).
+      const usual = m > 0 ? observed / m : median(ref.subarray(b, e));
       out.push({
         kind: 'variance_change',
         direction: dir > 0 ? 'up' : 'down',
@@ -144,7 +147,7 @@ export function varianceChanges(scales: Float64Array, ref: Float64Array, bounds:
         from: bounds[b]!,
         to: bounds[e]! - 1,
         strength: Math.log(m) / Math.log(dir > 0 ? VAR_UP : VAR_DOWN),
-        noise: { observed, usual: observed / m },
+        noise: { observed, usual },
       });
     }
     b = Math.max(e, b + 1);

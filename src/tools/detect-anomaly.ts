@@ -44,7 +44,9 @@ const Anomaly = z.object({
 
 const output = z.object({
   query: z.string().nullable(),
-  range: z.object({ start: z.string(), end: z.string(), step: z.string() }).nullable(),
+  range: z
+    .object({ start: z.string(), end: z.string(), step: z.string(), within_step: z.enum(['sampled', 'max_min']), resolution: z.string() })
+    .nullable(),
   series_total: z.number().int(),
   series_unanalysed: z.number().int(),
   series_omitted: z.number().int(),

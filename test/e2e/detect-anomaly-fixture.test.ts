@@ -26,6 +26,36 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(t).toMatch(/spike up at/);
     });
 
+    // Over 3d and 7d the default step (2m, 5m) is longer than a scrape; and with a step longer
+    // than the spike itself (17m) a plain range query would likely step over it.
+    for (const [range, step, within] of [
+      ['24h', undefined, 'sampled'],
+      ['3d', undefined, 'max_min'],
+      ['7d', undefined, 'max_min'],
+      ['3d', '17m', 'max_min'],
+    ] as const) {
+      it(`finds the 15-minute memory spike over ${range}${step ? ` at a ${step} step` : ''} and says what resolution it analysed`, async () => {
+        const { r, s: out, t } = await tool('detect_anomaly', {
+          query: `container_memory_working_set_bytes{namespace="payments",pod="${w.events.spike.pod}",container!=""}`,
+          range,
+          ...(step ? { step } : {}),
+          end: new Date(w.now * 1000).toISOString(),
+        });
+        expect(r.isError, t).toBeFalsy();
+        expect(out.range.within_step).toBe(within);
+        expect(out.range.resolution).toMatch(within === 'max_min' ? /max and min \(over the raw samples\)/ : /value at its instant/);
+        const stepS = Number(/^(\d+)m$/.exec(out.range.step)?.[1] ?? 0.5) * 60;
+        const spike = out.series[0].anomalies.find((a: any) => a.kind === 'spike' && a.direction === 'up');
+        expect(spike, t).toBeDefined();
+        // a step's max stands at the step's end: up to one step after the spike began
+        expect(s(spike.at)).toBeGreaterThanOrEqual(w.events.spike.start);
+        expect(s(spike.at)).toBeLessThan(w.events.spike.end + stepS);
+        expect(spike.score).toBeGreaterThan(0.9);
+        expect(out.series[0].anomalies[0]).toEqual(spike);
+        if (within === 'max_min') expect(t).toMatch(/with each step's max and min/);
+      });
+    }
+
     it('finds the OOM kill as a level shift of the OOMKilled state at the kill', async () => {
       const { s: out } = await tool('detect_anomaly', { query: 'kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}', range: '6h' });
       expect(out.series).toHaveLength(1);

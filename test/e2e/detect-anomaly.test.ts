@@ -115,6 +115,20 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(asText.series[0].anomalies).toEqual(strict.series[0].anomalies);
     });
 
+    it('prints a value and its expectation with enough digits to tell them apart', async () => {
+      // 3.92M ± a few units with a spike of +400: at 3 significant digits both read "3.92M".
+      const values = daily((i, v) => 3_920_000 + (v - 500) / 20 + (i === SPIKE_AT ? 400 : 0));
+      const r = await call(conn.client, 'detect_anomaly', { series: [{ values }] });
+      const a = (r.structuredContent as Structured).series[0].anomalies.find((x: Structured) => x.kind === 'spike');
+      expect(a.value).not.toBe(a.expected);
+      const row = new RegExp(`spike up at ${a.at}: (\\S+) \\(expected (\\S+)\\)`).exec(text(r));
+      expect(row, text(r)).not.toBeNull();
+      expect(row![1]).not.toBe(row![2]);
+      expect(Number(row![1]!.replace('M', '')) * 1e6).toBeCloseTo(a.value, -2);
+      const said = /a spike to (\S+) at .* \(expected about (\S+),/.exec((r.structuredContent as Structured).series[0].explanation);
+      expect(said![1]).not.toBe(said![2]);
+    });
+
     it('answers a too-short series honestly', async () => {
       const r = await call(conn.client, 'detect_anomaly', { series: [{ values: daily().slice(0, 12) }] });
       expect(r.isError).toBeFalsy();

@@ -2,7 +2,7 @@
 // each injected event found with the right kind, time and direction, nothing else of note.
 import { describe, expect, it } from 'vitest';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
-import { explain, formatValue } from '../../src/anomaly/explain.js';
+import { explain, formatValue, formatValues } from '../../src/anomaly/explain.js';
 import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
 import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 
@@ -193,6 +193,14 @@ describe('analyze edge cases', () => {
     expect(formatValue(0.25, 'seconds')).toBe('250 ms');
     expect(formatValue(12_400)).toBe('12.4k');
     expect(formatValue(0.000123)).toBe('1.23e-4');
+  });
+
+  it('prints numbers side by side with the digits it takes to tell them apart, and no more', () => {
+    expect(formatValues([3_920_400, 3_920_000])).toEqual(['3.9204M', '3.92M']);
+    expect(formatValues([912 * 2 ** 20, 394 * 2 ** 20], 'bytes')).toEqual(['912 MiB', '394 MiB']);
+    expect(formatValues([0.2501, 0.25], 'seconds')).toEqual(['250.1 ms', '250 ms']);
+    expect(formatValues([5, 5])).toEqual(['5', '5']);
+    expect(formatValues([1 + 2 ** -52, 1])).toEqual(['1.0000000000000002', '1']);
   });
 });
 
