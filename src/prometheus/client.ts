@@ -4,7 +4,7 @@
 // Thanos when THANOS_URL is set (falling back to the other tier when one is down).
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import { redactUrl } from '../config.js';
 import { CapacityError, UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -163,7 +163,9 @@ function compactSample(element: unknown): unknown {
 export class PrometheusClient implements PrometheusApi {
   readonly url: string;
   private readonly upstreams: Upstream[];
-  private readonly dispatcher: Agent;
+  private readonly agentOptions: Agent.Options;
+  /** undici, loaded at the first request: a server that is never asked for metrics never loads it */
+  private http: Promise<{ agent: Agent; request: typeof undiciRequest }> | null = null;
   private readonly creds: Credentials;
   private readonly cache: ResultCache<object>;
   private readonly observers: ClientObserver[] = [];
@@ -189,12 +191,17 @@ export class PrometheusClient implements PrometheusApi {
       log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
     }
     const ca = s.caFile ? [...rootCertificates, readCa(s.caFile)] : undefined;
-    this.dispatcher = new Agent({
+    this.agentOptions = {
       connections: 64,
       keepAliveTimeout: 30_000,
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !s.insecureSkipVerify },
-    });
+    };
     this.cache = new ResultCache({ ttlMs: s.cacheTtlMs, maxEntries: 5000, maxBytes: s.cacheMaxBytes });
+  }
+
+  private undici(): Promise<{ agent: Agent; request: typeof undiciRequest }> {
+    this.http ??= import('undici').then((u) => ({ agent: new u.Agent(this.agentOptions), request: u.request }));
+    return this.http;
   }
 
   addObserver(o: ClientObserver): void {
@@ -269,11 +276,12 @@ export class PrometheusClient implements PrometheusApi {
     try {
       let res;
       try {
-        res = await request(url, {
+        const http = await this.undici();
+        res = await http.request(url, {
           method: usePost ? 'POST' : 'GET',
           headers,
           body: usePost ? qs : null,
-          dispatcher: this.dispatcher,
+          dispatcher: http.agent,
           signal: AbortSignal.timeout(remaining),
           headersTimeout: remaining,
           bodyTimeout: remaining,
@@ -609,7 +617,7 @@ export class PrometheusClient implements PrometheusApi {
 
   async close(): Promise<void> {
     this.cache.clear();
-    await this.dispatcher.close();
+    if (this.http) await (await this.http).agent.close();
   }
 }
 
