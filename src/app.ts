@@ -7,7 +7,7 @@ import { openStore } from './incidents/open-store.js';
 import { startRetention } from './incidents/retention.js';
 import type { IncidentStore } from './incidents/store.js';
 import type { Logger } from './log.js';
-import { ServerMetrics } from './metrics.js';
+import type { ServerMetrics } from './metrics.js';
 import type { PrometheusApi } from './prometheus/api.js';
 import { PrometheusClient } from './prometheus/client.js';
 import { clientSettings } from './prometheus/settings.js';
@@ -18,8 +18,8 @@ export interface App {
   store: IncidentStore;
   /** null when PROMETHEUS_URL is not set; metric tools then say what to configure */
   prometheus: PrometheusApi | null;
-  /** the server's own metrics, served on /metrics by the HTTP transport */
-  metrics: ServerMetrics;
+  /** the server's own metrics, served on /metrics by the HTTP transport; null on stdio, where nothing reads them */
+  metrics: ServerMetrics | null;
   close(): Promise<void>;
 }
 
@@ -42,6 +42,13 @@ function createPrometheus(config: Config, log: Logger): PrometheusApi | null {
   }
 }
 
+/** prom-client is loaded only where /metrics can be scraped. */
+async function metricsFor(config: Config, deps: ConstructorParameters<typeof ServerMetrics>[0]): Promise<ServerMetrics | null> {
+  if (config.transport !== 'http') return null;
+  const { ServerMetrics } = await import('./metrics.js');
+  return new ServerMetrics(deps);
+}
+
 export async function createApp(config: Config, log: Logger): Promise<App> {
   const prometheus = createPrometheus(config, log);
   const store = await openStore(config, log.child({ component: 'store' }));
@@ -51,7 +58,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     log,
     store,
     prometheus,
-    metrics: new ServerMetrics({ store, prometheus, log }),
+    metrics: await metricsFor(config, { store, prometheus, log }),
     async close() {
       stopRetention();
       await store.close();

@@ -170,7 +170,7 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
 
     const finish = (outcome: ToolOutcome, result: CallToolResult, structured?: unknown): CallToolResult => {
       const ms = performance.now() - started;
-      app.metrics.toolCall(tool ? name : hidden.has(name) ? name : '(unknown)', outcome, ms / 1000);
+      app.metrics?.toolCall(tool ? name : hidden.has(name) ? name : '(unknown)', outcome, ms / 1000);
       if ((tool && !tool.annotations.readOnlyHint) || hidden.has(name)) {
         const incident = incidentIdOf(req.params.arguments, structured);
         log.info({ audit: true, incident, auth, outcome, ms: Math.round(ms) }, `audit: ${name} ${outcome}`);

@@ -119,6 +119,7 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   const limiter = new RateLimiter(cfg.rateLimit);
   const authFailures = new RateLimiter(cfg.rateLimit > 0 ? AUTH_FAILURES_PER_S : 0, AUTH_FAILURE_BURST);
   const ready = cachedReadiness(app);
+  if (!app.metrics) throw new Error('the HTTP transport needs the app built for it (MCP_TRANSPORT=http)');
   const metrics = app.metrics;
   const sessions = new Map<string, Session>();
   /** sessions open or opening per client (token fingerprint, or the remote address without tokens) */
