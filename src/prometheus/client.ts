@@ -196,6 +196,8 @@ export class PrometheusClient implements PrometheusApi {
       keepAliveTimeout: 30_000,
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !s.insecureSkipVerify },
     };
+    // loaded in the background once start-up is done, so neither start-up nor the first call waits for it
+    setImmediate(() => void this.undici().catch(() => undefined));
     this.cache = new ResultCache({ ttlMs: s.cacheTtlMs, maxEntries: 5000, maxBytes: s.cacheMaxBytes });
   }
 
@@ -277,14 +279,16 @@ export class PrometheusClient implements PrometheusApi {
       let res;
       try {
         const http = await this.undici();
+        // PROMETHEUS_TIMEOUT is Prometheus's time: loading undici (once, at start-up) is ours
+        const left = Math.max(1, Math.floor(remaining - (performance.now() - started)));
         res = await http.request(url, {
           method: usePost ? 'POST' : 'GET',
           headers,
           body: usePost ? qs : null,
           dispatcher: http.agent,
-          signal: AbortSignal.timeout(remaining),
-          headersTimeout: remaining,
-          bodyTimeout: remaining,
+          signal: AbortSignal.timeout(left),
+          headersTimeout: left,
+          bodyTimeout: left,
         });
       } catch (err) {
         const name = (err as Error).name;
