@@ -3,12 +3,12 @@
 // transaction, and every change becomes a timeline entry saying who made it.
 import { z } from 'zod';
 import { ConflictError, InputError } from '../errors.js';
-import { LIMITS, LabelKey, Labels, Severity, Status, clearableText, text, type Incident, type TimelineEntry } from './model.js';
+import { LIMITS, LabelKey, LabelsInput, Severity, Status, clearableText, text, type Incident, type TimelineEntry } from './model.js';
 
 export const IncidentUpdate = z.strictObject({
   status: Status.optional().describe('"resolved", "cancelled", or "active" to reopen'),
   severity: Severity.optional(),
-  labels: Labels.optional().describe('added or changed'),
+  labels: LabelsInput.optional().describe('added or changed, "name=value" items'),
   remove_labels: z.array(LabelKey).max(LIMITS.labels).optional(),
   // "" rather than null unlinks: nullable types are anyOf, which some tool-calling dialects lack
   workflow_id: clearableText(LIMITS.workflowId).optional().describe('"" unlinks'),

@@ -2,6 +2,7 @@
 // TypeScript types and the JSON Schema that MCP clients see.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { jsonObjectOrText, nameValueList, nullsAsAbsent } from '../schemas.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const STATUSES = ['active', 'resolved', 'cancelled'] as const;
@@ -125,12 +126,14 @@ export const LabelKey = z.string().max(LIMITS.labelKey).regex(LABEL_KEY_RE, {
 export const Labels = z
   .record(LabelKey, storable().max(LIMITS.labelValue))
   .refine((l) => Object.keys(l).length <= LIMITS.labels, { error: `at most ${LIMITS.labels} labels` });
+/** Labels as tools take them: "name=value" strings, or the map itself. */
+export const LabelsInput = nameValueList(Labels, LIMITS.labels);
 export const AffectedResources = z.array(text(LIMITS.resourceName)).max(LIMITS.affectedResources);
 export const Timestamp = z.iso.datetime({ offset: true });
 
 export const EVIDENCE_KINDS = ['promql', 'features', 'anomaly', 'other'] as const;
 
-/** Any JSON object. Declared as a bare "object", a schema every tool-calling dialect accepts. */
+/** Any JSON object, as stored (tools also take its text: EvidenceInput). */
 const JsonObject = z
   .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'must be a JSON object' })
   .meta({ type: 'object' });
@@ -144,9 +147,11 @@ export const EvidenceItem = z.strictObject({
   data: JsonObject.optional(),
 });
 export type EvidenceItem = z.infer<typeof EvidenceItem>;
+/** An evidence item as callers send it: data may also be its JSON text, and null means not given. */
+const EvidenceInput = nullsAsAbsent(EvidenceItem.extend({ data: jsonObjectOrText.optional().describe('JSON object, as text') }));
 
 export const Evidence = z
-  .array(EvidenceItem)
+  .array(EvidenceInput)
   .check((ctx) => {
     // Depth first: the size below is measured by JSON.stringify, which recurses.
     let tooDeep = false;
@@ -231,7 +236,7 @@ export const NewIncident = z.strictObject({
   target: text(LIMITS.target).describe('namespace or resource'),
   namespace: Namespace.optional(),
   affected_resources: AffectedResources.optional().describe('e.g. ["deployment/api"]'),
-  labels: Labels.optional(),
+  labels: LabelsInput.optional().describe('"name=value" items, e.g. ["team=payments"]'),
   workflow_id: text(LIMITS.workflowId).optional(),
   dedup_key: text(LIMITS.dedupKey).optional(),
   evidence: Evidence.optional().describe(`max ${LIMITS.evidenceBytes / 1024} KB`),

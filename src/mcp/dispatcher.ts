@@ -10,6 +10,7 @@ import { InputError, messageOf } from '../errors.js';
 import { cutUnits } from '../incidents/model.js';
 import type { ToolOutcome } from '../metrics.js';
 import { formatDuration } from '../time.js';
+import { withoutNulls } from '../schemas.js';
 import type { ToolDef } from './tool.js';
 import { errorResult, inputErrorResult, toolError } from './tool-errors.js';
 
@@ -31,7 +32,8 @@ function compact(node: unknown, io: 'input' | 'output', depth: number): unknown 
     if (io === 'input' && k === 'minLength' && v === 1) continue;
     // a limit no model would reach says nothing useful; the server still enforces it
     if (io === 'input' && (k === 'maxLength' || k === 'maximum') && typeof v === 'number' && v >= 1000) continue;
-    if (io === 'input' && k === 'additionalProperties' && v === false && depth > 0) continue;
+    // The server refuses unknown arguments itself, and Google's declaration format refuses the keyword.
+    if (io === 'input' && k === 'additionalProperties' && v === false) continue;
     if (io === 'output' && depth >= 1 && k === 'properties') continue;
     if (io === 'output' && depth >= 1 && k === 'items') {
       const t = (v as Record<string, unknown>).type;
@@ -54,6 +56,11 @@ function compact(node: unknown, io: 'input' | 'output', depth: number): unknown 
 /** JSON Schema (2020-12, MCP's default dialect, so no $schema line) for a zod object. */
 export function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
   return compact(z.toJSONSchema(schema, { io, unrepresentable: 'any' }), io, 0) as Tool['inputSchema'];
+}
+
+/** A tool's arguments checked against its input schema; a declared argument given as null counts as not given. */
+export function parseArguments<I extends z.ZodObject>(tool: ToolDef<I>, args: unknown) {
+  return tool.input.safeParse(withoutNulls(args ?? {}, tool.input.shape), { reportInput: true });
 }
 
 const listings = new WeakMap<readonly ToolDef[], Tool[]>();
@@ -186,7 +193,7 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
     }
     let parsed: ReturnType<typeof tool.input.safeParse>;
     try {
-      parsed = tool.input.safeParse(req.params.arguments ?? {}, { reportInput: true });
+      parsed = parseArguments(tool, req.params.arguments);
       if (!parsed.success) {
         log.debug({ issues: parsed.error.issues.length }, 'tool input rejected');
         return finish('invalid_input', inputErrorResult(name, parsed.error.issues, Object.keys(tool.input.shape)));

@@ -3,7 +3,7 @@ import { METHODS } from '../anomaly/detect.js';
 import { detectAnomalies } from '../anomaly/service.js';
 import { KINDS } from '../anomaly/types.js';
 import { defineTool } from '../mcp/tool.js';
-import { TimeInput } from '../schemas.js';
+import { TimeInput, nameValueList, nullsAsAbsent } from '../schemas.js';
 
 // Ranges, pairs and the sensitivity are checked in code (with errors naming the field), so
 // the schema agents read stays short; and it keeps to one type per property, as some
@@ -18,10 +18,12 @@ const input = z.strictObject({
   step: z.string().optional(),
   series: z
     .array(
-      z.strictObject({
-        labels: z.record(z.string(), z.string()).optional(),
-        values: z.array(z.preprocess(numbersAsStrings, z.array(z.string()))).describe('[[unix s, value]]'),
-      }),
+      nullsAsAbsent(
+        z.strictObject({
+          labels: nameValueList(z.record(z.string(), z.string())).optional().describe('["name=value"]'),
+          values: z.array(z.preprocess(numbersAsStrings, z.array(z.string()))).describe('[[unix s, value]]'),
+        }),
+      ),
     )
     .optional(),
   sensitivity: z.preprocess(numbersAsStrings, z.string()).default('medium').describe('low|medium|high|min score'),

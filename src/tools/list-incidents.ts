@@ -3,7 +3,7 @@ import { InputError } from '../errors.js';
 import { listView, renderListView } from '../incidents/listing.js';
 import { IncidentSummary, LIMITS, Namespace, SEVERITIES, STATUSES, storable, text } from '../incidents/model.js';
 import { defineTool } from '../mcp/tool.js';
-import { TimeInput } from '../schemas.js';
+import { TimeInput, nameValueList } from '../schemas.js';
 
 const input = z.strictObject({
   status: z.enum([...STATUSES, 'all']).default('active'),
@@ -13,7 +13,7 @@ const input = z.strictObject({
   target: text(LIMITS.target).optional(),
   since: TimeInput.optional().describe('created at/after: "24h", "now-7d" or RFC 3339'),
   until: TimeInput.optional().describe('created before'),
-  labels: z.record(storable(), storable()).optional().describe('all must match'),
+  labels: nameValueList(z.record(storable(), storable()), LIMITS.labels).optional().describe('all must match, "name=value" items'),
   limit: z.number().int().min(1).max(500).default(50),
   offset: z.number().int().min(0).max(1_000_000).default(0),
   cursor: z.string().min(1).max(200).optional(),

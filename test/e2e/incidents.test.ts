@@ -159,5 +159,41 @@ for (const transport of ['stdio', 'http'] as const) {
       const after = (await call(conn.client, 'list_incidents', { status: 'all', limit: 500 })).structuredContent as Structured;
       expect(after.incidents).toEqual(before.incidents);
     });
+
+    it('takes labels as "name=value" strings and evidence data as JSON text, forms every client can declare', async () => {
+      const made = await call(conn.client, 'create_incident', {
+        title: 'Queue backlog',
+        description: 'orders queue growing',
+        severity: 'medium',
+        target: 'shop',
+        labels: ['team=orders', 'url=https://x/?a=b'],
+        evidence: [{ kind: 'promql', summary: 'backlog 12k', query: null, data: '{"backlog":12000,"by":{"queue":"orders"}}' }],
+        workflow_id: null,
+      });
+      expect(made.isError, text(made)).toBeFalsy();
+      const id = (made.structuredContent as Structured).incident.id as string;
+      expect((made.structuredContent as Structured).incident.labels).toEqual({ team: 'orders', url: 'https://x/?a=b' });
+      const got = (await call(conn.client, 'get_incident', { id })).structuredContent as Structured;
+      expect(got.incident.evidence).toEqual([{ kind: 'promql', summary: 'backlog 12k', data: { backlog: 12000, by: { queue: 'orders' } } }]);
+
+      const up = await call(conn.client, 'update_incident', { id, labels: ['team=fulfilment'], note: null });
+      expect((up.structuredContent as Structured).incident.labels).toEqual({ team: 'fulfilment', url: 'https://x/?a=b' });
+      const found = (await call(conn.client, 'list_incidents', { labels: ['team=fulfilment'], status: 'all' })).structuredContent as Structured;
+      expect(found.incidents.map((i: Structured) => i.id)).toEqual([id]);
+
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ labels: ['team'] }, /labels\[0\]: must be "name=value", got "team"/],
+        [{ labels: ['a=1', 'a=2'] }, /labels\[1\]: gives "a" a second time, got "a=2"/],
+        [{ labels: ['bad key!=v'] }, /labels.*label keys are/],
+        [{ labels: { team: 5 } }, /labels\.team: must be a string/],
+        [{ evidence: [{ kind: 'other', summary: 's', data: '[1,2]' }] }, /evidence\[0\]\.data: must be the text of a JSON object/],
+        [{ evidence: [{ kind: 'other', summary: 's', data: 7 }] }, /evidence\[0\]\.data: must be a JSON object, or its text/],
+      ];
+      for (const [args, pattern] of cases) {
+        const r = await call(conn.client, 'create_incident', { title: 't', description: 'd', severity: 'low', target: 't', ...args });
+        expect(r.isError, JSON.stringify(args)).toBe(true);
+        expect(text(r)).toMatch(pattern);
+      }
+    });
   });
 }

@@ -147,11 +147,12 @@ function objectArb(node: Schema, depth: number): fc.Arbitrary<Record<string, unk
   return fc.tuple(base, fc.dictionary(keys, shaped(extra, depth + 1), { maxKeys: 4 })).map(([b, more]) => ({ ...more, ...b }));
 }
 
-/** A JSON value of a type the schema does not allow. */
-function wrongType(node: Schema): fc.Arbitrary<unknown> | null {
+/** A JSON value of a type the schema does not allow (null is "not given" for an optional field). */
+function wrongType(node: Schema, required: boolean): fc.Arbitrary<unknown> | null {
   const allowed = new Set(typesOf(node));
   if (allowed.size === 0) return null;
   if (allowed.has('number')) allowed.add('integer');
+  if (!required) allowed.add('null');
   const byType: [string, fc.Arbitrary<unknown>][] = [
     ['string', fc.oneof(fc.string(), fc.constantFrom(...HOSTILE_STRINGS))],
     ['integer', fc.oneof(fc.integer(), fc.constantFrom(0, -1, 2 ** 53 + 2, 1e308))],
@@ -162,16 +163,18 @@ function wrongType(node: Schema): fc.Arbitrary<unknown> | null {
     ['object', fc.oneof(fc.dictionary(fc.constantFrom(...HOSTILE_KEYS), junk, { minKeys: 1, maxKeys: 3 }), deep)],
   ];
   // integers are numbers too, and a whole number satisfies "number"; a number where a string
-  // is declared may be read leniently (durations in seconds), so it is not "certainly invalid"
-  const lenient = (t: string) => allowed.has('string') && (t === 'integer' || t === 'number');
+  // is declared may be read leniently (durations in seconds), so it is not "certainly invalid";
+  // nor is an object where a list of "name=value" strings is declared (labels also come as a map)
+  const nameValues = /name=value/.test(String(node.description));
+  const lenient = (t: string) => (allowed.has('string') && (t === 'integer' || t === 'number')) || (t === 'object' && nameValues);
   const options = byType.filter(([t]) => !allowed.has(t) && !(t === 'integer' && allowed.has('number')) && !lenient(t));
   return options.length === 0 ? null : fc.oneof(...options.map(([, a]) => a));
 }
 
 /** Ways to break one field so that the input is certainly invalid. */
-function breakers(node: Schema): [string, fc.Arbitrary<unknown>][] {
+function breakers(node: Schema, required: boolean): [string, fc.Arbitrary<unknown>][] {
   const out: [string, fc.Arbitrary<unknown>][] = [];
-  const wt = wrongType(node);
+  const wt = wrongType(node, required);
   if (wt) out.push(['wrong type', wt]);
   const types = typesOf(node);
   if (types.length === 1 && types[0] === 'string') {
@@ -201,12 +204,15 @@ export function casesFor(input: Schema): fc.Arbitrary<FuzzCase> {
   const props = (input.properties ?? {}) as Record<string, Schema>;
   const base = shaped(input) as fc.Arbitrary<Record<string, unknown>>;
   const kinds: fc.Arbitrary<FuzzCase>[] = [];
+  const required = new Set((input.required ?? []) as string[]);
   for (const [field, node] of Object.entries(props)) {
-    for (const [how, bad] of breakers(node)) {
+    for (const [how, bad] of breakers(node, required.has(field))) {
       kinds.push(fc.tuple(base, bad).map(([args, v]) => ({ args: { ...args, [field]: v }, broken: field, how })));
     }
   }
-  if (input.additionalProperties === false) {
+  // The server refuses unknown arguments to every tool; schemas do not say so (additionalProperties
+  // is a keyword Google's declaration format refuses), so every tool gets these cases.
+  if (input.additionalProperties !== true) {
     const unknownKey = fc.oneof(fc.constantFrom(...HOSTILE_KEYS.filter((k) => !(k in props))), fc.stringMatching(/^[a-z]{1,12}$/).filter((k) => !(k in props)));
     kinds.push(
       fc.tuple(base, unknownKey, junk).map(([args, k, v]) => {

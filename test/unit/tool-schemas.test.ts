@@ -1,12 +1,14 @@
 // Every tool's input schema stays inside what the common tool-calling dialects accept:
 // Anthropic (JSON Schema with a top-level object), OpenAI-compatible function calling and
-// Ollama, whose tool structs take one "type" string per property and know no anyOf/oneOf/$ref.
+// Ollama, whose tool structs take one "type" string per property and know no anyOf/oneOf/$ref;
+// no additionalProperties, which Google's declaration format refuses (maps are "name=value"
+// lists instead; test/unit/schema-portability.test.ts runs the clients' own conversions).
 import { describe, expect, it } from 'vitest';
 import { toolListing } from '../../src/mcp/dispatcher.js';
 import { TOOLS } from '../../src/tools/index.js';
 import { toOpenAiTools } from '../../examples/granite-agent/openai-tools.js';
 
-const TOP = new Set(['type', 'properties', 'required', 'additionalProperties', 'description']);
+const TOP = new Set(['type', 'properties', 'required', 'description']);
 const PROPERTY = new Set([
   'type',
   'description',
@@ -15,7 +17,6 @@ const PROPERTY = new Set([
   'items',
   'properties',
   'required',
-  'additionalProperties',
   'minimum',
   'maximum',
   'minLength',
@@ -35,7 +36,6 @@ function problems(schema: Record<string, unknown>, path: string, top = false): s
   for (const r of (schema.required ?? []) as string[]) if (!(r in props)) out.push(`${path}: required ${r} is not a property`);
   for (const [k, v] of Object.entries(props)) out.push(...problems(v, `${path}.${k}`));
   if (schema.items) out.push(...problems(schema.items as Record<string, unknown>, `${path}[]`));
-  if (typeof schema.additionalProperties === 'object') out.push(...problems(schema.additionalProperties as Record<string, unknown>, `${path}{}`));
   return out;
 }
 
