@@ -45,10 +45,10 @@ export interface Config {
   allowedHosts: string[];
   /** Origin values accepted on /mcp; empty means same-origin, plus loopback origins on a loopback bind */
   allowedOrigins: string[];
-  maxSessions: number;
-  /** sessions one client may hold: a token's fingerprint, or a remote address when no token is set */
-  maxSessionsPerClient: number;
-  sessionIdleMs: number;
+  /** MCP and webhook requests this process answers at once; one more gets 503 */
+  maxConcurrent: number;
+  /** requests one client may have in flight: a token's fingerprint, or a remote address when no token is set */
+  maxConcurrentPerClient: number;
   /** requests per second per client on /mcp; 0 turns the limit off */
   rateLimit: number;
   toolTimeoutMs: number;
@@ -266,9 +266,8 @@ const SETTINGS = {
     'comma-separated origins like https://agent.example.com, or *',
     listOf(z.string().toLowerCase().regex(/^(\*|https?:\/\/[^/\s]+)$/)),
   ),
-  maxSessions: setting('MCP_MAX_SESSIONS', '--max-sessions', 'an integer 1-100000', intIn(1, 100_000)),
-  maxSessionsPerClient: setting('MCP_MAX_SESSIONS_PER_CLIENT', undefined, 'an integer 1-100000', optional(intIn(1, 100_000))),
-  sessionIdleMs: setting('MCP_SESSION_IDLE_TIMEOUT', undefined, 'a duration 1s-7d, e.g. "30m"', durationMs(1000, 7 * 86_400_000)),
+  maxConcurrent: setting('MCP_MAX_CONCURRENT', '--max-concurrent', 'an integer 1-100000', intIn(1, 100_000)),
+  maxConcurrentPerClient: setting('MCP_MAX_CONCURRENT_PER_CLIENT', undefined, 'an integer 1-100000', optional(intIn(1, 100_000))),
   rateLimit: setting('MCP_RATE_LIMIT', '--rate-limit', 'an integer 0-100000 (requests per second per client; 0 = off)', intIn(0, 100_000)),
   toolTimeoutMs: setting('MCP_TOOL_TIMEOUT', undefined, 'a duration 100ms-1h, e.g. "50s"', durationMs(100, 3_600_000)),
   shutdownTimeoutMs: setting('MCP_SHUTDOWN_TIMEOUT', undefined, 'a duration 0s-10m, e.g. "15s"', durationMs(0, 600_000)),
@@ -326,9 +325,8 @@ const DEFAULTS = (env: NodeJS.ProcessEnv): Record<keyof Config, string | null> =
   readOnly: 'false',
   allowedHosts: '',
   allowedOrigins: '',
-  maxSessions: '500',
-  maxSessionsPerClient: null, // a quarter of maxSessions
-  sessionIdleMs: '30m',
+  maxConcurrent: '500',
+  maxConcurrentPerClient: null, // a quarter of maxConcurrent
   rateLimit: '50',
   toolTimeoutMs: '50s',
   shutdownTimeoutMs: '15s',
@@ -360,7 +358,7 @@ Options (each also settable by the environment variable shown):
   --allow-unauthenticated  MCP_ALLOW_UNAUTHENTICATED  serve a non-loopback address without a token
   --allowed-hosts LIST     MCP_ALLOWED_HOSTS    Host names accepted on /mcp (default: see README)
   --allowed-origins LIST   MCP_ALLOWED_ORIGINS  browser Origins accepted on /mcp (default: see README)
-  --max-sessions N         MCP_MAX_SESSIONS     concurrent HTTP sessions (default 500)
+  --max-concurrent N       MCP_MAX_CONCURRENT   HTTP requests answered at once (default 500)
   --rate-limit N           MCP_RATE_LIMIT       requests per second per client (default 50; 0 = off)
   --help                   print this help
   --version                print the version
@@ -425,10 +423,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (config.incidentStore === 'postgres' && config.databaseUrl === null) {
     throw new ConfigError('DATABASE_URL must be set when INCIDENT_STORE is "postgres"');
   }
-  const perClient = config.maxSessionsPerClient as number | null;
-  if (perClient === null) config.maxSessionsPerClient = Math.max(1, Math.floor(config.maxSessions / 4));
-  else if (perClient > config.maxSessions) {
-    throw new ConfigError(`MCP_MAX_SESSIONS_PER_CLIENT must be at most MCP_MAX_SESSIONS (${config.maxSessions}), got ${perClient}`);
+  const perClient = config.maxConcurrentPerClient as number | null;
+  if (perClient === null) config.maxConcurrentPerClient = Math.max(1, Math.floor(config.maxConcurrent / 4));
+  else if (perClient > config.maxConcurrent) {
+    throw new ConfigError(`MCP_MAX_CONCURRENT_PER_CLIENT must be at most MCP_MAX_CONCURRENT (${config.maxConcurrent}), got ${perClient}`);
   }
   config.dataDir = resolve(config.dataDir);
   return { kind: 'run', config };

@@ -1,25 +1,30 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StdioServerTransport, serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { App } from '../app.js';
+import { messageOf } from '../errors.js';
 import { createMcpServer } from '../server.js';
 
-/** Serves one MCP connection on stdin/stdout; resolves `closed` when the client hangs up. */
+/**
+ * Serves one MCP connection on stdin/stdout; resolves `closed` when the client hangs up. The
+ * SDK's entry picks the era from the opening message: a 2026-07-28 client (server/discover or
+ * an enveloped request) or a 2025-era one (initialize), each served by a server from the factory.
+ */
 export async function serveStdio(app: App): Promise<{ closed: Promise<void>; close(): Promise<void> }> {
-  const server = createMcpServer(app);
-  const transport = new StdioServerTransport();
   let onClosed!: () => void;
   const closed = new Promise<void>((resolve) => (onClosed = resolve));
-  // The SDK transport does not watch for end of input; a client that exits closes stdin.
+  // The client exiting closes stdin; the entry owns the transport, so watch the stream itself.
   process.stdin.once('end', onClosed);
   process.stdin.once('close', onClosed);
   // A client gone while we answer makes stdout fail (EPIPE): that is a hang-up, not a crash.
   process.stdout.on('error', onClosed);
-  transport.onclose = onClosed;
-  await server.connect(transport);
+  const handle = serveStdioEntry(() => createMcpServer(app), {
+    transport: new StdioServerTransport(),
+    onerror: (err) => app.log.debug({ err: messageOf(err) }, 'stdio transport error'),
+  });
   app.log.info({ transport: 'stdio' }, 'MCP server ready on stdio');
   return {
     closed,
     async close() {
-      await server.close();
+      await handle.close();
     },
   };
 }
