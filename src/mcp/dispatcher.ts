@@ -16,7 +16,8 @@ import { errorResult, inputErrorResult, toolError } from './tool-errors.js';
 // call the tool or read its result. Output schemas name the top-level fields with their
 // types; nested objects are just "object" (the data describes itself, and the server checks
 // every result against the full zod schema before sending it). Input schemas drop what the server's own error
-// messages cover better (key patterns, minLength 1).
+// messages cover better (key patterns, minLength 1), but keep every limit: a client that checks
+// arguments against the schema must refuse exactly what the server refuses.
 const OUTPUT_KEEP = new Set(['type', 'properties', 'items', 'anyOf']);
 const INPUT_DROP = new Set(['$schema', 'propertyNames']);
 
@@ -28,8 +29,6 @@ function compact(node: unknown, io: 'input' | 'output', depth: number): unknown 
   for (const [k, v] of Object.entries(src)) {
     if (io === 'output' ? !OUTPUT_KEEP.has(k) : INPUT_DROP.has(k)) continue;
     if (io === 'input' && k === 'minLength' && v === 1) continue;
-    // a limit no model would reach says nothing useful; the server still enforces it
-    if (io === 'input' && (k === 'maxLength' || k === 'maximum') && typeof v === 'number' && v >= 1000) continue;
     if (io === 'input' && k === 'additionalProperties' && v === false && depth > 0) continue;
     if (io === 'output' && depth >= 1 && k === 'properties') continue;
     if (io === 'output' && depth >= 1 && k === 'items') {
