@@ -147,6 +147,10 @@ export async function serveHttp(app: App, opts: { host?: string; port?: number }
   // Slow or silent clients must not hold sockets: whole request within 30 s, headers within 15 s.
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
+  // An idle kept-alive connection stays open longer than a load balancer's or a busy client's idle
+  // timeout (AWS's 60 s), so they never send a request on one we have just closed (a reset POST is
+  // not retried). Node's 5 s default did that to test clients whose event loop was busy for seconds.
+  server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
