@@ -12,6 +12,9 @@ import type { PrometheusApi } from './prometheus/api.js';
 import { PrometheusClient } from './prometheus/client.js';
 import { clientSettings } from './prometheus/settings.js';
 
+/** An App built for the HTTP transport (MCP_TRANSPORT=http): it has metrics to serve. */
+export type HttpApp = App & { metrics: ServerMetrics };
+
 export interface App {
   config: Config;
   log: Logger;

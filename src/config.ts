@@ -11,11 +11,11 @@ export const SUBCOMMANDS = ['export', 'import'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** Every setting, parsed; the ones whose default depends on others are filled in. */
-export type Config = Omit<Settings, 'prometheusMaxInflightMb' | 'maxSessionsPerClient'> & {
+export type Config = Omit<Settings, 'prometheusMaxInflightMb' | 'maxConcurrentPerClient'> & {
   /** answer bytes held in memory at once by the whole process, MiB (at least prometheusMaxAnswerMb) */
   prometheusMaxInflightMb: number;
-  /** sessions one client may hold: a token's fingerprint, or a remote address when no token is set */
-  maxSessionsPerClient: number;
+  /** requests one client may have in flight: a token's fingerprint, or a remote address when no token is set */
+  maxConcurrentPerClient: number;
 };
 
 /** A configuration error; main prints its message and exits with code 2. */
@@ -83,10 +83,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (config.incidentStore === 'postgres' && config.databaseUrl === null) {
     throw new ConfigError('DATABASE_URL must be set when INCIDENT_STORE is "postgres"');
   }
-  const perClient = config.maxSessionsPerClient as number | null;
-  if (perClient === null) config.maxSessionsPerClient = Math.max(1, Math.floor(config.maxSessions / 4));
-  else if (perClient > config.maxSessions) {
-    throw new ConfigError(`MCP_MAX_SESSIONS_PER_CLIENT must be at most MCP_MAX_SESSIONS (${config.maxSessions}), got ${perClient}`);
+  const perClient = config.maxConcurrentPerClient as number | null;
+  if (perClient === null) config.maxConcurrentPerClient = Math.max(1, Math.floor(config.maxConcurrent / 4));
+  else if (perClient > config.maxConcurrent) {
+    throw new ConfigError(`MCP_MAX_CONCURRENT_PER_CLIENT must be at most MCP_MAX_CONCURRENT (${config.maxConcurrent}), got ${perClient}`);
   }
   const inflight = config.prometheusMaxInflightMb as number | null;
   if (inflight === null) config.prometheusMaxInflightMb = Math.max(INFLIGHT_MB_DEFAULT, config.prometheusMaxAnswerMb);

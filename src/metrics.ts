@@ -11,7 +11,7 @@ const P = 'prom_incident_mcp_';
 /** How a tool call ended, as counted in prom_incident_mcp_tool_calls_total. */
 export type ToolOutcome = 'ok' | 'invalid_input' | 'error' | 'internal_error' | 'timeout' | 'cancelled' | 'refused';
 
-export type RejectReason = 'forbidden' | 'unauthorized' | 'rate_limited' | 'too_large' | 'too_many_sessions' | 'shutting_down';
+export type RejectReason = 'forbidden' | 'unauthorized' | 'rate_limited' | 'too_large' | 'too_many_requests' | 'shutting_down';
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -28,7 +28,7 @@ export class ServerMetrics {
   private readonly toolSeconds: Histogram<'tool'>;
   private readonly rejections: Counter<'reason'>;
   private readonly alerts: Counter<'action'>;
-  private sessionCount: () => number = () => 0;
+  private inflightCount: () => number = () => 0;
   private processMetrics = false;
 
   constructor(deps: MetricsDeps) {
@@ -60,11 +60,11 @@ export class ServerMetrics {
     });
     const self = this;
     new Gauge({
-      name: `${P}http_sessions`,
-      help: 'open MCP sessions on the HTTP transport',
+      name: `${P}http_requests_in_flight`,
+      help: 'MCP and webhook requests the HTTP transport is answering',
       registers,
       collect() {
-        this.set(self.sessionCount());
+        this.set(self.inflightCount());
       },
     });
     new Gauge({
@@ -141,9 +141,9 @@ export class ServerMetrics {
     this.alerts.inc({ action });
   }
 
-  /** The HTTP transport tells where its session count comes from. */
-  countSessions(fn: () => number): void {
-    this.sessionCount = fn;
+  /** The HTTP transport tells where its count of requests in flight comes from. */
+  countInflight(fn: () => number): void {
+    this.inflightCount = fn;
   }
 
   /** process_* and nodejs_* metrics; only worth their timers when something scrapes them. */

@@ -3,8 +3,7 @@
 // what to look for. The prompt text is rendered from the steps, and the scripted agent test
 // runs the very same steps, so what a model is told is what is proven to work. On a read-only
 // server the steps that would write are left out, since the server hides those tools.
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { completable, type McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { TRIAGE_SOURCE, alertDedupKey, alertKey } from './alerts/alertmanager.js';
 import type { App } from './app.js';

@@ -1,5 +1,6 @@
-// One McpServer per connection (stdio) or per HTTP session, all built on the shared App.
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+// One McpServer per stdio connection or per HTTP request (the SDK's factory entries build them),
+// all built on the shared App, so nothing a request needs lives in one process's memory.
+import { McpServer, type CacheHint } from '@modelcontextprotocol/server';
 import type { App } from './app.js';
 import { installTools } from './mcp/dispatcher.js';
 import { installIncidentResources } from './mcp/resources.js';
@@ -17,8 +18,18 @@ Usual order: build_features for a pod, deployment, namespace or the cluster; det
 The prompts investigate_namespace, triage_alert and summarize_open_incidents walk through these steps.`;
 }
 
+/**
+ * Tools, prompts and the resource template change only with the version and --read-only, so every
+ * client may cache their lists for an hour; the incident list and reads change with every write.
+ */
+const STATIC: CacheHint = { ttlMs: 3_600_000, cacheScope: 'public' };
+export const CACHE_HINTS = { 'tools/list': STATIC, 'prompts/list': STATIC, 'resources/templates/list': STATIC, 'server/discover': STATIC } as const;
+
 export function createMcpServer(app: App): McpServer {
-  const mcp = new McpServer({ name: 'prom-incident-mcp', version: VERSION }, { instructions: instructions(app.config.readOnly) });
+  const mcp = new McpServer(
+    { name: 'prom-incident-mcp', version: VERSION },
+    { instructions: instructions(app.config.readOnly), cacheHints: CACHE_HINTS },
+  );
   installTools(mcp.server, TOOLS, app);
   installIncidentResources(mcp, app);
   registerPrompts(mcp, app);

@@ -358,19 +358,19 @@ export const SETTINGS = {
     shownDefault: 'same-origin, plus loopback origins on a loopback bind',
     help: 'HTTP: browser `Origin`s accepted on `/mcp` (`https://name[:port]`, or `*`, which lets any web page send requests and is logged as a warning)',
   },
-  maxSessions: { env: 'MCP_MAX_SESSIONS', flag: '--max-sessions', rule: intIn(1, 100_000), default: '500', help: 'HTTP: concurrent MCP sessions; one more gets 503' },
-  maxSessionsPerClient: {
-    env: 'MCP_MAX_SESSIONS_PER_CLIENT',
+  maxConcurrent: {
+    env: 'MCP_MAX_CONCURRENT',
+    flag: '--max-concurrent',
+    rule: intIn(1, 100_000),
+    default: '500',
+    help: 'HTTP: MCP and webhook requests this process answers at once; one more gets 503',
+  },
+  maxConcurrentPerClient: {
+    env: 'MCP_MAX_CONCURRENT_PER_CLIENT',
     rule: intIn(1, 100_000),
     default: null,
-    shownDefault: 'a quarter of `MCP_MAX_SESSIONS`, at least 1',
-    help: 'HTTP: concurrent sessions of one client (a token, or an address when no token is set), at most `MCP_MAX_SESSIONS`',
-  },
-  sessionIdleMs: {
-    env: 'MCP_SESSION_IDLE_TIMEOUT',
-    rule: durationMs(1000, 7 * 86_400_000, 'a duration 1s-7d, e.g. "30m"'),
-    default: '30m',
-    help: 'HTTP: a session without requests for this long is closed (the client starts a new one)',
+    shownDefault: 'a quarter of `MCP_MAX_CONCURRENT`, at least 1',
+    help: 'HTTP: requests one client (a token, or an address when no token is set) may have in flight, at most `MCP_MAX_CONCURRENT`; one more gets 503',
   },
   rateLimit: {
     env: 'MCP_RATE_LIMIT',

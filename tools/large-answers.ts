@@ -8,9 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, type CallToolResult } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 /** A Prometheus range answer (matrix) of about `mib` MiB: 1,000 series with labels like a container's. */
 export function largeMatrix(mib: number): Buffer {
@@ -78,7 +77,6 @@ export function largeQueries(client: Client, n: number, tag = 'q'): Promise<Call
     (_, i) =>
       client.callTool(
         { name: 'query_metrics', arguments: { query: `container_memory_working_set_bytes{run="${tag}${i}"}`, range: '6h', step: '15s' } },
-        undefined,
         { timeout: 120_000 },
       ) as Promise<CallToolResult>,
   );

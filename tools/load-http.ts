@@ -98,9 +98,10 @@ const srv = await startHttpServer({
   MCP_AUTH_TOKEN: token,
   // every session comes from 127.0.0.1 with one token: one "client" to the rate limiter
   MCP_RATE_LIMIT: '0',
-  // the seeders may outnumber a small run's sessions; all are one client (one token)
-  MCP_MAX_SESSIONS: String(Math.max(SESSIONS, SEEDERS) + 10),
-  MCP_MAX_SESSIONS_PER_CLIENT: String(Math.max(SESSIONS, SEEDERS) + 10),
+  // the seeders may outnumber a small run's sessions; all are one client (one token), and each
+  // has at most one call in flight
+  MCP_MAX_CONCURRENT: String(Math.max(SESSIONS, SEEDERS) + 10),
+  MCP_MAX_CONCURRENT_PER_CLIENT: String(Math.max(SESSIONS, SEEDERS) + 10),
   ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}),
 }, [], process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []);
 const metricsUrl = srv.url.replace(/\/mcp$/, '/metrics');

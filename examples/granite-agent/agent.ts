@@ -8,9 +8,8 @@
 //   npx tsx examples/granite-agent/agent.ts --ask "Which namespace uses the most CPU?"
 //
 // Options: --model (default granite3.3:8b), --ollama (default http://127.0.0.1:11434/v1), --turns (default 12).
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, type CallToolResult } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { fileURLToPath } from 'node:url';
 import { resultText, toOpenAiTools } from './openai-tools.js';
 
@@ -35,7 +34,7 @@ const transport = new StdioClientTransport({
   args: [fileURLToPath(new URL('../../dist/main.js', import.meta.url))],
   env: { ...(process.env as Record<string, string>), LOG_LEVEL: 'warn' },
 });
-const mcp = new Client({ name: 'granite-agent', version: '1.0.0' });
+const mcp = new Client({ name: 'granite-agent', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
 await mcp.connect(transport);
 const tools = toOpenAiTools((await mcp.listTools()).tools);
 

@@ -1,6 +1,6 @@
 // MCP tools as OpenAI-style function tools (what Ollama's /v1/chat/completions accepts), and
 // tool results as the text a model reads.
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 
 export interface OpenAiTool {
   type: 'function';

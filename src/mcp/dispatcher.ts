@@ -2,8 +2,7 @@
 // name the field and the rule, typed errors mapped to tool errors, outputs checked against
 // their schema. Owning these two handlers (rather than McpServer.registerTool) is what
 // lets every tool share one error policy.
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ListToolsRequestSchema, type CallToolRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CLIENT_INFO_META_KEY, type CallToolResult, type Implementation, type Server, type ServerContext, type Tool } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { App } from '../app.js';
 import { InputError, messageOf } from '../errors.js';
@@ -18,7 +17,8 @@ import { errorResult, inputErrorResult, toolError } from './tool-errors.js';
 // call the tool or read its result. Output schemas name the top-level fields with their
 // types; nested objects are just "object" (the data describes itself, and the server checks
 // every result against the full zod schema before sending it). Input schemas drop what the server's own error
-// messages cover better (key patterns, minLength 1).
+// messages cover better (key patterns, minLength 1), but keep every limit: a client that checks
+// arguments against the schema must refuse exactly what the server refuses.
 const OUTPUT_KEEP = new Set(['type', 'properties', 'items', 'anyOf']);
 const INPUT_DROP = new Set(['$schema', 'propertyNames']);
 
@@ -30,8 +30,6 @@ function compact(node: unknown, io: 'input' | 'output', depth: number): unknown 
   for (const [k, v] of Object.entries(src)) {
     if (io === 'output' ? !OUTPUT_KEEP.has(k) : INPUT_DROP.has(k)) continue;
     if (io === 'input' && k === 'minLength' && v === 1) continue;
-    // a limit no model would reach says nothing useful; the server still enforces it
-    if (io === 'input' && (k === 'maxLength' || k === 'maximum') && typeof v === 'number' && v >= 1000) continue;
     // The server refuses unknown arguments itself, and Google's declaration format refuses the keyword.
     if (io === 'input' && k === 'additionalProperties' && v === false) continue;
     if (io === 'output' && depth >= 1 && k === 'properties') continue;
@@ -143,13 +141,18 @@ function incidentIdOf(args: unknown, structured: unknown): string | null {
   return null;
 }
 
-// Parsed loosely here because the SDK's Server checks tools/call against its full schema
-// itself and answers a malformed call (say, arguments that are not an object) with -32602
-// Invalid params; parsing strictly first would turn the same mistake into -32603 Internal error.
-const LooseCallTool = z.looseObject({ method: z.literal('tools/call'), params: z.looseObject({}) });
+/**
+ * The client's name: from the request's own _meta on 2026-07-28, from initialize on a 2025-era
+ * connection (stdio; a stateless 2025-era HTTP request has none).
+ */
+function clientNameOf(server: Server, ctx: ServerContext): string | undefined {
+  // the SDK types the envelope as {} (keyed by its constants), hence the cast
+  const envelope = ctx.mcpReq.envelope as Record<string, Implementation | undefined> | undefined;
+  return cleanClientName(envelope?.[CLIENT_INFO_META_KEY]?.name ?? server.getClientVersion()?.name);
+}
 
 /**
- * The name a client gave at initialize, as it goes into every timeline entry and log line:
+ * The name a client gave, as it goes into every timeline entry and log line:
  * without control characters (NUL breaks PostgreSQL), lone surrogates as U+FFFD (jsonb refuses
  * them), and at most 100 characters, never cut inside a character.
  */
@@ -165,13 +168,14 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
   const hidden = new Set(tools.filter((t) => !byName.has(t.name)).map((t) => t.name));
   const timeoutMs = app.config.toolTimeoutMs;
   server.registerCapabilities({ tools: { listChanged: false } });
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(offered) }));
-  server.setRequestHandler(LooseCallTool, async (raw, extra): Promise<CallToolResult> => {
-    const req = raw as unknown as CallToolRequest;
+  server.setRequestHandler('tools/list', () => ({ tools: toolListing(offered) }));
+  // The SDK checks tools/call against the spec's schema first: a malformed call (arguments that
+  // are not an object) is -32602 Invalid params, not a tool error.
+  server.setRequestHandler('tools/call', async (req, ctx): Promise<CallToolResult> => {
     const name = req.params.name;
     const tool = byName.get(name);
-    const clientName = cleanClientName(server.getClientVersion()?.name);
-    const auth = extra.authInfo?.clientId;
+    const clientName = clientNameOf(server, ctx);
+    const auth = ctx.http?.authInfo?.clientId;
     const started = performance.now();
     const log = app.log.child({ tool: name, client: clientName });
 
@@ -204,7 +208,7 @@ export function installTools(server: Server, tools: readonly ToolDef[], app: App
       log.warn({ err: messageOf(err) }, 'tool input could not be validated');
       return finish('invalid_input', toolError(`Invalid arguments for ${name}:\n- (arguments): could not be validated (${messageOf(err)}); send smaller, less deeply nested values`));
     }
-    const settled = await withTimeLimit((signal) => tool.handler(parsed.data, { app, log, clientName, signal }), extra.signal, timeoutMs);
+    const settled = await withTimeLimit((signal) => tool.handler(parsed.data, { app, log, clientName, signal }), ctx.mcpReq.signal, timeoutMs);
     switch (settled.kind) {
       case 'timeout': {
         log.warn({ ms: timeoutMs }, 'tool call timed out');

@@ -2,8 +2,7 @@
 // offers the newest ones, so clients that browse resources can attach them to a conversation.
 // Whole, unlike get_incident's newest timeline entries: a resource is read on purpose, and the
 // incident's own limits bound it (README, Resources).
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ResourceTemplate, type McpServer } from '@modelcontextprotocol/server';
 import type { App } from '../app.js';
 import { IncidentId } from '../incidents/model.js';
 
@@ -38,7 +37,7 @@ export function installIncidentResources(mcp: McpServer, app: App): void {
     async (uri, vars) => {
       const id = String(vars.id);
       const incident = IncidentId.safeParse(id).success ? await app.store.get(id) : null;
-      if (!incident) throw new McpError(RESOURCE_NOT_FOUND, `Resource not found: no incident ${JSON.stringify(id)}`, { uri: uri.href });
+      if (!incident) throw new ProtocolError(RESOURCE_NOT_FOUND, `Resource not found: no incident ${JSON.stringify(id)}`, { uri: uri.href });
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(incident, null, 2) }] };
     },
   );

@@ -1,7 +1,7 @@
 // The one place where failures become MCP tool errors (isError: true) with a message an
 // agent can act on: the field and the rule for bad input, what to set for missing
 // configuration, what failed upstream. Never a stack trace.
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import { describeIssue } from '../zod-issues.js';
 import {

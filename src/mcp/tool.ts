@@ -1,6 +1,6 @@
 // What a tool file exports: schemas, annotations, description and a handler. The dispatcher
 // (./dispatcher.ts) does validation, error mapping and the MCP wire shape for all of them.
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import type { App } from '../app.js';
 import type { Logger } from '../log.js';

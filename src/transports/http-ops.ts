@@ -2,16 +2,42 @@
 // work: the store takes writes and Prometheus answers or is not configured), /metrics.
 // None needs the MCP token: kubelet probes and Prometheus scrapers carry none, and the
 // bodies hold counts and dependency status, never incident data or credentials.
-import type { App } from '../app.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App, HttpApp } from '../app.js';
 import { messageOf } from '../errors.js';
 import type { Health } from '../prometheus/api.js';
 import type { StoreHealth } from '../incidents/store.js';
 import { VERSION } from '../version.js';
+import { sendJson } from './http-io.js';
 
 const started = Date.now();
 
-export function liveness(sessions: number, inflight: number): Record<string, unknown> {
-  return { status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000), sessions, requests_in_flight: inflight };
+export function liveness(inflight: number): Record<string, unknown> {
+  return { status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000), requests_in_flight: inflight };
+}
+
+export const OPS_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** What the operations endpoints read from the transport. */
+export interface OpsState {
+  inflight(): number;
+  draining(): boolean;
+}
+
+/** GET /healthz, /readyz and /metrics (the caller routes only OPS_PATHS here). */
+export function opsRoute(app: HttpApp, state: OpsState): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
+  const ready = cachedReadiness(app);
+  return async (req, res, path) => {
+    if (req.method !== 'GET') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET' });
+    if (path === '/healthz') return sendJson(res, 200, liveness(state.inflight()));
+    if (path === '/readyz') {
+      const r = await ready({ draining: state.draining() });
+      return sendJson(res, r.ready ? 200 : 503, r.body, { 'cache-control': 'no-store' });
+    }
+    const m = await app.metrics.scrape();
+    res.writeHead(200, { 'content-type': m.contentType });
+    res.end(m.body);
+  };
 }
 
 /** A probe must answer within its own timeout, whatever an upstream does. */

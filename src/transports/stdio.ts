@@ -1,7 +1,7 @@
-import { deserializeMessage, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { deserializeMessage, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { serveStdio as serveStdioEntry } from '@modelcontextprotocol/server/stdio';
 import type { App } from '../app.js';
+import { messageOf } from '../errors.js';
 import { toolError } from '../mcp/tool-errors.js';
 import { createMcpServer } from '../server.js';
 import { LineSplitter, type Oversized } from './stdio-framing.js';
@@ -68,13 +68,18 @@ export function tooLarge(o: Oversized, limitMb: number): JSONRPCMessage | null {
     '(MCP_STDIO_MAX_MESSAGE_MB), so it was not read. Send less data in one call.';
   // no id and no method: JSON-RPC's answer to a request it cannot identify has id null (the SDK's types have no such case)
   if (o.id === null) return o.method ? null : { jsonrpc: '2.0', id: null as unknown as string, error: { code: -32600, message: text } };
-  if (o.method === 'tools/call') return { jsonrpc: '2.0', id: o.id, result: toolError(text) };
+  // resultType: a 2026-07-28 client requires it; earlier clients ignore it
+  if (o.method === 'tools/call') return { jsonrpc: '2.0', id: o.id, result: { ...toolError(text), resultType: 'complete' } };
   return { jsonrpc: '2.0', id: o.id, error: { code: -32600, message: text } };
 }
 
-/** Serves one MCP connection on stdin/stdout; resolves `closed` when the client hangs up. */
+/**
+ * Serves one MCP connection on stdin/stdout; resolves `closed` when the client hangs up. The
+ * SDK's entry picks the era from the opening message: a 2026-07-28 client (server/discover or
+ * an enveloped request) or a 2025-era one (initialize), each served by a server from the factory,
+ * over our transport (which answers an oversized message instead of hanging up).
+ */
 export async function serveStdio(app: App): Promise<{ closed: Promise<void>; close(): Promise<void> }> {
-  const server = createMcpServer(app);
   const limitMb = app.config.stdioMaxMessageMb;
   const transport = new LimitedStdioTransport(limitMb * 1024 * 1024, (o) => {
     app.log.warn({ ...o, limit: `${limitMb} MiB` }, 'refused a stdio message over MCP_STDIO_MAX_MESSAGE_MB');
@@ -82,18 +87,20 @@ export async function serveStdio(app: App): Promise<{ closed: Promise<void>; clo
   });
   let onClosed!: () => void;
   const closed = new Promise<void>((resolve) => (onClosed = resolve));
-  // The transport does not watch for end of input; a client that exits closes stdin.
+  // The client exiting closes stdin; the entry owns the transport, so watch the stream itself.
   process.stdin.once('end', onClosed);
   process.stdin.once('close', onClosed);
   // A client gone while we answer makes stdout fail (EPIPE): that is a hang-up, not a crash.
   process.stdout.on('error', onClosed);
-  transport.onclose = onClosed;
-  await server.connect(transport);
+  const handle = serveStdioEntry(() => createMcpServer(app), {
+    transport,
+    onerror: (err) => app.log.debug({ err: messageOf(err) }, 'stdio transport error'),
+  });
   app.log.info({ transport: 'stdio' }, 'MCP server ready on stdio');
   return {
     closed,
     async close() {
-      await server.close();
+      await handle.close();
     },
   };
 }

@@ -5,7 +5,7 @@
 // never shows a stack trace, and answers every input broken on purpose with a tool error
 // that names the broken field. FUZZ_CASES (total, default 4000) and FUZZ_SEED tune a run.
 import fc from 'fast-check';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool } from '@modelcontextprotocol/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { call, connectHttp, connectStdio, startHttpServer, tempDir, text, type Connected, type HttpServer } from '../helpers/server.js';
 import { casesFor, type FuzzCase, type Schema } from '../helpers/schema-arbitrary.js';

@@ -131,7 +131,7 @@ describe('per-call time limit, audit and metrics', () => {
     expect(m).toContain('prom_incident_mcp_tool_calls_total{tool="create_incident",outcome="ok"} 1');
     expect(m).toMatch(/prom_incident_mcp_tool_calls_total\{tool="list_incidents",outcome="ok"\} [1-9]/);
     expect(m).toContain('prom_incident_mcp_incidents{status="active"} 2');
-    expect(m).toContain('prom_incident_mcp_http_sessions 1');
+    expect(m).toContain('prom_incident_mcp_http_requests_in_flight 0');
     expect(m).toMatch(/prom_incident_mcp_tool_call_duration_seconds_bucket\{le="\+Inf",tool="create_incident"\} 2/);
   }, 60_000);
 });

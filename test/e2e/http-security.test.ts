@@ -1,5 +1,9 @@
 // The HTTP endpoint's defences through real HTTP against the built server: tokens (401),
-// Host/Origin (403), body size (413), rate (429), session caps (503) and expiry, read-only.
+// Host/Origin (403), body size (413), rate (429), caps on requests in flight (503), read-only;
+// and that it keeps no session (any replica can answer any request).
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   INITIALIZE,
@@ -64,14 +68,23 @@ describe('authentication, Host and Origin', () => {
     }
   });
 
-  it('does not let one token holder use a session opened with another token', async () => {
+  it('keeps no session: initialize opens none, and a 2025-era request needs none', async () => {
     const init = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: INITIALIZE });
     expect(init.status).toBe(200);
-    const sid = init.headers['mcp-session-id'] as string;
+    expect(init.headers['mcp-session-id']).toBeUndefined();
     const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-    const mine = { ...MCP_POST_HEADERS, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
-    expect((await rawRequest(srv.url, { headers: { ...mine, ...bearer(TOKEN) }, body: list })).status).toBe(200);
-    expect((await rawRequest(srv.url, { headers: { ...mine, ...bearer(OTHER) }, body: list })).status).toBe(404);
+    const v2025 = { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-11-25' };
+    for (const t of [TOKEN, OTHER]) {
+      const r = await rawRequest(srv.url, { headers: { ...v2025, ...bearer(t) }, body: list });
+      expect(r.status).toBe(200);
+      expect(r.body).toContain('create_incident');
+    }
+  });
+
+  it('answers an empty JSON-RPC batch with an Invalid Request error, not 202', async () => {
+    const r = await rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(TOKEN) }, body: '[]' });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) }, id: null });
   });
 
   it('answers 403 to a foreign Origin and to a rebinding Host, before looking at the token', async () => {
@@ -116,6 +129,32 @@ describe('authentication, Host and Origin', () => {
     expect(chunked.status).toBe(413);
   });
 
+  it('answers 413 before 100 Continue when the declared body is over the limit, and 100 Continue otherwise', async () => {
+    const expect100 = (length: number, token = TOKEN) =>
+      new Promise<{ continued: boolean; status: number }>((resolve, reject) => {
+        const req = httpRequest(srv.url, {
+          method: 'POST',
+          agent: false,
+          headers: { ...MCP_POST_HEADERS, ...bearer(token), expect: '100-continue', 'content-length': String(length) },
+        });
+        let continued = false;
+        req.on('continue', () => {
+          continued = true;
+          req.end('x'.repeat(length)); // not JSON: answered 400 once read
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve({ continued, status: res.statusCode ?? 0 });
+          req.destroy();
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    expect(await expect100(2_000_000)).toEqual({ continued: false, status: 413 });
+    expect(await expect100(2_000_000, 'not-a-token-at-all')).toEqual({ continued: false, status: 401 });
+    expect(await expect100(10)).toEqual({ continued: true, status: 400 });
+  });
+
   it('serves probes and metrics without the token, with the refusals counted', async () => {
     const base = srv.url.replace(/\/mcp$/, '');
     const ready = await rawRequest(`${base}/readyz`, { method: 'GET' });
@@ -144,12 +183,12 @@ describe('limits', () => {
       statuses.push(r.status);
       if (r.status === 429) retryAfter ??= r.headers['retry-after'] as string;
     }
-    // a burst of 10 passes (to the 400 for a missing session), then the limit bites
-    expect(statuses.slice(0, 10).every((s) => s === 400)).toBe(true);
+    // a burst of 10 passes (to the 405: a stateless endpoint has no GET stream), then the limit bites
+    expect(statuses.slice(0, 10).every((s) => s === 405)).toBe(true);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     // another client (token) has its own budget
-    expect((await rawRequest(srv.url, { method: 'GET', headers: bearer(OTHER) })).status).toBe(400);
+    expect((await rawRequest(srv.url, { method: 'GET', headers: bearer(OTHER) })).status).toBe(405);
   });
 
   it('answers a flood of wrong tokens with 429 and Retry-After, and logs each failure without the token', async () => {
@@ -171,62 +210,65 @@ describe('limits', () => {
       await new Promise((r) => setTimeout(r, 100));
       status = (await ok()).status;
     }
-    expect(status).toBe(400); // through to the session check
+    expect(status).toBe(405); // through to the MCP endpoint
     const logged = srv.stderr().split('\n').filter((l) => l.includes('authentication failed'));
     expect(logged).toHaveLength(statuses.filter((s) => s === 401).length);
     for (const l of logged) expect(JSON.parse(l)).toMatchObject({ level: 40, remote: '127.0.0.1', reason: 'invalid token' });
     expect(srv.stderr()).not.toContain('hunter2');
   });
 
-  it('caps concurrent sessions with 503 and expires idle ones', async () => {
-    const srv = await server({ MCP_MAX_SESSIONS: '2', MCP_MAX_SESSIONS_PER_CLIENT: '2', MCP_SESSION_IDLE_TIMEOUT: '1s' });
-    const a = await connectHttp(srv.url);
-    const b = await connectHttp(srv.url);
-    cleanups.push(() => a.close(), () => b.close());
-    const third = await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE });
-    expect(third.status).toBe(503);
-    expect(third.headers['retry-after']).toBe('10');
-    expect(JSON.parse(third.body).error.message).toMatch(/Too many open sessions \(2, MCP_MAX_SESSIONS\)/);
-    // after a second of silence both sessions are gone, and a new one fits
+  // The store's file lock, held by the test, keeps create_incident calls in flight on purpose.
+  const holdStoreLock = (dir: string) => lockfile.lock(dir, { lockfilePath: join(dir, 'incidents.lock'), realpath: false, stale: 5000 });
+  const create = (url: string, headers: Record<string, string> = {}) =>
+    rawRequest(url, {
+      headers: { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-11-25', ...headers },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_incident', arguments: { title: 't', description: 'd', severity: 'low', target: 'caps' } } }),
+    });
+  async function inFlight(srv: HttpServer, n: number): Promise<void> {
     const base = srv.url.replace(/\/mcp$/, '');
-    for (let i = 0; i < 100; i++) {
-      const h = JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body);
-      if (h.sessions === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200; i++) {
+      if (JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body).requests_in_flight === n) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
-    expect(JSON.parse((await rawRequest(`${base}/healthz`, { method: 'GET' })).body).sessions).toBe(0);
-    expect(srv.stderr()).toMatch(/idle session expired/);
-    expect((await rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE })).status).toBe(200);
+    throw new Error(`never ${n} requests in flight`);
+  }
+
+  it('caps the requests in flight of the process with 503 and Retry-After', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.cleanup());
+    const srv = await startHttpServer({ DATA_DIR: dir.path, MCP_MAX_CONCURRENT: '2', MCP_MAX_CONCURRENT_PER_CLIENT: '2' });
+    cleanups.push(() => srv.stop());
+    const release = await holdStoreLock(dir.path);
+    const held = [create(srv.url), create(srv.url)];
+    await inFlight(srv, 2);
+    const third = await create(srv.url);
+    expect(third.status).toBe(503);
+    expect(third.headers['retry-after']).toBe('1');
+    expect(JSON.parse(third.body).error.message).toBe('Too many requests in flight (2, MCP_MAX_CONCURRENT); retry shortly');
+    await release();
+    for (const r of await Promise.all(held)) expect(r.status).toBe(200);
+    expect((await create(srv.url)).status).toBe(200); // answered requests free their place
   });
 
-  it('caps the sessions of one client, so one token holder cannot take them all', async () => {
-    const srv = await server({ MCP_AUTH_TOKEN: `${TOKEN},${OTHER}`, MCP_MAX_SESSIONS: '8' }); // 2 per client by default
-    const open = (t: string) => rawRequest(srv.url, { headers: { ...MCP_POST_HEADERS, ...bearer(t) }, body: INITIALIZE });
-    const first = await open(TOKEN);
-    expect([first.status, (await open(TOKEN)).status]).toEqual([200, 200]);
-    const third = await open(TOKEN);
+  it('caps the requests in flight of one client, so one token holder cannot take them all', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.cleanup());
+    const srv = await startHttpServer({ DATA_DIR: dir.path, MCP_AUTH_TOKEN: `${TOKEN},${OTHER}`, MCP_MAX_CONCURRENT: '8' }); // 2 per client by default
+    cleanups.push(() => srv.stop());
+    const release = await holdStoreLock(dir.path);
+    const held = [create(srv.url, bearer(TOKEN)), create(srv.url, bearer(TOKEN))];
+    await inFlight(srv, 2);
+    const third = await create(srv.url, bearer(TOKEN));
     expect(third.status).toBe(503);
-    expect(third.headers['retry-after']).toBe('10');
     expect(JSON.parse(third.body)).toEqual({
       jsonrpc: '2.0',
-      error: { code: -32000, message: 'Too many open sessions for this client (2, MCP_MAX_SESSIONS_PER_CLIENT); close unused ones or retry later' },
+      error: { code: -32000, message: 'Too many requests in flight for this client (2, MCP_MAX_CONCURRENT_PER_CLIENT); wait for answers before sending more' },
       id: null,
     });
-    expect((await open(OTHER)).status).toBe(200); // another token has its own share
-    // a closed session frees its place
-    const sid = first.headers['mcp-session-id'] as string;
-    const del = await rawRequest(srv.url, { method: 'DELETE', headers: { ...bearer(TOKEN), 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' } });
-    expect(del.status).toBe(200);
-    expect((await open(TOKEN)).status).toBe(200);
-  });
-
-  it('caps the sessions of one address when no token is set', async () => {
-    const srv = await server({ MCP_MAX_SESSIONS: '8' }); // 2 per client by default
-    const open = () => rawRequest(srv.url, { headers: MCP_POST_HEADERS, body: INITIALIZE });
-    expect([(await open()).status, (await open()).status]).toEqual([200, 200]);
-    const third = await open();
-    expect(third.status).toBe(503);
-    expect(JSON.parse(third.body).error.message).toMatch(/^Too many open sessions for this client \(2, MCP_MAX_SESSIONS_PER_CLIENT\)/);
+    const other = create(srv.url, bearer(OTHER)); // another token has its own share
+    await inFlight(srv, 3);
+    await release();
+    for (const r of await Promise.all([...held, other])) expect(r.status).toBe(200);
   });
 
   it('refuses to serve a non-loopback address without a token', async () => {

@@ -3,7 +3,7 @@
 // every PromQL string a prompt suggests parses (with Prometheus's own grammar, lezer-promql)
 // to matchers whose values are exactly the arguments given.
 import { parser } from '@prometheus-io/lezer-promql';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError as McpError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quote } from '../../src/prometheus/promql.js';
 import { connectVia, tempDir, type Connected } from '../helpers/server.js';
@@ -105,7 +105,8 @@ for (const transport of ['stdio', 'http'] as const) {
         }
         if (v.length > 63) continue; // a fine pod name
         const err = await refusal('triage_alert', { alertname: 'KubePodCrashLooping', namespace: 'batch', pod: v });
-        expect(err.message, JSON.stringify(v)).toMatch(/must be a Kubernetes pod name \(lowercase letters, digits, "-" and "\.", at most 253 characters\) at pod/);
+        expect(err.message, JSON.stringify(v)).toMatch(/Invalid arguments for prompt triage_alert: .*pod/s);
+        expect(err.message, JSON.stringify(v)).toMatch(/must be a Kubernetes pod name \(lowercase letters, digits, "-" and "\.", at most 253 characters\)/);
       }
       // the server is still there and answers a good one
       const ok = await conn.client.getPrompt({ name: 'investigate_namespace', arguments: { namespace: 'payments' } });

@@ -1,6 +1,6 @@
 // A stdio message over MCP_STDIO_MAX_MESSAGE_MB is answered, not fatal: the SDK's own stdio
 // transport closed the connection at 10 MiB, ending the server with "client closed the connection".
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError as McpError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, connectStdio, tempDir, text, type Connected } from '../helpers/server.js';
 

@@ -73,7 +73,7 @@ describe('export and import', () => {
     cleanups.push(() => d.close());
     const got = (await call(d.client, 'get_incident', { id: ids[0] })).structuredContent as Structured;
     expect(got.incident).toEqual(lines[0]);
-  });
+  }, 60_000); // eight server processes, each a second or more on a busy machine
 
   it('names every bad line and imports nothing when any line is bad', async () => {
     const dir = dirFor();

@@ -1,15 +1,16 @@
 // Starts the built server (dist/main.js) as a child process and connects the SDK's Client
-// to it, over stdio or streamable HTTP, exactly as an agent would.
+// to it, over stdio or streamable HTTP, exactly as an agent would: the v2 client at protocol
+// 2026-07-28 unless a test asks for the 1.x client, which speaks 2025-11-25.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport, type CallToolResult } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../tools/test-prometheus.js';
 
@@ -40,6 +41,21 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
 
 export type Transport = 'stdio' | 'http';
 
+/** The v2 client, pinned to the stateless revision (no fallback to initialize). */
+export function modernClient(name: string): Client {
+  return new Client({ name, version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+}
+
+/**
+ * Connects a v2 client. It checks every structured result against the tool's output schema,
+ * compiled on its first tools/list: done here, so that cost (a second or more on a busy machine)
+ * falls in no timed call.
+ */
+async function connectModern(client: Client, transport: Parameters<Client['connect']>[0]): Promise<void> {
+  await client.connect(transport);
+  await client.listTools();
+}
+
 export interface Connected {
   client: Client;
   /** the server process (for HTTP) or the stdio transport's child pid */
@@ -53,8 +69,8 @@ export async function connectStdio(env: Record<string, string>, args: string[] =
   const transport = new StdioClientTransport({ command: process.execPath, args: [MAIN, ...args], env: serverEnv(env), stderr: 'pipe' });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const client = new Client({ name: 'vitest', version: '1.0.0' });
-  await client.connect(transport);
+  const client = modernClient('vitest');
+  await connectModern(client, transport);
   return { client, pid: transport.pid!, stderr: () => err, close: () => client.close() };
 }
 
@@ -105,17 +121,17 @@ export async function startHttpServer(env: Record<string, string>, args: string[
 
 export async function connectHttp(url: string, headers: Record<string, string> = {}): Promise<Connected> {
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
-  const client = new Client({ name: 'vitest-http', version: '1.0.0' });
+  const client = modernClient('vitest-http');
+  await connectModern(client, transport);
+  return { client, pid: -1, stderr: () => '', close: () => client.close() };
+}
+
+/** The 1.x SDK's client over HTTP: initialize, then protocol 2025-11-25. */
+export async function connectLegacyHttp(url: string, headers: Record<string, string> = {}): Promise<{ client: LegacyClient; close(): Promise<void> }> {
+  const transport = new LegacyHttpTransport(new URL(url), { requestInit: { headers } });
+  const client = new LegacyClient({ name: 'vitest-legacy', version: '1.0.0' });
   await client.connect(transport);
-  return {
-    client,
-    pid: -1,
-    stderr: () => '',
-    close: async () => {
-      await transport.terminateSession().catch(() => undefined);
-      await client.close();
-    },
-  };
+  return { client, close: () => client.close() };
 }
 
 /** A client connected over the given transport to a fresh server with `env`; close() stops both. */
@@ -136,12 +152,13 @@ export async function connectVia(transport: Transport, env: Record<string, strin
 
 /** Calls a tool and returns its result, typed. */
 export async function call(
-  client: Client,
+  client: Client | LegacyClient,
   name: string,
   args: Record<string, unknown> = {},
   opts: { timeout?: number } = {},
 ): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args }, undefined, opts)) as CallToolResult;
+  if (client instanceof LegacyClient) return (await client.callTool({ name, arguments: args }, undefined, opts)) as CallToolResult;
+  return client.callTool({ name, arguments: args }, opts);
 }
 
 export function text(result: CallToolResult): string {

@@ -45,9 +45,8 @@ describe('config', () => {
     const c = run(['--read-only', '--allow-unauthenticated', '--rate-limit', '5', '--allowed-hosts', 'MCP.example.com, [::1]:8080'], {
       MCP_AUTH_TOKEN: 'aaaaaaaaaaaaaaaa1,\nbbbbbbbbbbbbbbbb2',
       MCP_ALLOWED_ORIGINS: 'https://agent.example.com',
-      MCP_SESSION_IDLE_TIMEOUT: '10m',
       MCP_TOOL_TIMEOUT: '2s',
-      MCP_MAX_SESSIONS: '20',
+      MCP_MAX_CONCURRENT: '20',
     });
     expect(c).toMatchObject({
       readOnly: true,
@@ -56,25 +55,24 @@ describe('config', () => {
       allowedHosts: ['mcp.example.com', '[::1]:8080'],
       allowedOrigins: ['https://agent.example.com'],
       authTokens: ['aaaaaaaaaaaaaaaa1', 'bbbbbbbbbbbbbbbb2'],
-      sessionIdleMs: 600_000,
       toolTimeoutMs: 2000,
-      maxSessions: 20,
+      maxConcurrent: 20,
       authTokenFile: null,
     });
     const d = run([], {});
-    expect(d).toMatchObject({ readOnly: false, allowUnauthenticated: false, authTokens: [], allowedHosts: [], rateLimit: 50, maxSessions: 500 });
+    expect(d).toMatchObject({ readOnly: false, allowUnauthenticated: false, authTokens: [], allowedHosts: [], rateLimit: 50, maxConcurrent: 500 });
     expect(run([], { MCP_READ_ONLY: 'TRUE' }).readOnly).toBe(true);
     expect(run(['--read-only=false']).readOnly).toBe(false);
   });
 
-  it('caps sessions per client at a quarter of MCP_MAX_SESSIONS unless set, and never above it', () => {
-    expect(run([], {}).maxSessionsPerClient).toBe(125);
-    expect(run([], { MCP_MAX_SESSIONS: '3' }).maxSessionsPerClient).toBe(1);
-    expect(run([], { MCP_MAX_SESSIONS: '10', MCP_MAX_SESSIONS_PER_CLIENT: '10' }).maxSessionsPerClient).toBe(10);
-    expect(() => run([], { MCP_MAX_SESSIONS: '10', MCP_MAX_SESSIONS_PER_CLIENT: '11' })).toThrow(
-      new ConfigError('MCP_MAX_SESSIONS_PER_CLIENT must be at most MCP_MAX_SESSIONS (10), got 11'),
+  it('caps requests in flight per client at a quarter of MCP_MAX_CONCURRENT unless set, and never above it', () => {
+    expect(run([], {}).maxConcurrentPerClient).toBe(125);
+    expect(run([], { MCP_MAX_CONCURRENT: '3' }).maxConcurrentPerClient).toBe(1);
+    expect(run([], { MCP_MAX_CONCURRENT: '10', MCP_MAX_CONCURRENT_PER_CLIENT: '10' }).maxConcurrentPerClient).toBe(10);
+    expect(() => run([], { MCP_MAX_CONCURRENT: '10', MCP_MAX_CONCURRENT_PER_CLIENT: '11' })).toThrow(
+      new ConfigError('MCP_MAX_CONCURRENT_PER_CLIENT must be at most MCP_MAX_CONCURRENT (10), got 11'),
     );
-    expect(() => run([], { MCP_MAX_SESSIONS_PER_CLIENT: '0' })).toThrow('MCP_MAX_SESSIONS_PER_CLIENT must be an integer 1-100000, got "0"');
+    expect(() => run([], { MCP_MAX_CONCURRENT_PER_CLIENT: '0' })).toThrow('MCP_MAX_CONCURRENT_PER_CLIENT must be an integer 1-100000, got "0"');
   });
 
   it('never echoes a token in an error', () => {

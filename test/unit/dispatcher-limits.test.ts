@@ -1,11 +1,9 @@
 // The dispatcher's policies that every tool gets for free: the per-call time limit (even for
 // a handler that never settles), read-only mode (hidden from tools/list and refused in
 // tools/call, decided by annotations alone) and audit lines for tools that change state.
-// Driven by the SDK's real Client over an in-memory transport, with tools made for the test.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+// Driven by the SDK's real Client over an in-memory transport (2025-era: the in-memory pair has no 2026 entry), with tools made for the test.
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport, McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { App } from '../../src/app.js';

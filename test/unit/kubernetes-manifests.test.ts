@@ -111,3 +111,78 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/DATA_DIR=\/app\/data/);
   });
 });
+
+/** Applies a JSON patch (RFC 6902: add, replace, remove) to a parsed manifest. */
+function applyJsonPatch(doc: Doc, ops: Doc[]): Doc {
+  const out = structuredClone(doc);
+  for (const op of ops) {
+    const keys = (op.path as string).split('/').slice(1);
+    const last = keys.pop()!;
+    const parent = keys.reduce((node: Doc, k) => {
+      expect(node[k], `${op.op} ${op.path}`).toBeDefined();
+      return node[k];
+    }, out);
+    if (op.op === 'add' && Array.isArray(parent)) parent.splice(last === '-' ? parent.length : Number(last), 0, op.value);
+    else if (op.op === 'add') parent[last] = op.value;
+    else if (op.op === 'replace') {
+      expect(parent[last], `replace ${op.path}`).toBeDefined();
+      parent[last] = op.value;
+    } else if (op.op === 'remove') delete parent[last];
+    else throw new Error(`unsupported op ${op.op}`);
+  }
+  return out;
+}
+
+/** The replicated overlay rendered as kustomize would: the base, its own files, the patches. */
+function renderReplicated(): Doc[] {
+  const dir = join(ROOT, 'examples/kubernetes-replicated');
+  const kust = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Doc;
+  let out: Doc[] = [];
+  for (const r of kust.resources as string[]) {
+    if (r === '../kubernetes') out.push(...docs.filter((d) => (one('Kustomization').resources as string[]).some((f) => d === docs[files.indexOf(f)])));
+    else out.push(...parseAllDocuments(readFileSync(join(dir, r), 'utf8')).map((d) => d.toJS() as Doc));
+  }
+  for (const p of kust.patches as Doc[]) {
+    const matches = (d: Doc) => d.kind === p.target.kind && d.metadata.name === p.target.name;
+    expect(out.filter(matches), JSON.stringify(p.target)).toHaveLength(1);
+    const patch = parseAllDocuments(p.patch as string)[0]!.toJS();
+    if (!Array.isArray(patch) && patch.$patch === 'delete') out = out.filter((d) => !matches(d));
+    else out = out.map((d) => (matches(d) ? applyJsonPatch(d, patch as Doc[]) : d));
+  }
+  return out;
+}
+
+describe('examples/kubernetes-replicated', () => {
+  const rendered = renderReplicated();
+  const of = (kind: string) => rendered.filter((d) => d.kind === kind);
+  const deploy = of('Deployment')[0]!;
+  const pod = deploy.spec.template.spec;
+  const c = pod.containers[0];
+  const env = Object.fromEntries((c.env as Doc[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+  it('runs 2+ replicas on PostgreSQL with no volume for the file store', () => {
+    expect(deploy.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(deploy.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(of('PersistentVolumeClaim')).toEqual([]);
+    expect(pod.volumes.filter((v: Doc) => v.persistentVolumeClaim)).toEqual([]);
+    expect(env.INCIDENT_STORE).toBe('postgres');
+    expect(env.DATABASE_URL).toEqual({ secretKeyRef: { name: 'prom-incident-mcp-database', key: 'url' } });
+    // what the Secret will hold: a URL the server accepts, with the rest of this environment
+    const action = loadConfig([], { ...env, DATABASE_URL: 'postgres://incidents:pw@postgres.example.svc:5432/incidents?sslmode=require' });
+    expect(action.kind).toBe('run');
+    if (action.kind === 'run') expect(action.config).toMatchObject({ incidentStore: 'postgres', transport: 'http' });
+  });
+
+  it('keeps one replica through voluntary disruptions and needs no session affinity', () => {
+    const pdb = of('PodDisruptionBudget')[0]!;
+    expect(pdb.metadata.namespace).toBe(deploy.metadata.namespace);
+    expect(pdb.spec.selector.matchLabels).toEqual(deploy.spec.template.metadata.labels);
+    expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
+    expect(pdb.spec.minAvailable).toBeLessThan(deploy.spec.replicas);
+    const svc = of('Service')[0]!;
+    expect(svc.spec.sessionAffinity ?? 'None').toBe('None');
+    expect(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.labelSelector.matchLabels).toEqual(
+      deploy.spec.template.metadata.labels,
+    );
+  });
+});

@@ -65,7 +65,7 @@ describe('/metrics', () => {
     metrics.toolCall('list_incidents', 'invalid_input', 0.001);
     metrics.toolCall('create_incident', 'ok', 0.02);
     metrics.rejected('rate_limited');
-    metrics.countSessions(() => 3);
+    metrics.countInflight(() => 3);
     await store.create({ title: 't', description: 'd', severity: 'low', target: 'x' }, 'test');
     await store.create({ title: 't2', description: 'd', severity: 'high', target: 'x' }, 'test');
 
@@ -87,7 +87,7 @@ describe('/metrics', () => {
     expect(sample(body, `${P}upstream_breaker_state{state="closed"}`)).toBe(0);
     expect(sample(body, `${P}incidents{status="active"}`)).toBe(2);
     expect(sample(body, `${P}incidents{status="resolved"}`)).toBe(0);
-    expect(sample(body, `${P}http_sessions`)).toBe(3);
+    expect(sample(body, `${P}http_requests_in_flight`)).toBe(3);
     expect(sample(body, `${P}http_rejected_requests_total{reason="rate_limited"}`)).toBe(1);
     expect(body).not.toContain('process_cpu'); // process metrics only when served over HTTP
     metrics.enableProcessMetrics();

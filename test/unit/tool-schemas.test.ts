@@ -4,6 +4,7 @@
 // no additionalProperties, which Google's declaration format refuses (maps are "name=value"
 // lists instead; test/unit/schema-portability.test.ts runs the clients' own conversions).
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { toolListing } from '../../src/mcp/dispatcher.js';
 import { TOOLS } from '../../src/tools/index.js';
 import { toOpenAiTools } from '../../examples/granite-agent/openai-tools.js';
@@ -39,8 +40,35 @@ function problems(schema: Record<string, unknown>, path: string, top = false): s
   return out;
 }
 
+const LIMITS = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems']);
+
+/**
+ * Every limit in a JSON schema, as "path keyword=value"; minLength 1 and key rules (propertyNames,
+ * which the dialects refuse) aside: the server's own messages say those.
+ */
+function limitsOf(node: unknown, path = ''): string[] {
+  if (typeof node !== 'object' || node === null) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'propertyNames') continue;
+    if (LIMITS.has(k) && !(k === 'minLength' && v === 1)) out.push(`${path} ${k}=${String(v)}`);
+    else if (typeof v === 'object') out.push(...limitsOf(v, `${path}/${k}`));
+  }
+  return out;
+}
+
 describe('tool input schemas', () => {
   const tools = toolListing(TOOLS);
+
+  it('publish every limit the server enforces (a client checking arguments refuses what the server refuses)', () => {
+    for (const def of TOOLS) {
+      const enforced = limitsOf(z.toJSONSchema(def.input, { io: 'input', unrepresentable: 'any' }));
+      const published = limitsOf(tools.find((t) => t.name === def.name)!.inputSchema);
+      expect(published, def.name).toEqual(enforced);
+    }
+    const qm = tools.find((t) => t.name === 'query_metrics')!.inputSchema.properties as Record<string, Record<string, unknown>>;
+    expect(qm.max_points).toMatchObject({ minimum: 10, maximum: 1000 });
+  });
 
   it('use only keywords every tool-calling dialect accepts', () => {
     for (const t of tools) {
