@@ -382,7 +382,10 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
     const adjusted = levelAdjustedScales(blockScale, levels);
     const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
-    cands.push(...calm.filter((c) => !(c.direction === 'down' && atFloor(x, c.from, c.to, lo))));
+    // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
+    // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
+    // unless it rests at the series' minimum (an idle count at zero).
+    cands.push(...calm.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo))));
   }
 
   cands = resolveOverlaps(

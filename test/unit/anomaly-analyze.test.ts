@@ -225,4 +225,26 @@ describe('a change in volatility is reported as noise against usual noise', () =
     const text = explain(a, { shown: 5 });
     expect(text).toMatch(/unusually volatile from [^;]*: noise ±\d[\d.]* where ±\d[\d.]* is usual \(\d[\d.]*x usual\)/);
   });
+
+  it('a quieter stretch is not reported; a value that stops moving is', () => {
+    let s = 5;
+    const gauss = () => {
+      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
+      const v = (s = (s * 16807) % 2147483647) / 2147483647;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    const t: number[] = [];
+    const quiet: number[] = [];
+    const stuck: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      t.push(Date.UTC(2026, 0, 20) + i * MIN);
+      const e = gauss();
+      quiet.push(50 + (i >= 1000 && i < 1200 ? 0.2 : 1) * e); // σ 1, then 0.2 for 200 minutes
+      stuck.push(i >= 1000 && i < 1200 ? 50 : 50 + e); // the exporter repeats its last value
+    }
+    expect(analyze(t, quiet).anomalies.filter((x) => x.kind === 'variance_change')).toEqual([]);
+    const vc = analyze(t, stuck).anomalies.find((x) => x.kind === 'variance_change');
+    expect(vc).toMatchObject({ direction: 'down', score: 1 });
+    expect(Math.abs(vc!.from - t[1000]!)).toBeLessThanOrEqual(40 * MIN);
+  });
 });
