@@ -258,7 +258,18 @@ export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>
   return analyzeGrid(g, opts);
 }
 
-export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
+/**
+ * Points averaged into one for the coarser look at bursts: a bump spread over a few points of
+ * a low count (about 2 mentions per 5 minutes, then 6 for an hour) is lost in the
+ * point-to-point noise and plain in averages over 4 points, as a range query with a 4× step
+ * would show it. 2, 8 and 16 were measured too (docs/anomaly-benchmark.md).
+ */
+const COARSE_FACTOR = 4;
+/** Coarse points the second look needs: ten noise blocks (SCALE_BLOCK), enough for its own scales and tail. */
+const COARSE_MIN_POINTS = 10 * SCALE_BLOCK;
+
+/** `coarse`: also look for bursts at COARSE_FACTOR× the step (false in that look itself). */
+export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): Analysis {
   const method = opts.method ?? 'auto';
   const uMin = minStrength(opts.sensitivity);
   const n = g.x.length;
@@ -385,9 +396,17 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
     const adjusted = levelAdjustedScales(blockScale, levels);
     const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
-    cands.push(...calm.filter((c) => !(c.direction === 'down' && atFloor(x, c.from, c.to, lo))));
+    // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
+    // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
+    // unless it rests at the series' minimum (an idle count at zero).
+    cands.push(...calm.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo))));
   }
 
+  if (coarse && !season && (run('robust') || run('seasonal')) && g.regular) {
+    // The second look adds only bursts the first one did not see at all.
+    const fine = cands.filter((c) => c.strength >= uMin);
+    cands.push(...coarseBursts(g, level, opts).filter((c) => !fine.some((f) => overlaps(c, f))));
+  }
   cands = resolveOverlaps(
     cands.filter((c) => c.strength >= uMin),
     W,
@@ -408,6 +427,10 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
         score: scoreOf(c.strength),
         ratio: roundedRatio(observed / usual),
       };
+    }
+    if (c.measured) {
+      const { value, expected, band } = c.measured;
+      return { kind: c.kind, direction: c.direction, at: g.t[c.at]!, from: g.t[c.from]!, to: g.t[c.to]!, value, expected, band, score: scoreOf(c.strength) };
     }
     const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
     const s = seasonal(vi);
@@ -438,6 +461,63 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}): Analysis {
     score: anomalies.length > 0 ? anomalies[0]!.score : 0,
     confidence: confidenceOf(g, season),
   };
+}
+
+/**
+ * Spikes and dips found in the series averaged over COARSE_FACTOR points, as candidates on the
+ * fine grid: from the start of the first coarse point to the end of the last, peaking at the
+ * fine point furthest from the fine level in the event's direction. Their value, expected
+ * value and band are the coarse ones (averages), and their strength is the coarse analysis's:
+ * one threshold for both looks. It runs only where no cycle was learnt: a cycle's profile and
+ * the noise of each of its phases are learnt at the series' own step, and a short one (30
+ * minutes at 5-minute steps) cannot be learnt again at 4× the step.
+ */
+function coarseBursts(g: Grid, level: Float64Array, opts: DetectOptions): Candidate[] {
+  const k = COARSE_FACTOR;
+  const m = Math.floor(g.x.length / k);
+  if (m < COARSE_MIN_POINTS) return [];
+  const y = g.x;
+  const t = new Float64Array(m);
+  const x = new Float64Array(m);
+  let present = 0;
+  for (let b = 0; b < m; b++) {
+    let sum = 0;
+    let count = 0;
+    for (let i = b * k; i < (b + 1) * k; i++) {
+      if (Number.isNaN(y[i]!)) continue;
+      sum += y[i]!;
+      count++;
+    }
+    t[b] = g.t[b * k]!;
+    x[b] = count > 0 ? sum / count : NaN;
+    if (count > 0) present++;
+  }
+  const a = analyzeGrid({ t, x, step: g.step * k, regular: true, present, nonFinite: 0 }, opts, false);
+  const out: Candidate[] = [];
+  const index = (ms: number) => Math.round((ms - g.t[0]!) / g.step);
+  for (const an of a.anomalies) {
+    if (an.kind !== 'spike' && an.kind !== 'dip') continue;
+    const from = index(an.from);
+    const to = Math.min(g.x.length - 1, index(an.to) + k - 1);
+    const sign = an.direction === 'up' ? 1 : -1;
+    let at = from;
+    for (let i = from; i <= to; i++) if (sign * (y[i]! - level[i]!) > sign * (y[at]! - level[at]!) || Number.isNaN(y[at]! - level[at]!)) at = i;
+    out.push({
+      kind: an.kind,
+      direction: an.direction,
+      at,
+      from,
+      to,
+      strength: strengthOf(an.score),
+      measured: { value: an.value, expected: an.expected, band: an.band },
+    });
+  }
+  return out;
+}
+
+/** The strength a score came from (scoreOf's inverse, to its rounding). */
+function strengthOf(score: number): number {
+  return score >= 1 ? Infinity : Math.sqrt(score / (1 - score));
 }
 
 /**

@@ -17,4 +17,6 @@ export interface Candidate {
   level?: { value: number; expected: number };
   /** for variance changes: the noise σ over the event and the usual σ there, in value units */
   noise?: { observed: number; usual: number };
+  /** found at a coarser resolution: value, expected and band as measured there, in value units */
+  measured?: { value: number; expected: number; band: [number, number] };
 }
