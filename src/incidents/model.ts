@@ -231,7 +231,7 @@ export function summarize(inc: Incident): IncidentSummary {
 /** What a caller supplies to create an incident. */
 export const NewIncident = z.strictObject({
   title: text(LIMITS.title),
-  description: text(LIMITS.description).describe('what was observed, impact'),
+  description: text(LIMITS.description),
   severity: Severity,
   target: text(LIMITS.target).describe('namespace or resource'),
   namespace: Namespace.optional(),

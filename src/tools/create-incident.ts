@@ -5,7 +5,7 @@ import { defineTool } from '../mcp/tool.js';
 export const createIncident = defineTool({
   name: 'create_incident',
   description:
-    'Record a problem to track (status active). Given the dedup_key of an active incident, returns that one instead. ' +
+    'Record a problem to track (status active); an active incident with the same dedup_key is returned instead. ' +
     'Example: {"title":"High CPU","description":"api >80% 30m","severity":"high","target":"prod","dedup_key":"cpu/prod"}.',
   input: NewIncident,
   output: z.object({ incident: IncidentSummary, deduplicated: z.boolean() }),
