@@ -2,7 +2,7 @@
 // table of settings (settings.ts). A bad value stops start-up with one line naming the variable
 // and the rule.
 import { parseArgs } from 'node:util';
-import { INFLIGHT_MB_DEFAULT, SETTINGS, type Setting, type SettingKey, type Settings } from './settings.js';
+import { INFLIGHT_MB_DEFAULT, RETIRED, SETTINGS, type Setting, type SettingKey, type Settings } from './settings.js';
 
 export { SETTING_ENV_VARS, TOKEN_RULE, defaultDataDir, isTimeZone, isToken, redactUrl } from './settings.js';
 
@@ -23,7 +23,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-export type CliAction = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
+/** `warnings`: retired variables that are still set (main logs them once it has a logger). */
+export type CliAction = { kind: 'run'; config: Config; warnings: string[] } | { kind: 'help' } | { kind: 'version' };
 
 const FLAGGED = (Object.values(SETTINGS) as Setting[]).filter((s): s is Setting & { flag: string } => s.flag !== undefined);
 
@@ -41,6 +42,8 @@ function parseFlags(argv: readonly string[]): Map<string, string> | 'help' | 've
     if (t.kind !== 'option') continue;
     if (t.name === 'help' || t.name === 'version') return t.name;
     const s = FLAGGED.find((f) => f.flag === `--${t.name}`);
+    const retired = RETIRED[`--${t.name}`];
+    if (!s && retired) throw new ConfigError(`--${t.name} is gone; ${retired}`);
     if (!s) throw new ConfigError(`unknown option ${JSON.stringify(t.rawName)}; run with --help for the options`);
     const value = t.value ?? (s.boolean ? 'true' : undefined);
     if (value === undefined) throw new ConfigError(`${s.flag} needs a value`);
@@ -96,5 +99,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       `PROMETHEUS_MAX_ANSWER_MB must be at most PROMETHEUS_MAX_INFLIGHT_MB (${config.prometheusMaxInflightMb}), got ${config.prometheusMaxAnswerMb}`,
     );
   }
-  return { kind: 'run', config };
+  const warnings = Object.entries(RETIRED)
+    .filter(([name]) => !name.startsWith('--') && env[name] !== undefined && env[name] !== '')
+    .map(([name, advice]) => `${name} is set but no longer read; ${advice}`);
+  return { kind: 'run', config, warnings };
 }

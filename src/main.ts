@@ -35,6 +35,7 @@ async function main(): Promise<number> {
   const config = action.config;
   const { createLogger } = await import('./log.js');
   const log = createLogger(config.logLevel);
+  for (const w of action.warnings) log.warn(w);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
 
   let app: App;

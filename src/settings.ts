@@ -387,6 +387,17 @@ export const SETTINGS = {
   },
 } satisfies Record<string, Setting>;
 
+/**
+ * Settings that are gone, and what took their place: an upgrade that still sets one is told so
+ * (a variable with a warning, a flag with an error) rather than having it ignored.
+ */
+export const RETIRED: Readonly<Record<string, string>> = {
+  MCP_MAX_SESSIONS: 'use MCP_MAX_CONCURRENT (requests in flight: the server keeps no sessions since MCP 2026-07-28)',
+  MCP_MAX_SESSIONS_PER_CLIENT: 'use MCP_MAX_CONCURRENT_PER_CLIENT (requests in flight per client)',
+  MCP_SESSION_IDLE_TIMEOUT: 'the server keeps no sessions since MCP 2026-07-28',
+  '--max-sessions': 'use --max-concurrent (requests in flight: the server keeps no sessions since MCP 2026-07-28)',
+};
+
 export type SettingKey = keyof typeof SETTINGS;
 /** Each setting's parsed type; null where it has no default and was not given. */
 export type Settings = {

@@ -111,3 +111,21 @@ describe('the one table of settings', () => {
     }
   });
 });
+
+describe('retired settings', () => {
+  it('warns about a retired variable that is still set, naming what replaced it, and starts', () => {
+    const a = loadConfig([], { MCP_MAX_SESSIONS: '20', MCP_SESSION_IDLE_TIMEOUT: '10m' });
+    expect(a.kind).toBe('run');
+    const warnings = a.kind === 'run' ? a.warnings : [];
+    expect(warnings).toEqual([
+      'MCP_MAX_SESSIONS is set but no longer read; use MCP_MAX_CONCURRENT (requests in flight: the server keeps no sessions since MCP 2026-07-28)',
+      'MCP_SESSION_IDLE_TIMEOUT is set but no longer read; the server keeps no sessions since MCP 2026-07-28',
+    ]);
+    const quiet = loadConfig([], {});
+    expect(quiet.kind === 'run' && quiet.warnings).toEqual([]);
+  });
+
+  it('refuses a retired flag, naming the one that replaced it', () => {
+    expect(() => loadConfig(['--max-sessions', '20'], {})).toThrow(new ConfigError('--max-sessions is gone; use --max-concurrent (requests in flight: the server keeps no sessions since MCP 2026-07-28)'));
+  });
+});
