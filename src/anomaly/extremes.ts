@@ -4,7 +4,7 @@
 // value are fetched beside the value (one more request for both) and analysed as series of
 // their own: peaks against the usual peaks, troughs against the usual troughs.
 import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
-import { MAX_POINTS_PER_SERIES, STRING_LITERAL_RE } from '../prometheus/promql.js';
+import { MAX_POINTS_PER_SERIES, isPlainSelector } from '../prometheus/promql.js';
 import { formatDuration, niceStep } from '../time.js';
 import { minStrength, scoreOf, windowFor, type Analysis, type Anomaly, type Method, type Sensitivity } from './detect.js';
 import { pointAnomalies, POINT_Z } from './points.js';
@@ -29,12 +29,6 @@ export interface ExtremesPlan {
   query: string;
   /** how the max and min were taken, for the result: "the raw samples" or "a 30s subquery" */
   source: string;
-}
-
-/** A selector with no function or operator (`name{...}` or `{...}`): its raw samples can be read directly. */
-export function isPlainSelector(query: string): boolean {
-  const masked = query.replace(STRING_LITERAL_RE, '""');
-  return /^\s*([A-Za-z_:][A-Za-z0-9_:]*\s*(\{[^{}]*\})?|\{[^{}]*\})\s*$/.test(masked) && /\S/.test(masked);
 }
 
 /**

@@ -1,7 +1,7 @@
 // detect_anomaly's two input forms made into plain arrays: inline [time, value] pairs, and
 // the time range of a PromQL query (range/start/end/step as agents write them).
 import { InputError } from '../errors.js';
-import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, STRING_LITERAL_RE, alignRange } from '../prometheus/promql.js';
+import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, STRING_LITERAL_RE, alignRange, isPlainSelector } from '../prometheus/promql.js';
 import { formatDuration, niceStep, parseDuration, parseTime } from '../time.js';
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
@@ -117,7 +117,7 @@ export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
  * climb, so the per-second rate is what has anomalies.
  */
 export function isCounterQuery(query: string): boolean {
-  return /^\s*[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)\s*(\{[^{}]*\})?\s*$/.test(query);
+  return isPlainSelector(query) && /^\s*[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)(?![A-Za-z0-9_:])/.test(query);
 }
 
 const RATE_FUNCTIONS = /\b(rate|irate|increase|delta|idelta|deriv)\s*\(/;

@@ -43,6 +43,12 @@ const OFFSET_RE = /\boffset\s+(-?[0-9smhdwy.]+)/g;
 /** PromQL string literals (double, single or back quotes), to blank before looking at the code. */
 export const STRING_LITERAL_RE = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
 
+/** A selector with no function or operator (`name{...}` or `{...}`): its raw samples can be read directly. */
+export function isPlainSelector(query: string): boolean {
+  const masked = query.replace(STRING_LITERAL_RE, '""');
+  return /^\s*([A-Za-z_:][A-Za-z0-9_:]*\s*(\{[^{}]*\})?|\{[^{}]*\})\s*$/.test(masked) && /\S/.test(masked);
+}
+
 export function lookbackMs(query: string): number {
   const code = query.replace(STRING_LITERAL_RE, '""');
   let range = 0;

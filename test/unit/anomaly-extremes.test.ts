@@ -3,7 +3,8 @@
 // paired back with the value series. The fetch itself runs against the real fixture
 // Prometheus in test/e2e/detect-anomaly-fixture.test.ts.
 import { describe, expect, it } from 'vitest';
-import { isPlainSelector, pairExtremes, planExtremes, resolutionOf, seriesKey } from '../../src/anomaly/extremes.js';
+import { pairExtremes, planExtremes, resolutionOf, seriesKey } from '../../src/anomaly/extremes.js';
+import { isPlainSelector } from '../../src/prometheus/promql.js';
 
 const DAY = 86_400_000;
 const range = (days: number, stepMs: number) => ({ start: 0, end: days * DAY, step: stepMs });
