@@ -411,9 +411,10 @@ export const SETTING_ENV_VARS: readonly string[] = Object.values(SETTINGS).map((
 
 const plain = (md: string) => md.replace(/`/g, '');
 
+/** The default as the reference shows it (Markdown), or '' for none. */
 function defaultText(s: Setting): string {
-  if (s.shownDefault !== undefined) return plain(s.shownDefault);
-  if (typeof s.default === 'string' && s.default !== '') return s.default;
+  if (s.shownDefault !== undefined) return s.shownDefault;
+  if (typeof s.default === 'string' && s.default !== '') return `\`${s.default}\``;
   return '';
 }
 
@@ -424,7 +425,7 @@ export function usage(): string {
     const choices = s.rule.choices !== undefined && s.rule.choices.length <= 3 ? s.rule.choices.join('|') : undefined;
     const arg = choices ?? (s.rule.text.startsWith('an integer') ? 'N' : 'VALUE');
     const flag = s.flag === undefined ? '' : s.boolean ? s.flag : `${s.flag} ${arg}`;
-    const def = defaultText(s);
+    const def = plain(defaultText(s));
     return `  ${flag.padEnd(24)} ${s.env.padEnd(30)} ${plain(s.help)}${def ? ` (default ${def})` : ''}`;
   };
   return [
@@ -447,7 +448,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|');
 /** The configuration table as Markdown, in the README between its markers. */
 export function settingsTable(): string {
   const rows = (Object.values(SETTINGS) as Setting[]).map((s) => {
-    const def = s.shownDefault ?? (typeof s.default === 'string' && s.default !== '' ? `\`${s.default}\`` : '');
+    const def = defaultText(s);
     return `| \`${s.env}\` | ${s.flag ? `\`${s.flag}\`` : ''} | ${cell(def)} | ${cell(s.rule.text)} | ${cell(s.help)} |`;
   });
   return ['| variable | flag | default | accepts | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
