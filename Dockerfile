@@ -1,4 +1,4 @@
-# Multi-stage build: compile with dev dependencies, ship dist/ and production dependencies
+# Multi-stage build: bundle with dev dependencies, ship dist/ and production dependencies
 # only, as a non-root user. Works with a read-only root filesystem (writes go to DATA_DIR).
 #   docker build -t prom-incident-mcp .
 FROM node:22-bookworm-slim AS build
@@ -8,6 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
+COPY tools/bundle.ts ./tools/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim

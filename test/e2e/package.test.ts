@@ -42,6 +42,11 @@ afterAll(() => work.cleanup());
 describe('npm pack', () => {
   it('ships the built server, its licence and docs, and nothing that points at a missing file', () => {
     expect(files).toContain('dist/main.js');
+    expect(files).toContain('dist/server.cjs');
+    // the bundle carries other packages' code: their licences travel with it
+    expect(files).toContain('dist/THIRD_PARTY_LICENSES.txt');
+    // a code cache fits one Node version: each install writes its own
+    expect(files.filter((f) => f.endsWith('.cache'))).toEqual([]);
     expect(files).toContain('LICENSE');
     expect(files).toContain('README.md');
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);

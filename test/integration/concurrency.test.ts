@@ -1,22 +1,19 @@
 // Several processes creating and updating at once, on each store: nothing acknowledged is
 // lost, including notes that different processes add to the same incidents at the same time.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/incidents/open-store.js';
 import type { IncidentStore } from '../../src/incidents/store.js';
 import { createLogger } from '../../src/log.js';
 import { freshDatabase } from '../helpers/postgres.js';
 import { useCleanups } from '../helpers/cleanups.js';
-import { ROOT } from '../helpers/server.js';
+import { spawnStoreWriter } from '../helpers/store-writer.js';
 
-const WRITER = join(ROOT, 'test/helpers/store-writer.mjs');
 const WRITERS = 3;
 const PER_WRITER = 40;
 
 function runWriter(spec: string, shared: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [WRITER, spec, String(PER_WRITER), '4', shared.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawnStoreWriter([spec, String(PER_WRITER), '4', shared.join(',')]);
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));

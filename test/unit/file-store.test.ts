@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,10 +8,10 @@ import { FileIncidentStore } from '../../src/incidents/file-store.js';
 import { recordLine } from '../../src/incidents/journal-format.js';
 import { buildIncident, type Incident, type NewIncident } from '../../src/incidents/model.js';
 import { createLogger } from '../../src/log.js';
-import { ROOT, tempDir } from '../helpers/server.js';
+import { tempDir } from '../helpers/server.js';
+import { spawnStoreWriter } from '../helpers/store-writer.js';
 
 const logger = createLogger('silent');
-const WRITER = join(ROOT, 'test/helpers/store-writer.mjs');
 
 const input = (n: number, over: Partial<NewIncident> = {}): NewIncident => ({
   title: `incident ${n}`,
@@ -347,7 +347,7 @@ describe('FileIncidentStore', () => {
     const writers = [0, 1].map(
       () =>
         new Promise<string[]>((resolve, reject) => {
-          const p = spawn(process.execPath, [WRITER, dir.path, '500', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+          const p = spawnStoreWriter([dir.path, '500', '4']);
           let out = '';
           let err = '';
           p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -365,7 +365,7 @@ describe('FileIncidentStore', () => {
   }, 120_000);
 
   it('keeps every acknowledged create through kill -9 of the writer', async () => {
-    const p = spawn(process.execPath, [WRITER, dir.path, '0', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawnStoreWriter([dir.path, '0', '4']);
     const acked: string[] = [];
     let buf = '';
     await new Promise<void>((resolve) => {

@@ -1,0 +1,78 @@
+// dist/main.js runs the bundle through V8's code cache (src/launch.ts): it writes the cache after
+// a start, the next start uses it, and a cache it cannot use never stops a start.
+import { spawn } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, serverEnv, tempDir } from '../helpers/server.js';
+
+const INITIALIZE = `${JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'launcher-test', version: '1' } },
+})}\n`;
+
+const dirs: { cleanup(): void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
+
+/** A copy of the built package without any code cache: dist/ and the package.json it reads. */
+function install(): string {
+  const root = tempDir('pim-launcher-');
+  dirs.push(root);
+  cpSync(join(ROOT, 'dist'), join(root.path, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.cache') });
+  cpSync(join(ROOT, 'package.json'), join(root.path, 'package.json'));
+  return root.path;
+}
+
+const cacheFiles = (root: string) => readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.cache'));
+
+/** Starts the server, returns its answer to initialize, and keeps it running `stayMs` longer. */
+async function start(root: string, stayMs: number): Promise<{ result?: { serverInfo?: { name?: string } } }> {
+  const data = tempDir();
+  dirs.push(data);
+  const child = spawn(process.execPath, [join(root, 'dist/main.js')], { env: serverEnv({ DATA_DIR: data.path }), stdio: ['pipe', 'pipe', 'ignore'] });
+  child.stdin.write(INITIALIZE);
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code} before answering`)));
+  });
+  await new Promise((r) => setTimeout(r, stayMs));
+  child.stdin.end();
+  await new Promise((r) => child.once('exit', r));
+  return JSON.parse(line) as { result?: { serverInfo?: { name?: string } } };
+}
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms && !check(); waited += 100) await new Promise((r) => setTimeout(r, 100));
+  return check();
+}
+
+describe('the launcher and its code cache', () => {
+  it('writes the cache after a start, and the next start uses it rather than writing it again', async () => {
+    const root = install();
+    expect(cacheFiles(root)).toEqual([]);
+    expect((await start(root, 2000)).result?.serverInfo?.name).toBe('prom-incident-mcp');
+    expect(await until(() => cacheFiles(root).length === 1, 5000)).toBe(true);
+    const [file] = cacheFiles(root);
+    const written = statSync(join(root, 'dist', file!)).mtimeMs;
+    // a rejected cache would be written again one second after the start
+    expect((await start(root, 2000)).result?.serverInfo?.name).toBe('prom-incident-mcp');
+    expect(cacheFiles(root)).toEqual([file]);
+    expect(statSync(join(root, 'dist', file!)).mtimeMs).toBe(written);
+  });
+
+  it('starts from a damaged cache and replaces it', async () => {
+    const root = install();
+    await start(root, 2000);
+    expect(await until(() => cacheFiles(root).length === 1, 5000)).toBe(true);
+    const path = join(root, 'dist', cacheFiles(root)[0]!);
+    writeFileSync(path, Buffer.alloc(4096, 0x5a));
+    expect((await start(root, 2000)).result?.serverInfo?.name).toBe('prom-incident-mcp');
+    expect(await until(() => readFileSync(path)[0] !== 0x5a, 5000)).toBe(true);
+  });
+});
