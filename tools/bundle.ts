@@ -1,9 +1,11 @@
-// The build: bundles the server into dist/server.cjs with the launcher dist/main.js beside it, writes
-// the bundled packages' licences, and warms the launcher's code cache with one start.
+// The build: bundles the server (src/serve.ts and all it loads) into dist/server.cjs and the command
+// line front (src/main.ts) into dist/main.js, writes the bundled packages' licences, and warms the
+// code cache main.js runs server.cjs through (src/load-server.ts) with one start.
 //   npm run build   (= npx tsx tools/bundle.ts)
 // Why a bundle: Node 20 spends a stdio launch mostly resolving, reading and compiling ~150 ES
 // modules (tools/bench-startup.ts prints the ratios). One CommonJS file is read once and, with
-// V8's code cache, not compiled again. pg stays outside: it is loaded only for PostgreSQL.
+// V8's code cache, not compiled again; `--version` and `--help` read only main.js. pg stays
+// outside: it is loaded only for PostgreSQL.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ export const EXTERNAL = ['pg', 'pg-native'];
 
 async function bundleServer(): Promise<Metafile> {
   const result = await build({
-    entryPoints: [join(ROOT, 'src/main.ts')],
+    entryPoints: [join(ROOT, 'src/serve.ts')],
     outfile: SERVER,
     bundle: true,
     platform: 'node',
@@ -38,27 +40,28 @@ async function bundleServer(): Promise<Metafile> {
     metafile: true,
     logLevel: 'warning',
   });
-  // The launcher wraps the file as a CommonJS module: a shebang there would be a syntax error.
-  const text = readFileSync(SERVER, 'latin1').replace(/^#!.*\n/, '');
-  const wide = [...text].findIndex((c) => c.charCodeAt(0) > 0x7f);
+  const wide = readFileSync(SERVER).findIndex((byte) => byte > 0x7f);
   if (wide >= 0) throw new Error(`dist/server.cjs is not ASCII at offset ${wide}`);
-  writeFileSync(SERVER, text, 'latin1');
   return result.metafile;
 }
 
-async function bundleLauncher(hash: string): Promise<void> {
+async function bundleFront(hash: string): Promise<Metafile> {
   const outfile = join(DIST, 'main.js');
-  await build({
-    entryPoints: [join(ROOT, 'src/launch.ts')],
+  const result = await build({
+    entryPoints: [join(ROOT, 'src/main.ts')],
     outfile,
     bundle: true,
     platform: 'node',
     target: 'node20.18',
     format: 'esm',
+    // with the hash defined, load-server.ts's import of the sources is dead code, left out
     define: { BUNDLE_HASH: JSON.stringify(hash) },
+    minifySyntax: true,
+    metafile: true,
     logLevel: 'warning',
   });
   chmodSync(outfile, 0o755);
+  return result.metafile;
 }
 
 /** The package directory under node_modules that holds a bundled input file, if any. */
@@ -71,15 +74,16 @@ function packageDirOf(input: string): string | undefined {
 }
 
 /** MIT, ISC, BSD and Apache all ask that their notice travel with copies of the code. */
-function writeLicences(meta: Metafile): number {
-  const dirs = [...new Set(Object.keys(meta.inputs).map(packageDirOf).filter((d): d is string => d !== undefined))].sort();
+function writeLicences(metas: Metafile[]): number {
+  const inputs = metas.flatMap((m) => Object.keys(m.inputs));
+  const dirs = [...new Set(inputs.map(packageDirOf).filter((d): d is string => d !== undefined))].sort();
   const sections = dirs.map((dir) => {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
     const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
     const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `(no licence file; package.json says ${pkg.license ?? 'nothing'})`;
     return `${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})\n\n${text}\n`;
   });
-  const head = 'dist/server.cjs includes the following packages, each under its own licence.\n';
+  const head = 'dist/main.js and dist/server.cjs include the following packages, each under its own licence.\n';
   writeFileSync(join(DIST, 'THIRD_PARTY_LICENSES.txt'), [head, ...sections].join(`\n${'-'.repeat(72)}\n\n`));
   return dirs.length;
 }
@@ -108,10 +112,13 @@ async function warmCodeCache(): Promise<boolean> {
 
 async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
-  const meta = await bundleServer();
+  const server = await bundleServer();
   const hash = createHash('sha256').update(readFileSync(SERVER)).digest('hex').slice(0, 16);
-  await bundleLauncher(hash);
-  const licensed = writeLicences(meta);
+  const front = await bundleFront(hash);
+  const serverInputs = new Set(Object.keys(server.inputs));
+  const shared = Object.keys(front.inputs).filter((f) => !f.startsWith('src/') && !serverInputs.has(f));
+  if (shared.length > 0) throw new Error(`dist/main.js bundles what it should load from server.cjs: ${shared.join(', ')}`);
+  const licensed = writeLicences([server, front]);
   const cached = await warmCodeCache();
   const size = (f: string) => `${(readFileSync(join(DIST, f)).length / 1024).toFixed(0)} KiB`;
   const files = readdirSync(DIST).map((f) => `${f} ${size(f)}`);
