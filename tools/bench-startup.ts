@@ -2,7 +2,8 @@
 // machine noise hits every variant alike:
 //   - `--version` and `--help` (every `npx` check, every shell completion);
 //   - spawn until the MCP `initialize` is answered over stdio (every launch by a desktop or IDE
-//     client), with no Prometheus configured and a fresh DATA_DIR.
+//     client), with no Prometheus configured and a fresh DATA_DIR;
+//   - spawn until `tools/list` is answered too: what a client waits for before it can call a tool.
 //   npm run build && npx tsx tools/bench-startup.ts [--runs N]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,19 +28,22 @@ const INITIALIZE = `${JSON.stringify({
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench-startup', version: '1' } },
 })}\n`;
+const LIST_TOOLS = [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' }]
+  .map((m) => `${JSON.stringify(m)}\n`)
+  .join('');
 
-/** ms from spawn until the first line on stdout (the answer to initialize). */
-function timeInitialize(): Promise<number> {
+/** ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it). */
+function timeAnswer(thenList: boolean): Promise<number> {
   const data = mkdtempSync(join(tmpdir(), 'pim-bench-startup-'));
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: data, LOG_LEVEL: 'warn' };
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [MAIN], { env, stdio: ['pipe', 'pipe', 'ignore'] });
-  child.stdin.write(INITIALIZE);
+  child.stdin.write(thenList ? INITIALIZE + LIST_TOOLS : INITIALIZE);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (!out.includes('\n')) return;
+      if (out.split('\n').length - 1 < (thenList ? 2 : 1)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (!out.includes('"result"')) reject(new Error(`initialize failed: ${out}`));
       child.kill();
@@ -52,24 +56,31 @@ function timeInitialize(): Promise<number> {
   });
 }
 
+const LABELS: Record<string, string> = {
+  bare: 'node -e 0',
+  initialize: 'spawn to initialize answered',
+  toolsList: 'spawn to tools/list answered',
+};
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const samples = { bare: [] as number[], version: [] as number[], help: [] as number[], initialize: [] as number[] };
+  const samples = { bare: [] as number[], version: [] as number[], help: [] as number[], initialize: [] as number[], toolsList: [] as number[] };
   timeExit(['-e', '0']); // warm the file cache for both
   timeExit([MAIN, '--version']);
   for (let i = 0; i < runs; i++) {
     samples.bare.push(timeExit(['-e', '0']));
     samples.version.push(timeExit([MAIN, '--version']));
     samples.help.push(timeExit([MAIN, '--help']));
-    samples.initialize.push(await timeInitialize());
+    samples.initialize.push(await timeAnswer(false));
+    samples.toolsList.push(await timeAnswer(true));
   }
   const bare = median(samples.bare);
   console.log(`node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}; median of ${runs} interleaved runs`);
   console.log('| what | median ms | / bare node |');
   console.log('|---|---|---|');
   for (const [name, xs] of Object.entries(samples)) {
-    const label = name === 'bare' ? 'node -e 0' : name === 'initialize' ? 'spawn to initialize answered' : `--${name}`;
+    const label = LABELS[name] ?? `--${name}`;
     console.log(`| ${label} | ${median(xs).toFixed(0)} | ${(median(xs) / bare).toFixed(2)} |`);
   }
 }
