@@ -3,7 +3,9 @@
 //   - `--version` and `--help` (every `npx` check, every shell completion);
 //   - spawn until the MCP `initialize` is answered over stdio (every launch by a desktop or IDE
 //     client), with no Prometheus configured and a fresh DATA_DIR;
-//   - spawn until `tools/list` is answered too: what a client waits for before it can call a tool.
+//   - spawn until `tools/list` is answered too: what a client waits for before it can call a tool;
+//   - the same two for tools/minimal-sdk-server.mjs, one tool on the MCP SDK v2 and nothing else:
+//     the floor our choice of SDK sets.
 //   npm run build && npx tsx tools/bench-startup.ts [--runs N]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/main.js');
+const MINIMAL = join(ROOT, 'tools/minimal-sdk-server.mjs');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
 
 function timeExit(args: string[]): number {
@@ -33,11 +36,11 @@ const LIST_TOOLS = [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { j
   .join('');
 
 /** ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it). */
-function timeAnswer(thenList: boolean): Promise<number> {
+function timeAnswer(thenList: boolean, main = MAIN): Promise<number> {
   const data = mkdtempSync(join(tmpdir(), 'pim-bench-startup-'));
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: data, LOG_LEVEL: 'warn' };
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [main], { env, stdio: ['pipe', 'pipe', 'ignore'] });
   child.stdin.write(thenList ? INITIALIZE + LIST_TOOLS : INITIALIZE);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -60,12 +63,14 @@ const LABELS: Record<string, string> = {
   bare: 'node -e 0',
   initialize: 'spawn to initialize answered',
   toolsList: 'spawn to tools/list answered',
+  minimalInitialize: 'minimal SDK v2 server: spawn to initialize answered',
+  minimalToolsList: 'minimal SDK v2 server: spawn to tools/list answered',
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const samples = { bare: [] as number[], version: [] as number[], help: [] as number[], initialize: [] as number[], toolsList: [] as number[] };
+  const samples = { bare: [] as number[], version: [] as number[], help: [] as number[], initialize: [] as number[], toolsList: [] as number[], minimalInitialize: [] as number[], minimalToolsList: [] as number[] };
   timeExit(['-e', '0']); // warm the file cache for both
   timeExit([MAIN, '--version']);
   for (let i = 0; i < runs; i++) {
@@ -74,6 +79,8 @@ async function main(): Promise<void> {
     samples.help.push(timeExit([MAIN, '--help']));
     samples.initialize.push(await timeAnswer(false));
     samples.toolsList.push(await timeAnswer(true));
+    samples.minimalInitialize.push(await timeAnswer(false, MINIMAL));
+    samples.minimalToolsList.push(await timeAnswer(true, MINIMAL));
   }
   const bare = median(samples.bare);
   console.log(`node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}; median of ${runs} interleaved runs`);
