@@ -2,7 +2,7 @@
 // each injected event found with the right kind, time and direction, nothing else of note.
 import { describe, expect, it } from 'vitest';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
-import { explain, formatValue, formatValues } from '../../src/anomaly/explain.js';
+import { explain, formatValue, formatValues, ratioText } from '../../src/anomaly/explain.js';
 import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
 import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 
@@ -219,6 +219,13 @@ describe('analyze edge cases', () => {
     expect(formatValues([0.2501, 0.25], 'seconds')).toEqual(['250.1 ms', '250 ms']);
     expect(formatValues([5, 5])).toEqual(['5', '5']);
     expect(formatValues([1 + 2 ** -52, 1])).toEqual(['1.0000000000000002', '1']);
+  });
+
+  it('writes a noise ratio at the largest double without "Infinity"', () => {
+    // roundedRatio caps an overflowing ratio (a 1e300 outlier over 1e-6 noise) at Number.MAX_VALUE,
+    // which rounds up past it at 2 significant digits.
+    expect(ratioText(Number.MAX_VALUE)).toBe('1.8e+308x');
+    expect(ratioText(3.456)).toBe('3.5x');
   });
 });
 
