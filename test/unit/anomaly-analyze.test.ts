@@ -160,6 +160,19 @@ describe('analyze edge cases', () => {
     expect(found[0]!.value).toBeGreaterThan(found[0]!.expected);
   });
 
+  it('hourly data with calm nights: a night-time burst of a routine daytime size is found', () => {
+    // a cost per hour: 0.5 by day, 0.1 at night, noise 10% of the level; one night point at 0.2
+    // (+2 day-time σ, +10 night-time σ). One noise block spans most of a day at hourly steps.
+    const r = noise(5);
+    const hour = 60 * MIN;
+    const tt = Array.from({ length: 60 * 24 }, (_, i) => i * hour);
+    const level = (i: number) => (i % 24 >= 8 && i % 24 < 20 ? 0.5 : 0.1);
+    const burst = 40 * 24 + 2;
+    const v = tt.map((_, i) => (i === burst ? 0.2 : level(i) * (1 + 0.2 * (r() + r() + r()))));
+    const found = analyze(tt, v).anomalies.filter((a) => a.kind === 'spike');
+    expect(found.map((a) => Math.round(a.at / hour))).toEqual([burst]);
+  });
+
   it('sensitivity moves the threshold: high finds at least what medium finds, low at most', () => {
     const counts = (['low', 'medium', 'high'] as const).map((s) => analyze(f.t, f.memory, { sensitivity: s }).anomalies.length);
     expect(counts[0]).toBeLessThanOrEqual(counts[1]!);
