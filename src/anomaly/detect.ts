@@ -109,6 +109,9 @@ export function windowFor(n: number): number {
   return oddClamp(n / 50, 11, 61);
 }
 
+/** Least local noise scale, as a share of the global σ: a calm hour is not noise-free. */
+const MIN_SCALE = 0.3;
+
 /**
  * Per-point noise scale: the larger of the recent scale (median of 5 neighbouring blocks,
  * so one odd block does not count) and the typical scale at that phase of the cycle (busy
@@ -121,7 +124,7 @@ function localScale(bounds: Int32Array, blockScale: Float64Array, ref: Float64Ar
     for (let k = Math.max(0, b - 2); k <= Math.min(blockScale.length - 1, b + 2); k++) near.push(blockScale[k]!);
     const recent = median(near);
     const typical = phaseAware && ref[b]! > 0 ? ref[b]! : 0.7 * sigma;
-    const s = Math.max(Number.isNaN(recent) ? sigma : recent, typical, 0.3 * sigma);
+    const s = Math.max(Number.isNaN(recent) ? sigma : recent, typical, MIN_SCALE * sigma);
     out.fill(s, bounds[b]!, bounds[b + 1]!);
   }
   return out;
@@ -194,21 +197,35 @@ const gaussianTail = (() => {
 const PHASE_SCALE_CYCLES = 10;
 
 /**
- * The noise scale raised where one phase of the cycle is reliably noisier than its
- * neighbourhood: a CronJob's burst that differs a little from run to run, or the reset of a
- * sawtooth whose period is not a whole number of steps (so the drop lands a step earlier in
- * some cycles). The blocks of localScale are too wide to see a phase a few points wide.
+ * The noise scale at each phase of the cycle, where enough cycles show that phase's own spread.
+ * Raised where a phase is reliably noisier than its neighbourhood: a CronJob's burst that
+ * differs a little from run to run, or the reset of a sawtooth whose period is not a whole
+ * number of steps (so the drop lands a step earlier in some cycles). Lowered where the phase
+ * and its two neighbours are all quieter: traffic and cost metrics are calm at night, and with
+ * hourly steps one noise block (SCALE_BLOCK points) spans most of a day, so a night-time burst
+ * would otherwise be judged against the day's noise. The neighbours (as in referenceScales)
+ * keep one phase that is quiet by chance, or a sawtooth's jittering reset, from lowering it.
+ * The blocks of localScale are too wide to see either; the floor is localScale's.
  */
-function widenAtNoisyPhases(scale: Float64Array, r: Float64Array, season: Season): void {
+function fitScaleToPhases(scale: Float64Array, r: Float64Array, season: Season, sigma: number): void {
   const P = season.period;
   if (season.cycles < PHASE_SCALE_CYCLES) return;
   const buf = new Float64Array(Math.ceil(r.length / P));
+  const own = new Float64Array(P).fill(NaN);
   for (let p = 0; p < P; p++) {
     let k = 0;
     for (let i = p; i < r.length; i += P) if (!Number.isNaN(r[i]!)) buf[k++] = r[i]!;
-    if (k < PHASE_SCALE_CYCLES) continue;
-    const ps = robustScale(buf.subarray(0, k), 0);
-    for (let i = p; i < r.length; i += P) if (ps > 1.5 * scale[i]!) scale[i] = ps;
+    if (k >= PHASE_SCALE_CYCLES) own[p] = robustScale(buf.subarray(0, k), 0);
+  }
+  for (let p = 0; p < P; p++) {
+    const ps = own[p]!;
+    if (Number.isNaN(ps)) continue;
+    // NaN (a neighbour too sparse to measure) makes quiet NaN: no lowering there.
+    const quiet = Math.max(ps, own[(p + 1) % P]!, own[(p + P - 1) % P]!);
+    for (let i = p; i < r.length; i += P) {
+      if (ps > 1.5 * scale[i]!) scale[i] = ps;
+      else if (quiet < scale[i]!) scale[i] = Math.max(quiet, MIN_SCALE * sigma);
+    }
   }
 }
 
@@ -333,7 +350,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
   // every departure counts against the one global scale, not a local one it would inflate.
   const degenerate = mad(r, 0) === 0;
   const scale = degenerate ? new Float64Array(n).fill(sigma) : localScale(bounds, blockScale, referenceScales(blockScale, perCycle, 2), phaseAware, sigma);
-  if (season && !degenerate) widenAtNoisyPhases(scale, r, season);
+  if (season && !degenerate) fitScaleToPhases(scale, r, season, sigma);
   if (!degenerate) {
     const heavy = tailFactors(r, scale);
     for (let i = 0; i < n; i++) scale[i]! *= heavy[i]!;

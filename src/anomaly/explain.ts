@@ -111,7 +111,9 @@ function cyclePoint(periodMs: number): string {
 
 /** "3.1x", or "0.2x" for calmer: the noise relative to the usual. */
 export function ratioText(r: number): string {
-  return `${Number(r.toPrecision(2))}x`;
+  // 2 digits of Number.MAX_VALUE (an overflowing ratio, capped) round past it to Infinity.
+  const v = Number(r.toPrecision(2));
+  return Number.isFinite(v) ? `${v}x` : `${r.toPrecision(2)}x`;
 }
 
 export interface ExplainContext {

@@ -3,8 +3,12 @@
 // values are regressed on the cycle's profile: normally the coefficient β is ~0; a missing
 // cycle gives β ≈ -1, a doubled one β ≈ +1. Needs 3+ cycles so the profile is not made
 // of the broken cycle itself.
+// A real cycle's amplitude varies from day to day (a busy Monday, a quiet Sunday): β must also
+// stand out from its own robust spread over all windows, as the level-shift test's statistic
+// must stand out from its own (SHIFT_Z), so that a routine busier day is not a break.
 import type { Season } from './seasonal.js';
-import { median } from './stats.js';
+import { SHIFT_Z } from './level-shift.js';
+import { median, robustScale } from './stats.js';
 import type { Candidate } from './types.js';
 
 /** |β| at medium sensitivity. */
@@ -25,7 +29,7 @@ export function seasonalBreaks(y: Float64Array, season: Season, sigma: number, u
   const P = season.period;
   const len = Math.max(8, Math.floor(P / 2));
   const stride = Math.max(4, Math.floor(P / 4));
-  const hits: Candidate[] = [];
+  const tested: { a: number; level: number; sMean: number; beta: number; z: number }[] = [];
   for (let a = 0; a + len <= y.length; a += stride) {
     let sum = 0;
     let cnt = 0;
@@ -64,9 +68,14 @@ export function seasonalBreaks(y: Float64Array, season: Season, sigma: number, u
     const beta = (sr * tt - tr * st) / det;
     // The profile's share of variance not explained by time, for the t-statistic.
     const ssPartial = det / tt;
-    const z = (Math.abs(beta) * Math.sqrt(ssPartial)) / sigma;
-    const strength = Math.min(Math.abs(beta) / BREAK_BETA, z / BREAK_Z);
-    if (strength < uMin) continue;
+    tested.push({ a, level, sMean, beta, z: (Math.abs(beta) * Math.sqrt(ssPartial)) / sigma });
+  }
+  // β is about 0 in most windows: its spread is measured around 0.
+  const spread = robustScale(tested.map((w) => w.beta), 0, false);
+  const hits: Candidate[] = [];
+  for (const { a, level, sMean, beta, z } of tested) {
+    const strength = Math.min(Math.abs(beta) / BREAK_BETA, z / BREAK_Z, Math.abs(beta) / spread / SHIFT_Z);
+    if (!(strength >= uMin)) continue;
     // Mark the point that contributes most to β; there the values sit on the wrong side of the cycle.
     let at = a;
     let best = -Infinity;

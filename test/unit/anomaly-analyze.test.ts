@@ -2,7 +2,7 @@
 // each injected event found with the right kind, time and direction, nothing else of note.
 import { describe, expect, it } from 'vitest';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
-import { explain, formatValue, formatValues } from '../../src/anomaly/explain.js';
+import { explain, formatValue, formatValues, ratioText } from '../../src/anomaly/explain.js';
 import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
 import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 
@@ -160,6 +160,19 @@ describe('analyze edge cases', () => {
     expect(found[0]!.value).toBeGreaterThan(found[0]!.expected);
   });
 
+  it('hourly data with calm nights: a night-time burst of a routine daytime size is found', () => {
+    // a cost per hour: 0.5 by day, 0.1 at night, noise 10% of the level; one night point at 0.2
+    // (+2 day-time σ, +10 night-time σ). One noise block spans most of a day at hourly steps.
+    const r = noise(5);
+    const hour = 60 * MIN;
+    const tt = Array.from({ length: 60 * 24 }, (_, i) => i * hour);
+    const level = (i: number) => (i % 24 >= 8 && i % 24 < 20 ? 0.5 : 0.1);
+    const burst = 40 * 24 + 2;
+    const v = tt.map((_, i) => (i === burst ? 0.2 : level(i) * (1 + 0.2 * (r() + r() + r()))));
+    const found = analyze(tt, v).anomalies.filter((a) => a.kind === 'spike');
+    expect(found.map((a) => Math.round(a.at / hour))).toEqual([burst]);
+  });
+
   it('sensitivity moves the threshold: high finds at least what medium finds, low at most', () => {
     const counts = (['low', 'medium', 'high'] as const).map((s) => analyze(f.t, f.memory, { sensitivity: s }).anomalies.length);
     expect(counts[0]).toBeLessThanOrEqual(counts[1]!);
@@ -219,6 +232,13 @@ describe('analyze edge cases', () => {
     expect(formatValues([0.2501, 0.25], 'seconds')).toEqual(['250.1 ms', '250 ms']);
     expect(formatValues([5, 5])).toEqual(['5', '5']);
     expect(formatValues([1 + 2 ** -52, 1])).toEqual(['1.0000000000000002', '1']);
+  });
+
+  it('writes a noise ratio at the largest double without "Infinity"', () => {
+    // roundedRatio caps an overflowing ratio (a 1e300 outlier over 1e-6 noise) at Number.MAX_VALUE,
+    // which rounds up past it at 2 significant digits.
+    expect(ratioText(Number.MAX_VALUE)).toBe('1.8e+308x');
+    expect(ratioText(3.456)).toBe('3.5x');
   });
 });
 
