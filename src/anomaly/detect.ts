@@ -276,6 +276,30 @@ export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>
 }
 
 /**
+ * Below medium sensitivity, a lower threshold only adds anomalies: what medium reports is
+ * reported as it is (its band drawn at the threshold asked, k × medium's), and the lower
+ * threshold adds events where medium found none. Run at the lower threshold alone, runs of spike
+ * points merge through points that were below medium's and a weak broken cycle absorbs a
+ * stronger spike inside it, so an agent that asked for more saw less at the top
+ * (docs/anomaly-benchmark.md).
+ */
+function nested(medium: Anomaly[], lower: Anomaly[], k: number): Anomaly[] {
+  const kept = medium.map((a) => withBandScaled(a, k));
+  const added = lower.filter((b) => !kept.some((a) => a.from <= b.to && b.from <= a.to));
+  return [...kept, ...added].sort((a, b) => b.score - a.score || a.at - b.at);
+}
+
+/** The band as at a threshold k × the one it was drawn at: half-widths ∝ the threshold, σ ratios as its power. */
+function withBandScaled(a: Anomaly, k: number): Anomaly {
+  const [lo, hi] = a.band;
+  const e = a.expected;
+  // a noise ratio's band is usual σ × VAR_DOWN^u .. × VAR_UP^u (no band to scale when the usual σ is 0)
+  const ratioBand = (b: number) => (e > 0 && b > 0 ? e * Math.pow(b / e, k) : b);
+  const band: [number, number] = a.ratio !== undefined ? [ratioBand(lo), ratioBand(hi)] : [e - (e - lo) * k, e + (hi - e) * k];
+  return { ...a, band };
+}
+
+/**
  * Points averaged into one for the coarser look at bursts: a bump spread over a few points of
  * a low count (about 2 mentions per 5 minutes, then 6 for an hour) is lost in the
  * point-to-point noise and plain in averages over 4 points, as a range query with a 4× step
@@ -356,117 +380,125 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
     for (let i = 0; i < n; i++) scale[i]! *= heavy[i]!;
   }
 
-  const detectors: string[] = [];
-  let cands: Candidate[] = [];
-  if (season) detectors.push('seasonal');
-  if (run('robust') || run('seasonal')) {
-    detectors.push('hampel');
-    cands.push(...pointAnomalies(y, level, scale, uMin, Math.max(1, Math.floor(W / 6))));
-  }
-  const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
-  if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
-  cands.push(...breaks);
-  let shifts: ChangePoint[] = [];
-  if (run('level_shift')) {
-    detectors.push('mosum_cusum');
-    let cps = changePoints(y, W, sigma, uMin);
-    // Without a learnt cycle, a gradual change within a day or two may be the time of day:
-    // drifts there are left to findDrift, which checks for that.
-    if (short) cps = cps.filter((c) => c.abrupt);
-    const { events, steps } = shiftEvents(cps, n, W, breaks);
-    cands.push(...events);
-    shifts = steps;
-  }
-  // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
-  const corrected = Float64Array.from(y);
-  for (const c of cands) if (c.kind === 'spike' || c.kind === 'dip') corrected.fill(NaN, c.from, c.to + 1);
-  for (const s of shifts) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
-  const blockSize = Math.max(1, Math.ceil(n / TREND_BLOCKS));
-  const blocks = blockMedians(corrected, blockSize, Math.max(1, Math.floor(blockSize / 3)));
-  const ts = trendSummary(blocks);
-  const trend = { change: ts.slope * (blocks.length - 1), p: ts.p };
-  if (run('trend')) {
-    detectors.push('trend');
-    const d = findDrift(corrected, blockSize, sigma, uMin, short);
-    if (d) {
-      // Report where the drift got to before any later level shift (an OOM kill ending a
-      // leak), with the shifts undone in `corrected` added back to the expected level.
-      const cut = shifts.find((s) => s.at > d.onset && s.at <= d.end);
-      const to = cut ? cut.at - 1 : d.end;
-      const reached = lastMedian(y, d.onset, to, h + 1);
-      if (!Number.isNaN(reached)) {
-        cands.push({
-          kind: 'trend',
-          direction: d.departure > 0 ? 'up' : 'down',
-          at: d.onset,
-          from: d.onset,
-          to,
-          strength: d.strength,
-          level: { value: reached, expected: d.lineAt(to) + shiftedBy(shifts, to) },
-        });
+  /** The detectors at one threshold: the anomalies, the detectors that ran and the trend left once they are taken out. */
+  const find = (uMin: number, sensitivity: Sensitivity | undefined) => {
+    const detectors: string[] = [];
+    let cands: Candidate[] = [];
+    if (season) detectors.push('seasonal');
+    if (run('robust') || run('seasonal')) {
+      detectors.push('hampel');
+      cands.push(...pointAnomalies(y, level, scale, uMin, Math.max(1, Math.floor(W / 6))));
+    }
+    const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
+    if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
+    cands.push(...breaks);
+    let shifts: ChangePoint[] = [];
+    if (run('level_shift')) {
+      detectors.push('mosum_cusum');
+      let cps = changePoints(y, W, sigma, uMin);
+      // Without a learnt cycle, a gradual change within a day or two may be the time of day:
+      // drifts there are left to findDrift, which checks for that.
+      if (short) cps = cps.filter((c) => c.abrupt);
+      const { events, steps } = shiftEvents(cps, n, W, breaks);
+      cands.push(...events);
+      shifts = steps;
+    }
+    // Block medians for the trend, with shifts undone and spikes dropped so they do not pass for drift.
+    const corrected = Float64Array.from(y);
+    for (const c of cands) if (c.kind === 'spike' || c.kind === 'dip') corrected.fill(NaN, c.from, c.to + 1);
+    for (const s of shifts) for (let i = s.at; i < n; i++) corrected[i]! -= s.delta;
+    const blockSize = Math.max(1, Math.ceil(n / TREND_BLOCKS));
+    const blocks = blockMedians(corrected, blockSize, Math.max(1, Math.floor(blockSize / 3)));
+    const ts = trendSummary(blocks);
+    const trend = { change: ts.slope * (blocks.length - 1), p: ts.p };
+    if (run('trend')) {
+      detectors.push('trend');
+      const d = findDrift(corrected, blockSize, sigma, uMin, short);
+      if (d) {
+        // Report where the drift got to before any later level shift (an OOM kill ending a
+        // leak), with the shifts undone in `corrected` added back to the expected level.
+        const cut = shifts.find((s) => s.at > d.onset && s.at <= d.end);
+        const to = cut ? cut.at - 1 : d.end;
+        const reached = lastMedian(y, d.onset, to, h + 1);
+        if (!Number.isNaN(reached)) {
+          cands.push({
+            kind: 'trend',
+            direction: d.departure > 0 ? 'up' : 'down',
+            at: d.onset,
+            from: d.onset,
+            to,
+            strength: d.strength,
+            level: { value: reached, expected: d.lineAt(to) + shiftedBy(shifts, to) },
+          });
+        }
       }
     }
-  }
-  if (run('variance')) {
-    detectors.push('variance');
-    const levels = new Float64Array(bounds.length - 1);
-    for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
-    const adjusted = levelAdjustedScales(blockScale, levels);
-    const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
-    // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
-    // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
-    // unless it rests at the series' minimum (an idle count at zero).
-    cands.push(...calm.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo))));
-  }
+    if (run('variance')) {
+      detectors.push('variance');
+      const levels = new Float64Array(bounds.length - 1);
+      for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
+      const adjusted = levelAdjustedScales(blockScale, levels);
+      const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
+      // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
+      // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
+      // unless it rests at the series' minimum (an idle count at zero).
+      cands.push(...calm.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo))));
+    }
 
-  if (coarse && !season && (run('robust') || run('seasonal')) && g.regular) {
-    // The second look adds only bursts the first one did not see at all.
-    const fine = cands.filter((c) => c.strength >= uMin);
-    cands.push(...coarseBursts(g, level, opts).filter((c) => !fine.some((f) => overlaps(c, f))));
-  }
-  cands = resolveOverlaps(
-    cands.filter((c) => c.strength >= uMin),
-    W,
-  );
-  const anomalies = cands.map((c): Anomaly => {
-    if (c.noise) {
-      // A change in volatility is about the noise, not the level: report σ against σ.
-      const { observed, usual } = c.noise;
+    if (coarse && !season && (run('robust') || run('seasonal')) && g.regular) {
+      // The second look adds only bursts the first one did not see at all.
+      const fine = cands.filter((c) => c.strength >= uMin);
+      cands.push(...coarseBursts(g, level, { ...opts, sensitivity }).filter((c) => !fine.some((f) => overlaps(c, f))));
+    }
+    cands = resolveOverlaps(
+      cands.filter((c) => c.strength >= uMin),
+      W,
+    );
+    const anomalies = cands.map((c): Anomaly => {
+      if (c.noise) {
+        // A change in volatility is about the noise, not the level: report σ against σ.
+        const { observed, usual } = c.noise;
+        return {
+          kind: c.kind,
+          direction: c.direction,
+          at: g.t[c.at]!,
+          from: g.t[c.from]!,
+          to: g.t[c.to]!,
+          value: observed,
+          expected: usual,
+          band: [usual * Math.pow(VAR_DOWN, uMin), usual * Math.pow(VAR_UP, uMin)],
+          score: scoreOf(c.strength),
+          ratio: roundedRatio(observed / usual),
+        };
+      }
+      if (c.measured) {
+        const { value, expected, band } = c.measured;
+        return { kind: c.kind, direction: c.direction, at: g.t[c.at]!, from: g.t[c.from]!, to: g.t[c.to]!, value, expected, band, score: scoreOf(c.strength) };
+      }
+      const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
+      const s = seasonal(vi);
+      const value = c.level ? c.level.value + s : x[vi]!;
+      const expected = c.level ? c.level.expected + s : level[vi]! + s;
+      const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
       return {
         kind: c.kind,
         direction: c.direction,
         at: g.t[c.at]!,
         from: g.t[c.from]!,
         to: g.t[c.to]!,
-        value: observed,
-        expected: usual,
-        band: [usual * Math.pow(VAR_DOWN, uMin), usual * Math.pow(VAR_UP, uMin)],
+        value,
+        expected,
+        band: [expected - half, expected + half],
         score: scoreOf(c.strength),
-        ratio: roundedRatio(observed / usual),
       };
-    }
-    if (c.measured) {
-      const { value, expected, band } = c.measured;
-      return { kind: c.kind, direction: c.direction, at: g.t[c.at]!, from: g.t[c.from]!, to: g.t[c.to]!, value, expected, band, score: scoreOf(c.strength) };
-    }
-    const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
-    const s = seasonal(vi);
-    const value = c.level ? c.level.value + s : x[vi]!;
-    const expected = c.level ? c.level.expected + s : level[vi]! + s;
-    const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
-    return {
-      kind: c.kind,
-      direction: c.direction,
-      at: g.t[c.at]!,
-      from: g.t[c.from]!,
-      to: g.t[c.to]!,
-      value,
-      expected,
-      band: [expected - half, expected + half],
-      score: scoreOf(c.strength),
-    };
-  });
-  anomalies.sort((a, b) => b.score - a.score || a.at - b.at);
+    });
+    anomalies.sort((a, b) => b.score - a.score || a.at - b.at);
+    return { anomalies, detectors, trend };
+  };
+  const found = find(uMin, opts.sensitivity);
+  const uMedium = minStrength('medium');
+  const anomalies = uMin < uMedium ? nested(find(uMedium, 'medium').anomalies, found.anomalies, uMin / uMedium) : found.anomalies;
+  const { detectors, trend } = found;
   return {
     ...base,
     season: season ? { periodMs: season.periodMs, acf: season.acf, cycles: season.cycles } : null,

@@ -181,6 +181,25 @@ describe('analyze edge cases', () => {
     expect(scoreOf(minStrength('medium'))).toBeCloseTo(0.5, 3);
   });
 
+  it('a sensitivity below medium keeps every anomaly medium reports, with its band drawn at that sensitivity', () => {
+    // Two spikes with points between them above high's threshold but below medium's: at high alone
+    // they ran together into one burst, and the weaker spike medium reports was lost.
+    const r = noise(7);
+    const v = t.map(() => 100 + r()).concat(Array.from({ length: 400 }, () => 100 + r()));
+    const ts = v.map((_, i) => i * MIN);
+    [2.4, 1.7, 1.7, 1.7, 4].forEach((d, k) => (v[300 + k]! += d));
+    const medium = analyze(ts, v, { sensitivity: 'medium' }).anomalies;
+    const high = analyze(ts, v, { sensitivity: 'high' }).anomalies;
+    expect(medium).toHaveLength(2);
+    const k = minStrength('high') / minStrength('medium');
+    for (const m of medium) {
+      const h = high.find((x) => x.from === m.from && x.to === m.to);
+      expect(h).toMatchObject({ kind: m.kind, at: m.at, score: m.score, expected: m.expected });
+      expect(h!.band[1] - h!.expected).toBeCloseTo((m.band[1] - m.expected) * k, 6);
+      expect(h!.expected - h!.band[0]).toBeCloseTo((m.expected - m.band[0]) * k, 6);
+    }
+  });
+
   it('method picks the detectors', () => {
     const shifts = analyze(f.t, f.memory, { method: 'level_shift' });
     expect(shifts.detectors).toEqual(['mosum_cusum']);
