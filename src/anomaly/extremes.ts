@@ -4,7 +4,8 @@
 // value are fetched beside the value (one more request for both) and analysed as series of
 // their own: peaks against the usual peaks, troughs against the usual troughs.
 import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
-import { MAX_POINTS_PER_SERIES, isPlainSelector } from '../prometheus/promql.js';
+import { MAX_POINTS_PER_SERIES } from '../prometheus/promql.js';
+import type { QueryShape } from '../prometheus/promql-syntax.js';
 import { formatDuration, niceStep } from '../time.js';
 import { minStrength, scoreOf, windowFor, type Analysis, type Anomaly, type Method, type Sensitivity } from './detect.js';
 import { pointAnomalies, POINT_Z } from './points.js';
@@ -39,14 +40,15 @@ export interface ExtremesPlan {
  * finest sub-step that keeps the whole range within Prometheus's points limit. Both cover
  * the step ending at each point, the same step the point stands for.
  */
-export function planExtremes(query: string, range: ResolvedRange, method: Method, counter: boolean): ExtremesPlan | null {
+export function planExtremes(query: string, shape: QueryShape | null, range: ResolvedRange, method: Method, counter: boolean): ExtremesPlan | null {
   if (range.step <= SAMPLED_STEP_MS || counter) return null;
   if (method !== 'auto' && method !== 'robust' && method !== 'seasonal') return null;
   const step = formatDuration(range.step);
   let inner: string;
   let source: string;
-  if (isPlainSelector(query)) {
-    inner = `${query.trim()}[${step}]`;
+  if (shape?.plain) {
+    // the selector alone: a comment after it would swallow the bracket
+    inner = `${query.slice(shape.plain.from, shape.plain.to)}[${step}]`;
     source = 'the raw samples';
   } else {
     const sub = niceStep(range.end - range.start, MAX_POINTS_PER_SERIES - 1, MIN_SUB_STEP_MS);

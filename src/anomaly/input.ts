@@ -1,7 +1,8 @@
 // detect_anomaly's two input forms made into plain arrays: inline [time, value] pairs, and
 // the time range of a PromQL query (range/start/end/step as agents write them).
 import { InputError } from '../errors.js';
-import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, STRING_LITERAL_RE, alignRange, isPlainSelector } from '../prometheus/promql.js';
+import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, alignRange } from '../prometheus/promql.js';
+import type { QueryShape } from '../prometheus/promql-syntax.js';
 import { formatDuration, niceStep, parseDuration, parseTime } from '../time.js';
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
@@ -112,16 +113,16 @@ export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
   return { start, end, step };
 }
 
+/** Counter metric names, by Prometheus naming conventions. */
+const COUNTER_NAME = /_(total|count|sum|bucket)$/;
+
 /**
  * A bare counter selector ("http_requests_total{job="api"}"): its raw values only ever
  * climb, so the per-second rate is what has anomalies.
  */
-export function isCounterQuery(query: string): boolean {
-  return isPlainSelector(query) && /^\s*[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)(?![A-Za-z0-9_:])/.test(query);
+export function isCounterQuery(shape: QueryShape | null): boolean {
+  return shape?.plain != null && COUNTER_NAME.test(shape.plain.name);
 }
-
-const RATE_FUNCTIONS = /\b(rate|irate|increase|delta|idelta|deriv)\s*\(/;
-const COUNTER_NAME = /[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)\b/y;
 
 /**
  * A counter (a `_total`, `_count`, `_sum` or `_bucket` metric) used raw inside a larger
@@ -129,60 +130,34 @@ const COUNTER_NAME = /[A-Za-z_:][A-Za-z0-9_:]*_(total|count|sum|bucket)\b/y;
  * `sum(http_requests_total)` only climbs (and drops whenever one of its series restarts),
  * and a rate taken of the sum would count those drops as resets. Returns the query with
  * `rate(<selector>[window])` put in place of each such selector, inside the aggregation,
- * or null when there is nothing to correct (a bare selector is handled as a counter).
+ * or null when there is nothing to correct (a bare selector is handled as a counter; one
+ * under a range or subquery, as in max_over_time(x_total[1h]), was asked for on purpose).
  */
-export function rawCounterFix(query: string, window: string): string | null {
-  if (isCounterQuery(query) || RATE_FUNCTIONS.test(query)) return null;
-  // Masked copy: strings, label matchers and by/without/on/ignoring/group_x label lists blanked,
-  // so that only metric names are left to match (positions stay the same).
-  const blank = (m: string) => ' '.repeat(m.length);
-  let masked = query.replace(STRING_LITERAL_RE, blank);
-  masked = masked.replace(/\{[^{}]*\}/g, blank);
-  masked = masked.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)/g, blank);
+export function rawCounterFix(query: string, shape: QueryShape | null, window: string): string | null {
+  if (!shape || isCounterQuery(shape) || shape.rateLike) return null;
+  const raw = shape.rawSelectors.filter((s) => COUNTER_NAME.test(s.name));
+  if (raw.length === 0) return null;
   let out = '';
   let last = 0;
-  let found = false;
-  for (let i = 0; i < masked.length; i++) {
-    if (i > 0 && /[A-Za-z0-9_:]/.test(masked[i - 1]!)) continue;
-    COUNTER_NAME.lastIndex = i;
-    const m = COUNTER_NAME.exec(masked);
-    if (!m) continue;
-    let end = i + m[0].length;
-    // A function of that name, or a range selector (already in *_over_time or a subquery): not raw.
-    let after = query.slice(end);
-    const br = /^\s*\{/.exec(after);
-    if (br) {
-      const close = query.indexOf('}', end);
-      if (close < 0) return null;
-      end = close + 1;
-      after = query.slice(end);
-    }
-    if (/^\s*[([]/.test(after)) {
-      i = end - 1;
-      continue;
-    }
+  for (const s of raw) {
     // offset and @ modifiers go after the range: rate(x_total[5m] offset 1h).
-    const mods = /^(\s*(offset\s+-?[0-9a-zA-Z]+|@\s*(\d+(\.\d+)?|start\(\)|end\(\))))*/.exec(after)![0];
-    const selector = query.slice(i, end);
-    end += mods.length;
-    out += `${query.slice(last, i)}rate(${selector}[${window}]${mods})`;
-    last = end;
-    found = true;
-    i = end - 1;
+    out += `${query.slice(last, s.from)}rate(${query.slice(s.from, s.to)}[${window}]${query.slice(s.to, s.end)})`;
+    last = s.end;
   }
-  return found ? out + query.slice(last) : null;
+  return out + query.slice(last);
 }
+
+/** Functions whose result is not in the unit of their argument (a count, a rate, a prediction). */
+const UNIT_CHANGING = new Set(['predict_linear', 'count', 'count_over_time', 'changes', 'resets']);
 
 /**
  * The unit of a series, when its metric name says it (Prometheus naming conventions):
  * `_bytes` or `_seconds`, unless the query takes a rate or a derivative of it, or divides or
  * multiplies (used / limit is a ratio, not bytes).
  */
-export function unitOf(query: string | undefined, labels: Record<string, string>): 'bytes' | 'seconds' | undefined {
-  if (query !== undefined && /\b(rate|irate|increase|delta|idelta|deriv|predict_linear|count|count_over_time|changes|resets)\s*\(/.test(query)) return undefined;
-  // strings blanked first: "/" and "*" in label values and regexes are no arithmetic
-  if (query !== undefined && /[/*]/.test(query.replace(STRING_LITERAL_RE, '""'))) return undefined;
-  const name = labels.__name__ ?? /[A-Za-z_:][A-Za-z0-9_:]*_(bytes|seconds)\b/.exec(query ?? '')?.[0] ?? '';
+export function unitOf(shape: QueryShape | null | undefined, labels: Record<string, string>): 'bytes' | 'seconds' | undefined {
+  if (shape && (shape.rateLike || shape.scales || [...shape.calls].some((c) => UNIT_CHANGING.has(c)))) return undefined;
+  const name = labels.__name__ ?? shape?.selectors.find((s) => /_(bytes|seconds)$/.test(s.name))?.name ?? '';
   if (/_bytes$/.test(name)) return 'bytes';
   if (/_seconds$/.test(name)) return 'seconds';
   return undefined;

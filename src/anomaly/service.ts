@@ -3,7 +3,8 @@
 // series the same way, and build the ranked report.
 import { InputError, NotConfiguredError } from '../errors.js';
 import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
-import { alignRange } from '../prometheus/promql.js';
+import { alignRange, queryShape } from '../prometheus/promql.js';
+import type { QueryShape } from '../prometheus/promql-syntax.js';
 import { analyze, type Analysis, type Method, type Sensitivity } from './detect.js';
 import { fetchExtremes, planExtremes, resolutionOf, seriesKey, withExtremes, type Extremes, type Resolution } from './extremes.js';
 import { isCounterQuery, parseInline, rawCounterFix, resolveRange, unitOf, type InlineSeries, type ResolvedRange } from './input.js';
@@ -117,6 +118,7 @@ export async function detectAnomalies(
   let resolution: Resolution | undefined;
   let betterQuery: string | undefined;
   let unanalysed = 0;
+  let shape: QueryShape | null = null;
   if (args.series !== undefined) {
     for (const f of ['range', 'start', 'end', 'step'] as const) {
       if (args[f] !== undefined) throw new InputError(f, 'only goes with query; inline series carry their own times');
@@ -134,17 +136,18 @@ export async function detectAnomalies(
     }
     // A counter summed (or otherwise combined) without a rate: analysed as asked, but the
     // agent is told the query to use, with the rate inside the aggregation.
-    const fixed = rawCounterFix(query, formatDuration(Math.max(300_000, range.step)));
+    shape = await queryShape(query);
+    const fixed = rawCounterFix(query, shape, formatDuration(Math.max(300_000, range.step)));
     if (fixed !== null) {
       warnings.push(
         `the query uses a counter without rate(): its values only climb (and drop when a series restarts), so what is found is in the running total, not the traffic; analyse ${fixed} instead`,
       );
       betterQuery = fixed;
     }
-    const counter = isCounterQuery(query);
+    const counter = isCounterQuery(shape);
     // Both requests at once, on the grid the client will align the range to.
     const aligned = alignRange(range);
-    const plan = planExtremes(query, aligned, args.method, counter);
+    const plan = planExtremes(query, shape, aligned, args.method, counter);
     const [res, extremes] = await Promise.all([
       prometheus.queryRange(query, range, signal ? { signal } : undefined),
       plan ? fetchExtremes(prometheus, plan, aligned, warnings, signal) : null,
@@ -177,7 +180,7 @@ export async function detectAnomalies(
       signal,
     );
   }
-  const unit = (labels: Record<string, string>) => unitOf(args.query, labels);
+  const unit = (labels: Record<string, string>) => unitOf(shape, labels);
   const ro = {
     source: args.query !== undefined ? ('query' as const) : ('series' as const),
     query: args.query,

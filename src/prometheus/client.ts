@@ -31,7 +31,7 @@ import { CircuitBreaker } from './breaker.js';
 import { parseAnswer } from './answer.js';
 import { ByteBudget, type BudgetHold } from './budget.js';
 import { ResultCache } from './cache.js';
-import { alignRange, lookbackMs } from './promql.js';
+import { alignRange, queryShape } from './promql.js';
 
 export interface ClientSettings {
   url: string;
@@ -230,6 +230,12 @@ export class PrometheusClient implements PrometheusApi {
     const [prom, thanos] = this.upstreams;
     if (!thanos) return [prom!];
     return Date.now() - from > this.s.routingThresholdMs ? [thanos, prom!] : [prom!, thanos];
+  }
+
+  /** A query evaluated from `from` reads data further back by its ranges and offsets, parsed only when Thanos is there to choose. */
+  private async queryRoute(from: number, query: string): Promise<Upstream[]> {
+    if (this.upstreams.length < 2) return this.route(from);
+    return this.route(from - ((await queryShape(query))?.lookbackMs ?? 0));
   }
 
   private thanosParams(): Params {
@@ -510,7 +516,7 @@ export class PrometheusClient implements PrometheusApi {
     const params: Params = [['query', query]];
     if (time !== undefined) params.push(['time', (time / 1000).toFixed(3)]);
     return this.cached(
-      this.route((time ?? Date.now()) - lookbackMs(query)),
+      await this.queryRoute(time ?? Date.now(), query),
       '/api/v1/query',
       params,
       (data, warnings, tier) => {
@@ -549,7 +555,7 @@ export class PrometheusClient implements PrometheusApi {
       ['step', String(step / 1000)],
     ];
     return this.cached(
-      this.route(start - lookbackMs(query)),
+      await this.queryRoute(start, query),
       '/api/v1/query_range',
       params,
       (data, warnings, tier) => ({

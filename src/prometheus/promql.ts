@@ -1,6 +1,6 @@
-// Small PromQL helpers: safe label matchers for values that come from agents, and how far
-// back a query reaches (for routing between Prometheus and Thanos).
-import { parseDuration } from '../time.js';
+// Small PromQL helpers: safe label matchers for values that come from agents, the range query
+// grid, and the entry to the parsed query's shape.
+import type { QueryShape } from './promql-syntax.js';
 
 /** Prometheus refuses range queries over 11,000 points per series. */
 export const MAX_POINTS_PER_SERIES = 11_000;
@@ -33,30 +33,11 @@ export function escapeRegex(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const RANGE_RE = /\[\s*([0-9smhdwy.]+)\s*(?::\s*([0-9smhdwy.]*)\s*)?\]/g;
-const OFFSET_RE = /\boffset\s+(-?[0-9smhdwy.]+)/g;
-
 /**
- * The furthest a query reaches back from its evaluation time, in ms: its longest range
- * selector or subquery plus its largest offset. Text inside string literals is ignored.
+ * The query's shape read with Prometheus's grammar (src/prometheus/promql-syntax.ts), or null
+ * when it does not parse. The parser is loaded at the first call, by the tools that need it.
  */
-/** PromQL string literals (double, single or back quotes), to blank before looking at the code. */
-export const STRING_LITERAL_RE = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
-
-/** A selector with no function or operator (`name{...}` or `{...}`): its raw samples can be read directly. */
-export function isPlainSelector(query: string): boolean {
-  const masked = query.replace(STRING_LITERAL_RE, '""');
-  return /^\s*([A-Za-z_:][A-Za-z0-9_:]*\s*(\{[^{}]*\})?|\{[^{}]*\})\s*$/.test(masked) && /\S/.test(masked);
-}
-
-export function lookbackMs(query: string): number {
-  const code = query.replace(STRING_LITERAL_RE, '""');
-  let range = 0;
-  for (const m of code.matchAll(RANGE_RE)) range = Math.max(range, parseDuration(m[1]!) ?? 0);
-  let offset = 0;
-  for (const m of code.matchAll(OFFSET_RE)) {
-    const d = parseDuration(m[1]!.replace(/^-/, ''));
-    if (d !== null && !m[1]!.startsWith('-')) offset = Math.max(offset, d);
-  }
-  return range + offset;
+export async function queryShape(query: string): Promise<QueryShape | null> {
+  const { shapeOf } = await import('./promql-syntax.js');
+  return shapeOf(query);
 }

@@ -6,6 +6,7 @@ import { InputError, NotConfiguredError } from '../../src/errors.js';
 import { defaultStep, isCounterQuery, parseInline, rawCounterFix, resolveRange, unitOf } from '../../src/anomaly/input.js';
 import { detectAnomalies, MAX_QUERY_SERIES, type DetectArgs } from '../../src/anomaly/service.js';
 import type { PrometheusApi, Range, RangeResult, RangeSeries } from '../../src/prometheus/api.js';
+import { shapeOf } from '../../src/prometheus/promql-syntax.js';
 import { kubernetesFixture } from '../helpers/k8s-series.js';
 
 const NOW = Date.UTC(2026, 0, 26);
@@ -56,7 +57,7 @@ describe('detect_anomaly with a PromQL query', () => {
     const { report } = await detectAnomalies(api, args({ query: 'kube_pod_container_status_restarts_total{pod="api"}', range: '4d' }));
     expect(report.series[0]!.explanation).toMatch(/per-second rate of the counter/);
     expect(report.series[0]!.anomalies.map((a) => a.kind)).toEqual(['spike', 'spike']);
-    expect(isCounterQuery('rate(kube_pod_container_status_restarts_total[5m])')).toBe(false);
+    expect(isCounterQuery(shapeOf('rate(kube_pod_container_status_restarts_total[5m])'))).toBe(false);
   });
 
   it('passes warnings on, bounds the series, and says when nothing matched', async () => {
@@ -108,12 +109,12 @@ describe('detect_anomaly with a PromQL query', () => {
   });
 
   it('rewrites each raw counter selector with the rate inside the aggregation', () => {
-    expect(rawCounterFix('sum(x_total)', '5m')).toBe('sum(rate(x_total[5m]))');
-    expect(rawCounterFix('histogram_quantile(0.99, sum by (le) (h_bucket{job="api"}))', '5m')).toBe('histogram_quantile(0.99, sum by (le) (rate(h_bucket{job="api"}[5m])))');
-    expect(rawCounterFix('sum(a_total) / sum(b_count offset 1h)', '10m')).toBe('sum(rate(a_total[10m])) / sum(rate(b_count[10m] offset 1h))');
-    expect(rawCounterFix('sum(x_total{path="/y_total"})', '5m')).toBe('sum(rate(x_total{path="/y_total"}[5m]))');
+    expect(rawCounterFix('sum(x_total)', shapeOf('sum(x_total)'), '5m')).toBe('sum(rate(x_total[5m]))');
+    expect(rawCounterFix('histogram_quantile(0.99, sum by (le) (h_bucket{job="api"}))', shapeOf('histogram_quantile(0.99, sum by (le) (h_bucket{job="api"}))'), '5m')).toBe('histogram_quantile(0.99, sum by (le) (rate(h_bucket{job="api"}[5m])))');
+    expect(rawCounterFix('sum(a_total) / sum(b_count offset 1h)', shapeOf('sum(a_total) / sum(b_count offset 1h)'), '10m')).toBe('sum(rate(a_total[10m])) / sum(rate(b_count[10m] offset 1h))');
+    expect(rawCounterFix('sum(x_total{path="/y_total"})', shapeOf('sum(x_total{path="/y_total"})'), '5m')).toBe('sum(rate(x_total{path="/y_total"}[5m]))');
     for (const q of ['sum(rate(x_total[5m]))', 'x_total', 'max_over_time(x_total[1h])', 'sum(container_memory_working_set_bytes)', 'count(up)', 'sum(increase(x_total[1h]))']) {
-      expect(rawCounterFix(q, '5m'), q).toBeNull();
+      expect(rawCounterFix(q, shapeOf(q), '5m'), q).toBeNull();
     }
   });
 
@@ -214,13 +215,13 @@ describe('input forms', () => {
   });
 
   it('knows units from metric names', () => {
-    expect(unitOf('container_memory_working_set_bytes{pod="x"}', {})).toBe('bytes');
-    expect(unitOf('max(container_memory_working_set_bytes)', {})).toBe('bytes');
-    expect(unitOf('rate(container_cpu_usage_seconds_total[5m])', {})).toBeUndefined();
+    expect(unitOf(shapeOf('container_memory_working_set_bytes{pod="x"}'), {})).toBe('bytes');
+    expect(unitOf(shapeOf('max(container_memory_working_set_bytes)'), {})).toBe('bytes');
+    expect(unitOf(shapeOf('rate(container_cpu_usage_seconds_total[5m])'), {})).toBeUndefined();
     expect(unitOf(undefined, { __name__: 'http_request_duration_seconds' })).toBe('seconds');
     // a ratio of bytes to bytes has no unit; a "/" or "*" inside a label value is no division
-    expect(unitOf('sum(container_memory_working_set_bytes{pod="x"}) / sum(kube_pod_container_resource_limits{resource="memory",pod="x"})', {})).toBeUndefined();
-    expect(unitOf('container_memory_working_set_bytes * 8', {})).toBeUndefined();
-    expect(unitOf('node_filesystem_avail_bytes{mountpoint="/",device=~".*"}', {})).toBe('bytes');
+    expect(unitOf(shapeOf('sum(container_memory_working_set_bytes{pod="x"}) / sum(kube_pod_container_resource_limits{resource="memory",pod="x"})'), {})).toBeUndefined();
+    expect(unitOf(shapeOf('container_memory_working_set_bytes * 8'), {})).toBeUndefined();
+    expect(unitOf(shapeOf('node_filesystem_avail_bytes{mountpoint="/",device=~".*"}'), {})).toBe('bytes');
   });
 });

@@ -8,7 +8,8 @@ import { parseAnswer } from '../../src/prometheus/answer.js';
 import { CircuitBreaker } from '../../src/prometheus/breaker.js';
 import { ByteBudget } from '../../src/prometheus/budget.js';
 import { ResultCache } from '../../src/prometheus/cache.js';
-import { escapeRegex, lookbackMs, matcher, quote } from '../../src/prometheus/promql.js';
+import { escapeRegex, matcher, quote } from '../../src/prometheus/promql.js';
+import { shapeOf } from '../../src/prometheus/promql-syntax.js';
 import { SERVICE_CA_FILES, clientSettings } from '../../src/prometheus/settings.js';
 import { SERVICE_ACCOUNT_TOKEN } from '../../src/prometheus/auth.js';
 
@@ -22,6 +23,7 @@ describe('promql helpers', () => {
   });
 
   it('measures how far back a query reaches', () => {
+    const lookbackMs = (q: string) => shapeOf(q)!.lookbackMs;
     expect(lookbackMs('up')).toBe(0);
     expect(lookbackMs('rate(x[5m])')).toBe(300_000);
     expect(lookbackMs('max_over_time(x[1h]) + avg_over_time(y[7d])')).toBe(7 * 86_400_000);
