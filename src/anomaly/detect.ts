@@ -190,6 +190,26 @@ const gaussianTail = (() => {
   };
 })();
 
+/**
+ * Events of one kind (a detector's, which do not overlap) measured against the strongest earlier
+ * one in the same direction, as spikes are against the series' own tail so far (tailFactors): a
+ * series whose noise has tripled for an hour before, or whose cycle has broken before, does that
+ * routinely, and only a stretch beyond the strongest earlier one is reported. An earlier event
+ * past the medium threshold (strength > 1) becomes the threshold: `against` gives an event's
+ * strength measured against it. A stuck value (strength Infinity) sets no bar and meets none.
+ */
+function beyondEarlier(events: Candidate[], against: (c: Candidate, earlier: number) => Candidate): Candidate[] {
+  const strongest = { up: 1, down: 1 };
+  return [...events]
+    .sort((a, b) => a.from - b.from)
+    .map((c) => {
+      if (c.strength === Infinity) return c;
+      const earlier = strongest[c.direction];
+      strongest[c.direction] = Math.max(earlier, c.strength);
+      return earlier > 1 ? against(c, earlier) : c;
+    });
+}
+
 /** Cycles needed before a phase's own spread is trusted (the MAD of 10 values is within ~30%). */
 const PHASE_SCALE_CYCLES = 10;
 
@@ -346,7 +366,11 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
     detectors.push('hampel');
     cands.push(...pointAnomalies(y, level, scale, uMin, Math.max(1, Math.floor(W / 6))));
   }
-  const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
+  // Breaks and variance changes are found down to the medium threshold whatever the sensitivity,
+  // so that the earlier ones that raise the bar (beyondEarlier) are the same at every sensitivity.
+  const found = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, Math.min(uMin, 1)) : [];
+  // A break's strength is a ratio to its thresholds (|β|, its t): the earlier break's divides it.
+  const breaks = beyondEarlier(found, (c, earlier) => ({ ...c, strength: c.strength / earlier })).filter((c) => c.strength >= uMin);
   if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
   cands.push(...breaks);
   let shifts: ChangePoint[] = [];
@@ -395,11 +419,13 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
     const levels = new Float64Array(bounds.length - 1);
     for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
     const adjusted = levelAdjustedScales(blockScale, levels);
-    const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
+    const changes = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, Math.min(uMin, 1), blockScale);
     // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
     // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
     // unless it rests at the series' minimum (an idle count at zero).
-    cands.push(...calm.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo))));
+    const kept = changes.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo)));
+    // A variance change's strength is log(ratio) / log(threshold ratio): the earlier one's, as the threshold, subtracts.
+    cands.push(...beyondEarlier(kept, (c, earlier) => ({ ...c, strength: c.strength - (earlier - 1), noise: { ...c.noise!, routine: earlier - 1 } })));
   }
 
   if (coarse && !season && (run('robust') || run('seasonal')) && g.regular) {
@@ -415,6 +441,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
     if (c.noise) {
       // A change in volatility is about the noise, not the level: report σ against σ.
       const { observed, usual } = c.noise;
+      const raised = uMin + (c.noise.routine ?? 0);
       return {
         kind: c.kind,
         direction: c.direction,
@@ -423,7 +450,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
         to: g.t[c.to]!,
         value: observed,
         expected: usual,
-        band: [usual * Math.pow(VAR_DOWN, uMin), usual * Math.pow(VAR_UP, uMin)],
+        band: [usual * Math.pow(VAR_DOWN, c.direction === 'down' ? raised : uMin), usual * Math.pow(VAR_UP, c.direction === 'up' ? raised : uMin)],
         score: scoreOf(c.strength),
         ratio: roundedRatio(observed / usual),
       };
