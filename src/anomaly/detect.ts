@@ -173,6 +173,70 @@ function tailFactors(r: Float64Array, scale: Float64Array): Float64Array {
   return out;
 }
 
+/** Share of the series, just before a point, that is its recent past. */
+const RECENT_SHARE = 0.2;
+/** Points of the recent past at least as far from the level as a burst that make it routine. */
+const RECENT_RANK = 3;
+/** Points per block over which the recent past is kept (its top RECENT_RANK |z| per block). */
+const RECENT_BLOCK = 16;
+
+/**
+ * The noise-scale factor at which a point is only as far out as the RECENT_RANK-th largest |z|
+ * of its recent past (the RECENT_SHARE of the series before it, the last `gap` points left out:
+ * they are the same burst), so that a burst no larger than three points of the recent past is
+ * not reported. Bursts come in spells: a count that has burst this high three times in the last
+ * week (a fifth of two months of 5-minute points) does so routinely, while its tail over all of
+ * its history (tailFactors: 1% of it) is slow to learn a spell that began recently. The recent
+ * past is taken in blocks of RECENT_BLOCK points (each block's top |z|), so the cost is
+ * (n / block)² · share · rank: about 25 M steps for 100,000 points.
+ */
+function recentBars(r: Float64Array, scale: Float64Array, gap: number): Float64Array {
+  const n = r.length;
+  const B = RECENT_BLOCK;
+  const K = RECENT_RANK;
+  const blocks = Math.ceil(n / B);
+  // each block's K largest |z|, largest first (NaN where the block has fewer)
+  const top = new Float64Array(blocks * K).fill(NaN);
+  for (let b = 0; b < blocks; b++) {
+    for (let i = b * B; i < Math.min(n, (b + 1) * B); i++) {
+      const z = scale[i]! > 0 ? Math.abs(r[i]!) / scale[i]! : NaN;
+      if (!(z >= 0)) continue;
+      insertTop(top, b * K, K, z);
+    }
+  }
+  const out = new Float64Array(n);
+  const best = new Float64Array(K);
+  const span = Math.round((RECENT_SHARE * n) / B);
+  for (let b = 0; b < blocks; b++) {
+    // the whole blocks that end at least `gap` points before this block starts
+    const last = Math.floor((b * B - gap) / B) - 1;
+    if (last < 0) continue;
+    best.fill(NaN);
+    for (let k = Math.max(0, last - span + 1); k <= last; k++) {
+      for (let j = 0; j < K; j++) {
+        const z = top[k * K + j]!;
+        if (Number.isNaN(z)) break;
+        if (!(z > best[K - 1]!) && !Number.isNaN(best[K - 1]!)) break;
+        insertTop(best, 0, K, z);
+      }
+    }
+    const bar = best[K - 1]!;
+    if (bar > 0) out.fill(bar / POINT_Z, b * B, Math.min(n, (b + 1) * B));
+  }
+  return out;
+}
+
+/** Puts z into the descending list a[at..at+K) (NaN = empty), dropping its smallest. */
+function insertTop(a: Float64Array, at: number, K: number, z: number): void {
+  let j = K - 1;
+  if (!Number.isNaN(a[at + j]!) && a[at + j]! >= z) return;
+  while (j > 0 && (Number.isNaN(a[at + j - 1]!) || a[at + j - 1]! < z)) {
+    a[at + j] = a[at + j - 1]!;
+    j--;
+  }
+  a[at + j] = z;
+}
+
 /** |z| exceeded by Gaussian noise with probability p (two-sided), memoised: few distinct p occur. */
 const gaussianTail = (() => {
   const memo = new Map<number, number>();
@@ -192,6 +256,26 @@ const gaussianTail = (() => {
     return z;
   };
 })();
+
+/**
+ * Events of one kind (a detector's, which do not overlap) measured against the strongest earlier
+ * one in the same direction, as spikes are against the series' own tail so far (tailFactors): a
+ * series whose noise has tripled for an hour before, or whose cycle has broken before, does that
+ * routinely, and only a stretch beyond the strongest earlier one is reported. An earlier event
+ * past the medium threshold (strength > 1) becomes the threshold: `against` gives an event's
+ * strength measured against it. A stuck value (strength Infinity) sets no bar and meets none.
+ */
+function beyondEarlier(events: Candidate[], against: (c: Candidate, earlier: number) => Candidate): Candidate[] {
+  const strongest = { up: 1, down: 1 };
+  return [...events]
+    .sort((a, b) => a.from - b.from)
+    .map((c) => {
+      if (c.strength === Infinity) return c;
+      const earlier = strongest[c.direction];
+      strongest[c.direction] = Math.max(earlier, c.strength);
+      return earlier > 1 ? against(c, earlier) : c;
+    });
+}
 
 /** Cycles needed before a phase's own spread is trusted (the MAD of 10 values is within ~30%). */
 const PHASE_SCALE_CYCLES = 10;
@@ -377,7 +461,8 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
   if (season && !degenerate) fitScaleToPhases(scale, r, season, sigma);
   if (!degenerate) {
     const heavy = tailFactors(r, scale);
-    for (let i = 0; i < n; i++) scale[i]! *= heavy[i]!;
+    const recent = recentBars(r, scale, h);
+    for (let i = 0; i < n; i++) scale[i]! *= Math.max(heavy[i]!, recent[i]!);
   }
 
   /** The detectors at one threshold: the anomalies, the detectors that ran and the trend left once they are taken out. */
@@ -389,7 +474,11 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       detectors.push('hampel');
       cands.push(...pointAnomalies(y, level, scale, uMin, Math.max(1, Math.floor(W / 6))));
     }
-    const breaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, uMin) : [];
+    // Breaks and variance changes are found down to the medium threshold whatever the sensitivity,
+    // so that the earlier ones that raise the bar (beyondEarlier) are the same at every sensitivity.
+    const foundBreaks = season && (method === 'auto' || method === 'seasonal') ? seasonalBreaks(y, season, sigma, Math.min(uMin, 1)) : [];
+    // A break's strength is a ratio to its thresholds (|β|, its t): the earlier break's divides it.
+    const breaks = beyondEarlier(foundBreaks, (c, earlier) => ({ ...c, strength: c.strength / earlier })).filter((c) => c.strength >= uMin);
     if (season && (method === 'auto' || method === 'seasonal')) detectors.push('seasonal_break');
     cands.push(...breaks);
     let shifts: ChangePoint[] = [];
@@ -438,11 +527,13 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       const levels = new Float64Array(bounds.length - 1);
       for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
       const adjusted = levelAdjustedScales(blockScale, levels);
-      const calm = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, uMin, blockScale);
+      const changes = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, Math.min(uMin, 1), blockScale);
       // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
       // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
       // unless it rests at the series' minimum (an idle count at zero).
-      cands.push(...calm.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo))));
+      const kept = changes.filter((c) => c.direction === 'up' || (c.strength === Infinity && !atFloor(x, c.from, c.to, lo)));
+      // A variance change's strength is log(ratio) / log(threshold ratio): the earlier one's, as the threshold, subtracts.
+      cands.push(...beyondEarlier(kept, (c, earlier) => ({ ...c, strength: c.strength - (earlier - 1), noise: { ...c.noise!, routine: earlier - 1 } })));
     }
 
     if (coarse && !season && (run('robust') || run('seasonal')) && g.regular) {
@@ -458,6 +549,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       if (c.noise) {
         // A change in volatility is about the noise, not the level: report σ against σ.
         const { observed, usual } = c.noise;
+        const raised = uMin + (c.noise.routine ?? 0);
         return {
           kind: c.kind,
           direction: c.direction,
@@ -466,7 +558,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
           to: g.t[c.to]!,
           value: observed,
           expected: usual,
-          band: [usual * Math.pow(VAR_DOWN, uMin), usual * Math.pow(VAR_UP, uMin)],
+          band: [usual * Math.pow(VAR_DOWN, c.direction === 'down' ? raised : uMin), usual * Math.pow(VAR_UP, c.direction === 'up' ? raised : uMin)],
           score: scoreOf(c.strength),
           ratio: roundedRatio(observed / usual),
         };

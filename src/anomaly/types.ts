@@ -15,8 +15,11 @@ export interface Candidate {
   strength: number;
   /** for shifts and drifts: the new level and the level expected without the change, deseasonalized, at `to` */
   level?: { value: number; expected: number };
-  /** for variance changes: the noise σ over the event and the usual σ there, in value units */
-  noise?: { observed: number; usual: number };
+  /**
+   * for variance changes: the noise σ over the event and the usual σ there, in value units;
+   * `routine`: how far the threshold was raised (strength units) by an earlier change of the same direction
+   */
+  noise?: { observed: number; usual: number; routine?: number };
   /** found at a coarser resolution: value, expected and band as measured there, in value units */
   measured?: { value: number; expected: number; band: [number, number] };
 }

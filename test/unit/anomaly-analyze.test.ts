@@ -291,6 +291,36 @@ describe('a change in volatility is reported as noise against usual noise', () =
     expect(text).toMatch(/unusually volatile from [^;]*: noise ±\d[\d.]* where ±\d[\d.]* is usual \(\d[\d.]*x usual\)/);
   });
 
+  it('a stretch no more volatile than an earlier one is routine; a more volatile one is reported', () => {
+    let s = 7;
+    const gauss = () => {
+      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
+      const v = (s = (s * 16807) % 2147483647) / 2147483647;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    const t: number[] = [];
+    const e: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      t.push(Date.UTC(2026, 0, 20) + i * MIN);
+      e.push(gauss());
+    }
+    // σ 1, with 100 minutes at σ 5 twice, then a third stretch at σ 5 (routine by then) or at σ 25
+    const volatile = (i: number) => (i >= 600 && i < 700) || (i >= 1400 && i < 1500);
+    const withLast = (last: number) => e.map((x, i) => 50 + (volatile(i) ? 5 : i >= 2200 && i < 2300 ? last : 1) * x);
+    const changes = (v: number[]) => analyze(t, v).anomalies.filter((x) => x.kind === 'variance_change');
+    const routine = changes(withLast(5));
+    const first = routine.find((x) => Math.abs(x.from - t[600]!) <= 40 * MIN)!;
+    expect(first.score).toBeGreaterThan(0.6);
+    // the repeats are judged against the first: at most just past it (their σ is estimated, so a little above or below)
+    for (const x of routine.filter((y) => y !== first)) expect(x.score).toBeLessThan(0.56);
+    const beyond = changes(withLast(25)).find((x) => Math.abs(x.from - t[2200]!) <= 40 * MIN);
+    expect(beyond).toMatchObject({ direction: 'up' });
+    expect(beyond!.score).toBeGreaterThan(0.8);
+    // its band of normal noise is raised to the strongest earlier stretch's
+    expect(beyond!.band[1]).toBeGreaterThan(first.value);
+    expect(beyond!.band[1]).toBeLessThan(beyond!.value);
+  });
+
   it('a quieter stretch is not reported; a value that stops moving is', () => {
     let s = 5;
     const gauss = () => {
@@ -311,5 +341,31 @@ describe('a change in volatility is reported as noise against usual noise', () =
     const vc = analyze(t, stuck).anomalies.find((x) => x.kind === 'variance_change');
     expect(vc).toMatchObject({ direction: 'down', score: 1 });
     expect(Math.abs(vc!.from - t[1000]!)).toBeLessThanOrEqual(40 * MIN);
+  });
+});
+
+describe('a burst like recent ones is routine', () => {
+  it('reports equal bursts that recur only at first, and a larger one among them', () => {
+    let s = 9;
+    const gauss = () => {
+      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
+      const v = (s = (s * 16807) % 2147483647) / 2147483647;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    // σ 1 around 100; +30 every 150 minutes from minute 1000, and +90 at minute 4500
+    const burst = new Map<number, number>();
+    for (let i = 1000; i < 5000; i += 150) burst.set(i, 30);
+    burst.set(4500, 90);
+    const t: number[] = [];
+    const v: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      t.push(Date.UTC(2026, 0, 20) + i * MIN);
+      v.push(100 + gauss() + (burst.get(i) ?? 0));
+    }
+    const scoreAt = new Map(analyze(t, v).anomalies.map((a) => [Math.round((a.at - t[0]!) / MIN), a.score]));
+    for (const i of [1000, 1150, 1300]) expect(scoreAt.get(i)).toBeGreaterThan(0.9);
+    // later equal bursts are at most just past three recent ones (their noise decides which)
+    for (const [i, h] of burst) if (i > 1300 && h === 30) expect(scoreAt.get(i) ?? 0).toBeLessThan(0.7);
+    expect(scoreAt.get(4500)).toBeGreaterThan(0.9);
   });
 });
