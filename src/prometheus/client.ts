@@ -232,10 +232,15 @@ export class PrometheusClient implements PrometheusApi {
     return Date.now() - from > this.s.routingThresholdMs ? [thanos, prom!] : [prom!, thanos];
   }
 
-  /** A query evaluated from `from` reads data further back by its ranges and offsets, parsed only when Thanos is there to choose. */
+  /**
+   * A query evaluated from `from` reads data further back by its ranges and offsets, parsed only
+   * when Thanos is there to choose. One the grammar cannot read (a syntax error, or more nesting
+   * than the parser takes) may reach back any distance: the tier that keeps history answers it.
+   */
   private async queryRoute(from: number, query: string): Promise<Upstream[]> {
     if (this.upstreams.length < 2) return this.route(from);
-    return this.route(from - ((await queryShape(query))?.lookbackMs ?? 0));
+    const shape = await queryShape(query);
+    return this.route(shape === null ? -Infinity : from - shape.lookbackMs);
   }
 
   private thanosParams(): Params {
