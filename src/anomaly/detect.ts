@@ -570,7 +570,9 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
       const s = seasonal(vi);
       const value = c.level ? c.level.value + s : x[vi]!;
-      const expected = c.level ? c.level.expected + s : level[vi]! + s;
+      // A drift's expected value extends the line before it, which can run past anything the series
+      // ever showed (below zero for a cost that never is): it is held to the range seen.
+      const expected = c.level ? Math.min(hi, Math.max(lo, c.level.expected + s)) : level[vi]! + s;
       const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
       return {
         kind: c.kind,

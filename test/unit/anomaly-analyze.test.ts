@@ -1,10 +1,13 @@
 // The `auto` pipeline on Kubernetes-shaped series (what the fixture Prometheus holds):
 // each injected event found with the right kind, time and direction, nothing else of note.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
 import { explain, formatValue, formatValues, ratioText } from '../../src/anomaly/explain.js';
 import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
 import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
+import { ROOT } from '../helpers/server.js';
 
 const f = kubernetesFixture(4);
 const near = (t: number, i: number, minutes: number) => Math.abs(t - f.t[i]!) <= minutes * MIN;
@@ -367,5 +370,18 @@ describe('a burst like recent ones is routine', () => {
     // later equal bursts are at most just past three recent ones (their noise decides which)
     for (const [i, h] of burst) if (i > 1300 && h === 30) expect(scoreAt.get(i) ?? 0).toBeLessThan(0.7);
     expect(scoreAt.get(4500)).toBeGreaterThan(0.9);
+  });
+});
+
+describe('expected values an agent can believe', () => {
+  it("keeps a drift's expected value within the range the series has shown (a cost never below 0.027)", () => {
+    // NAB's exchange-2 cost per click: at high sensitivity a drift is found whose pre-drift
+    // line, extended, ran below zero ("0.156, expected -0.132")
+    const rows = readFileSync(join(ROOT, 'tools/nab/data/realAdExchange/exchange-2_cpc_results.csv'), 'utf8').trim().split('\n').slice(1);
+    const t = rows.map((r) => Date.parse(`${r.split(',')[0]!.replace(' ', 'T')}Z`));
+    const v = rows.map((r) => Number(r.split(',')[1]));
+    const drifts = analyze(t, v, { sensitivity: 'high' }).anomalies.filter((a) => a.kind === 'trend');
+    expect(drifts.length).toBeGreaterThan(0);
+    for (const d of drifts) expect(d.expected).toBeGreaterThanOrEqual(Math.min(...v));
   });
 });
