@@ -175,33 +175,35 @@ function tailFactors(r: Float64Array, scale: Float64Array): Float64Array {
 
 /** Share of the series, just before a point, that is its recent past. */
 const RECENT_SHARE = 0.2;
-/** Points of the recent past at least as far from the level as a burst that make it routine. */
-const RECENT_RANK = 3;
-/** Points per block over which the recent past is kept (its top RECENT_RANK |z| per block). */
+/** Earlier bursts of the recent past at least as far from the level as a burst that make it routine. */
+const RECENT_RANK = 2;
+/** Points per block of the recent past: each block counts once, with its largest |z| (one burst). */
 const RECENT_BLOCK = 16;
 
 /**
- * The noise-scale factor at which a point is only as far out as the RECENT_RANK-th largest |z|
+ * The noise-scale factor at which a point is only as far out as the RECENT_RANK-th largest burst
  * of its recent past (the RECENT_SHARE of the series before it, the last `gap` points left out:
- * they are the same burst), so that a burst no larger than three points of the recent past is
- * not reported. Bursts come in spells: a count that has burst this high three times in the last
- * week (a fifth of two months of 5-minute points) does so routinely, while its tail over all of
- * its history (tailFactors: 1% of it) is slow to learn a spell that began recently. The recent
- * past is taken in blocks of RECENT_BLOCK points (each block's top |z|), so the cost is
- * (n / block)² · share · rank: about 25 M steps for 100,000 points.
+ * they are the same burst), so that a burst no larger than two earlier ones of the recent past is
+ * not reported. Bursts come in spells: a count that has burst this high twice in the last week
+ * (a fifth of two months of 5-minute points) besides this time does so routinely, while its tail
+ * over all of its history (tailFactors: 1% of it) is slow to learn a spell that began recently.
+ * Bursts are counted, not points: a burst is a run of points (a 15-minute burst is 3 points at
+ * 5-minute steps, 15 at 1-minute ones), so counted by points one earlier burst would make every
+ * later one as high routine, more so the finer the step. The recent past is kept per block of
+ * RECENT_BLOCK points (its largest |z|: one burst), so the cost is (n / block)² · share · rank:
+ * about 15 M steps for 100,000 points.
  */
 function recentBars(r: Float64Array, scale: Float64Array, gap: number): Float64Array {
   const n = r.length;
   const B = RECENT_BLOCK;
   const K = RECENT_RANK;
   const blocks = Math.ceil(n / B);
-  // each block's K largest |z|, largest first (NaN where the block has fewer)
-  const top = new Float64Array(blocks * K).fill(NaN);
+  // each block's largest |z| (NaN where it has none)
+  const peak = new Float64Array(blocks).fill(NaN);
   for (let b = 0; b < blocks; b++) {
     for (let i = b * B; i < Math.min(n, (b + 1) * B); i++) {
       const z = scale[i]! > 0 ? Math.abs(r[i]!) / scale[i]! : NaN;
-      if (!(z >= 0)) continue;
-      insertTop(top, b * K, K, z);
+      if (z >= 0 && !(z <= peak[b]!)) peak[b] = z;
     }
   }
   const out = new Float64Array(n);
@@ -212,14 +214,7 @@ function recentBars(r: Float64Array, scale: Float64Array, gap: number): Float64A
     const last = Math.floor((b * B - gap) / B) - 1;
     if (last < 0) continue;
     best.fill(NaN);
-    for (let k = Math.max(0, last - span + 1); k <= last; k++) {
-      for (let j = 0; j < K; j++) {
-        const z = top[k * K + j]!;
-        if (Number.isNaN(z)) break;
-        if (!(z > best[K - 1]!) && !Number.isNaN(best[K - 1]!)) break;
-        insertTop(best, 0, K, z);
-      }
-    }
+    for (let k = Math.max(0, last - span + 1); k <= last; k++) if (!Number.isNaN(peak[k]!)) insertTop(best, 0, K, peak[k]!);
     const bar = best[K - 1]!;
     if (bar > 0) out.fill(bar / POINT_Z, b * B, Math.min(n, (b + 1) * B));
   }
