@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 
@@ -73,19 +73,70 @@ function packageDirOf(input: string): string | undefined {
   return join(ROOT, ...parts.slice(0, at + 1), ...name);
 }
 
+interface Licensed {
+  header: string;
+  /** where its licence file is, when installed */
+  dir: string | undefined;
+}
+
+const packageJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+
+/** The package's name in a path through node_modules (the last one: pnpm nests them). */
+function nameIn(path: string): string | undefined {
+  const at = path.lastIndexOf('node_modules/');
+  if (at < 0) return undefined;
+  const parts = path.slice(at + 'node_modules/'.length).split('/');
+  return parts[0]!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/** Where npm installed a package, looked up from `from` as Node resolves it. */
+function installedDir(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name, 'package.json'))) return join(dir, 'node_modules', name);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Packages that a bundled package's own build put inside its files (@modelcontextprotocol/server
+ * carries ajv and what ajv uses): named by the sources of those files' source maps.
+ */
+function packagesInside(inputs: string[], bundled: Set<string>): Licensed[] {
+  const found = new Map<string, Licensed>();
+  for (const input of inputs) {
+    const parentDir = packageDirOf(input);
+    const map = join(ROOT, `${input}.map`);
+    if (parentDir === undefined || !existsSync(map)) continue;
+    const parent = packageJson(parentDir);
+    const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[] }).sources ?? [];
+    for (const name of new Set(sources.map(nameIn))) {
+      if (name === undefined || name === parent.name || bundled.has(name) || found.has(name)) continue;
+      const dir = installedDir(name, parentDir);
+      const license = dir ? packageJson(dir).license : undefined;
+      found.set(name, { header: `${name} (${license ?? 'see below'}), inside ${parent.name} ${parent.version}`, dir });
+    }
+  }
+  return [...found.values()];
+}
+
+function section({ header, dir }: Licensed): string {
+  const file = dir && readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
+  const text = dir && file ? readFileSync(join(dir, file), 'utf8').trim() : `(no licence file${dir ? '' : ' installed here'})`;
+  return `${header}\n\n${text}\n`;
+}
+
 /** MIT, ISC, BSD and Apache all ask that their notice travel with copies of the code. */
 function writeLicences(metas: Metafile[]): number {
   const inputs = metas.flatMap((m) => Object.keys(m.inputs));
   const dirs = [...new Set(inputs.map(packageDirOf).filter((d): d is string => d !== undefined))].sort();
-  const sections = dirs.map((dir) => {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
-    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
-    const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `(no licence file; package.json says ${pkg.license ?? 'nothing'})`;
-    return `${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})\n\n${text}\n`;
+  const top: Licensed[] = dirs.map((dir) => {
+    const pkg = packageJson(dir);
+    return { header: `${pkg.name} ${pkg.version} (${pkg.license ?? 'see below'})`, dir };
   });
+  const inside = packagesInside(inputs, new Set(dirs.map((d) => packageJson(d).name)));
   const head = 'dist/main.js and dist/server.cjs include the following packages, each under its own licence.\n';
-  writeFileSync(join(DIST, 'THIRD_PARTY_LICENSES.txt'), [head, ...sections].join(`\n${'-'.repeat(72)}\n\n`));
-  return dirs.length;
+  writeFileSync(join(DIST, 'THIRD_PARTY_LICENSES.txt'), [head, ...[...top, ...inside].map(section)].join(`\n${'-'.repeat(72)}\n\n`));
+  return top.length + inside.length;
 }
 
 const OPENING = [

@@ -11,6 +11,8 @@ type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 const RATE_LIKE = new Set(['rate', 'irate', 'increase', 'delta', 'idelta', 'deriv']);
 /** Nodes a selector's range or subquery window is read through: its own modifiers. */
 const MODIFIERS = new Set(['OffsetExpr', 'StepInvariantExpr']);
+/** Expressions whose last operand a modifier after them binds to in Prometheus. */
+const OPERATORS = new Set(['BinaryExpr', 'UnaryExpr']);
 /** Durations nest only so deep in real queries; deeper ones are not worth a recursion. */
 const MAX_DURATION_DEPTH = 32;
 
@@ -97,10 +99,18 @@ function durationMs(node: SyntaxNode, query: string, depth = 0): number | null {
   }
 }
 
-/** The selector with its offset/@ modifiers, and whether a range or subquery reads it. */
+/**
+ * The selector with its offset/@ modifiers, and whether a range or subquery reads it.
+ * Prometheus binds offset and @ tighter than any operator (x - x offset 1d is x - (x offset 1d)),
+ * while lezer-promql's tree puts them around the whole operation: a modifier whose expression ends
+ * with this selector, through the right-hand operands of operators, is the selector's.
+ */
 function placeOf(selector: SyntaxNode, query: string): { at: SelectorAt; ranged: boolean } {
   let outer = selector;
-  while (outer.parent && MODIFIERS.has(outer.parent.name) && outer.parent.firstChild?.from === outer.from) outer = outer.parent;
+  for (let node = selector, up = node.parent; up && node.to === outer.to; node = up, up = up.parent) {
+    if (MODIFIERS.has(up.name) && up.firstChild?.from === node.from) outer = up;
+    else if (!OPERATORS.has(up.name) || up.to !== node.to) break;
+  }
   const ranged = outer.parent?.name === 'MatrixSelector' || outer.parent?.name === 'SubqueryExpr';
   return { at: { name: metricName(selector, query), from: selector.from, to: selector.to, end: outer.to }, ranged };
 }

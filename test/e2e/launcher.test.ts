@@ -1,4 +1,4 @@
-// dist/main.js runs the bundle through V8's code cache (src/launch.ts): it writes the cache after
+// dist/main.js runs the bundle through V8's code cache (src/load-server.ts): it writes the cache after
 // a start, the next start uses it, and a cache it cannot use never stops a start.
 import { spawn } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

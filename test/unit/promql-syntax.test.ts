@@ -47,6 +47,18 @@ describe('PromQL read with Prometheus grammar', () => {
     expect(answers.plain('up @ start()')).toBe(false);
   });
 
+  it('binds offset and @ to the operand just before them, as Prometheus does, not to the whole expression', () => {
+    // Prometheus reads x - x offset 1d as x - (x offset 1d); lezer-promql's tree puts the
+    // offset around the subtraction, and rate(...) offset 1d is no valid PromQL.
+    expect(answers.fix('x_total - x_total offset 1d')).toBe('rate(x_total[5m]) - rate(x_total[5m] offset 1d)');
+    expect(answers.fix('x_total / y_total @ end()')).toBe('rate(x_total[5m]) / rate(y_total[5m] @ end())');
+    expect(answers.fix('a_total - b_total - c_total offset 1h @ 100')).toBe(
+      'rate(a_total[5m]) - rate(b_total[5m]) - rate(c_total[5m] offset 1h @ 100)',
+    );
+    expect(answers.fix('-x_total offset 1h')).toBe('-rate(x_total[5m] offset 1h)');
+    expect(answers.fix('x_total offset 1h - y_total')).toBe('rate(x_total[5m] offset 1h) - rate(y_total[5m])');
+  });
+
   it('measures subquery windows, written as durations or sums of them', () => {
     expect(answers.lookbackMs('max_over_time(rate(x[5m])[1h+30m:5m])')).toBe(1.5 * HOUR);
     expect(answers.lookbackMs('max_over_time(x[1h:] offset 30m)')).toBe(1.5 * HOUR);
