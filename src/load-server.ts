@@ -4,6 +4,7 @@
 // after a start lets later starts skip it. The build (tools/bundle.ts) writes the first one; a
 // read-only install compiles each time, and V8 refuses a cache that does not fit (then it is
 // written again).
+import { randomUUID } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,8 @@ function readCache(file: string): Buffer | undefined {
 
 /** Written whole or not at all: several servers may start at once from one install. */
 function writeCache(script: Script, file: string): void {
-  const temp = `${file}.${process.pid}.tmp`;
+  // pid alone is not unique: containers sharing one install are each pid 1
+  const temp = `${file}.${process.pid}-${randomUUID()}.tmp`;
   try {
     writeFileSync(temp, script.createCachedData());
     renameSync(temp, file);

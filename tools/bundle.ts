@@ -149,14 +149,17 @@ const OPENING = [
 async function warmCodeCache(): Promise<boolean> {
   const data = mkdtempSync(join(tmpdir(), 'pim-build-'));
   const child = spawn(process.execPath, [join(DIST, 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: data, LOG_LEVEL: 'warn' },
+    // none of the builder's settings (MCP_TRANSPORT=http would never end); SystemRoot for Windows
+    env: { PATH: process.env.PATH ?? '', SystemRoot: process.env.SystemRoot ?? '', DATA_DIR: data, LOG_LEVEL: 'warn' },
     stdio: ['pipe', 'ignore', 'inherit'],
   });
+  // a server that dies at once (a bad build) must end the wait, not leave it pending
+  const exited = new Promise((r) => child.once('exit', r));
   child.stdin.write(OPENING.map((m) => `${JSON.stringify(m)}\n`).join(''));
   const written = () => readdirSync(DIST).some((f) => f.endsWith('.cache'));
-  for (let waited = 0; waited < 10_000 && !written(); waited += 100) await new Promise((r) => setTimeout(r, 100));
+  for (let waited = 0; waited < 10_000 && !written() && child.exitCode === null; waited += 100) await new Promise((r) => setTimeout(r, 100));
   child.stdin.end();
-  await new Promise((r) => child.once('exit', r));
+  await exited;
   rmSync(data, { recursive: true, force: true });
   return written();
 }
