@@ -15,6 +15,16 @@ export function noise(seed: number): () => number {
   };
 }
 
+/** Standard normal values (Box–Muller over the same generator), deterministic per seed. */
+export function gaussian(seed: number): () => number {
+  let s = seed;
+  return () => {
+    const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
+    const v = (s = (s * 16807) % 2147483647) / 2147483647;
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+}
+
 export interface Fixture {
   t: number[];
   cpu: number[];

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyze, MIN_POINTS, minStrength, scoreOf, type Analysis } from '../../src/anomaly/detect.js';
 import { explain, formatValue, formatValues, ratioText } from '../../src/anomaly/explain.js';
-import { kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
+import { gaussian, kubernetesFixture, MIN, noise } from '../helpers/k8s-series.js';
 import { makeWorld, memory, podByName } from '../../tools/fixture/world.js';
 import { ROOT } from '../helpers/server.js';
 
@@ -266,12 +266,7 @@ describe('analyze edge cases', () => {
 
 describe('a change in volatility is reported as noise against usual noise', () => {
   it('gives the observed and usual σ, the ratio and the band of normal σ, in the fields and the text', () => {
-    let s = 3;
-    const gauss = () => {
-      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
-      const v = (s = (s * 16807) % 2147483647) / 2147483647;
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    };
+    const gauss = gaussian(3);
     const t: number[] = [];
     const v: number[] = [];
     for (let i = 0; i < 2000; i++) {
@@ -295,12 +290,7 @@ describe('a change in volatility is reported as noise against usual noise', () =
   });
 
   it('a stretch no more volatile than an earlier one is routine; a more volatile one is reported', () => {
-    let s = 7;
-    const gauss = () => {
-      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
-      const v = (s = (s * 16807) % 2147483647) / 2147483647;
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    };
+    const gauss = gaussian(7);
     const t: number[] = [];
     const e: number[] = [];
     for (let i = 0; i < 3000; i++) {
@@ -325,12 +315,7 @@ describe('a change in volatility is reported as noise against usual noise', () =
   });
 
   it('a quieter stretch is not reported; a value that stops moving is', () => {
-    let s = 5;
-    const gauss = () => {
-      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
-      const v = (s = (s * 16807) % 2147483647) / 2147483647;
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    };
+    const gauss = gaussian(5);
     const t: number[] = [];
     const quiet: number[] = [];
     const stuck: number[] = [];
@@ -350,12 +335,7 @@ describe('a change in volatility is reported as noise against usual noise', () =
 describe('a burst like recent ones is routine', () => {
   // σ 1 around 100 at 1-minute steps, with bursts added (minute → height)
   const series = (burst: Map<number, number>) => {
-    let s = 9;
-    const gauss = () => {
-      const u = ((s = (s * 16807) % 2147483647) / 2147483647) || 1e-9;
-      const v = (s = (s * 16807) % 2147483647) / 2147483647;
-      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    };
+    const gauss = gaussian(9);
     const t: number[] = [];
     const v: number[] = [];
     for (let i = 0; i < 5000; i++) {
