@@ -540,28 +540,27 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       cands.filter((c) => c.strength >= uMin),
       W,
     );
+    /** One candidate as the tool reports it. */
+    const event = (c: Candidate, value: number, expected: number, band: [number, number]): Anomaly => ({
+      kind: c.kind,
+      direction: c.direction,
+      at: g.t[c.at]!,
+      from: g.t[c.from]!,
+      to: g.t[c.to]!,
+      value,
+      expected,
+      band,
+      score: scoreOf(c.strength),
+    });
     const anomalies = cands.map((c): Anomaly => {
       if (c.noise) {
         // A change in volatility is about the noise, not the level: report σ against σ.
         const { observed, usual } = c.noise;
         const raised = uMin + (c.noise.routine ?? 0);
-        return {
-          kind: c.kind,
-          direction: c.direction,
-          at: g.t[c.at]!,
-          from: g.t[c.from]!,
-          to: g.t[c.to]!,
-          value: observed,
-          expected: usual,
-          band: [usual * Math.pow(VAR_DOWN, c.direction === 'down' ? raised : uMin), usual * Math.pow(VAR_UP, c.direction === 'up' ? raised : uMin)],
-          score: scoreOf(c.strength),
-          ratio: roundedRatio(observed / usual),
-        };
+        const band: [number, number] = [usual * Math.pow(VAR_DOWN, c.direction === 'down' ? raised : uMin), usual * Math.pow(VAR_UP, c.direction === 'up' ? raised : uMin)];
+        return { ...event(c, observed, usual, band), ratio: roundedRatio(observed / usual) };
       }
-      if (c.measured) {
-        const { value, expected, band } = c.measured;
-        return { kind: c.kind, direction: c.direction, at: g.t[c.at]!, from: g.t[c.from]!, to: g.t[c.to]!, value, expected, band, score: scoreOf(c.strength) };
-      }
+      if (c.measured) return event(c, c.measured.value, c.measured.expected, c.measured.band);
       const vi = c.level ? lastPresent(c, x) : nearestPresent(c, x);
       const s = seasonal(vi);
       const value = c.level ? c.level.value + s : x[vi]!;
@@ -569,17 +568,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       // ever showed (below zero for a cost that never is): it is held to the range seen.
       const expected = c.level ? Math.min(hi, Math.max(lo, c.level.expected + s)) : level[vi]! + s;
       const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
-      return {
-        kind: c.kind,
-        direction: c.direction,
-        at: g.t[c.at]!,
-        from: g.t[c.from]!,
-        to: g.t[c.to]!,
-        value,
-        expected,
-        band: [expected - half, expected + half],
-        score: scoreOf(c.strength),
-      };
+      return event(c, value, expected, [expected - half, expected + half]);
     });
     anomalies.sort((a, b) => b.score - a.score || a.at - b.at);
     return { anomalies, detectors, trend };
