@@ -339,8 +339,10 @@ describe('answers that are not what the API promises', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     const c = client(f.url);
-    for (const p of [c.query('up'), c.queryRange('up', { start: Date.now() - 3_600_000, end: Date.now(), step: 60_000 }), c.labelValues('job')]) {
-      const { err } = await failure(p);
+    // one at a time: a call started early and awaited late would reject with no handler yet
+    const calls = [() => c.query('up'), () => c.queryRange('up', { start: Date.now() - 3_600_000, end: Date.now(), step: 60_000 }), () => c.labelValues('job')];
+    for (const call of calls) {
+      const { err } = await failure(call());
       expect(err).toBeInstanceOf(UpstreamUnavailableError);
       expect(err.message).toMatch(new RegExp(`^Prometheus answered /api/v1/\\S+ with JSON of an unexpected shape \\(.+\\): is the URL a Prometheus-compatible API\\?$`));
     }
