@@ -1,12 +1,14 @@
 // Loads serve.ts: from the sources when run by tsx or vitest, and in the built package from the
 // bundle dist/server.cjs, through V8's code cache. Node 20 has no module compile cache, and
-// compiling the bundle is about a third of a stdio launch; a cache written next to the bundle
-// after a start lets later starts skip it. The build (tools/bundle.ts) writes the first one; a
-// read-only install compiles each time, and V8 refuses a cache that does not fit (then it is
-// written again).
+// compiling the bundle is about a third of a stdio launch; a cache written after a start lets
+// later starts skip it. It lives next to the bundle (the build writes the first one there), or,
+// for an install this user cannot write (`sudo npm install -g`), in the user's cache folder.
+// V8 refuses a cache that does not fit; it is then written again.
 import { randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
@@ -24,33 +26,53 @@ export async function loadServer(): Promise<Server> {
 }
 
 function runBundle(bundle: string, hash: string): Server {
-  const cacheFile = `${bundle.slice(0, -'.cjs'.length)}.${hash}.${process.version}-${process.arch}.cache`;
-  const cachedData = readCache(cacheFile);
+  const name = `${basename(bundle, '.cjs')}.${hash}.${process.version}-${process.arch}.cache`;
+  const places = [dirname(bundle), userCacheDir()].filter((d): d is string => d !== undefined).map((d) => join(d, name));
+  const cachedData = firstReadable(places);
   // The build keeps the bundle ASCII, so latin1 reads it without UTF-8 decoding (tens of ms).
   const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) setTimeout(() => writeCache(script, cacheFile), CACHE_AFTER_MS).unref();
+  if (cachedData === undefined || script.cachedDataRejected) setTimeout(() => writeCache(script, places), CACHE_AFTER_MS).unref();
   const module = { exports: {} as Server };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run(module.exports, createRequire(bundle), module, bundle, fileURLToPath(new URL('.', import.meta.url)));
+  run(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   return module.exports;
 }
 
-function readCache(file: string): Buffer | undefined {
+/** This user's cache folder for the server, as Node's own compile cache and most tools place theirs. */
+function userCacheDir(): string | undefined {
+  const env = process.env;
   try {
-    return readFileSync(file);
+    const root = env.XDG_CACHE_HOME || (process.platform === 'win32' ? env.LOCALAPPDATA : undefined) || join(homedir(), '.cache');
+    return join(root, 'prom-incident-mcp');
   } catch {
-    return undefined;
+    return undefined; // no home directory
   }
 }
 
-/** Written whole or not at all: several servers may start at once from one install. */
-function writeCache(script: Script, file: string): void {
-  // pid alone is not unique: containers sharing one install are each pid 1
-  const temp = `${file}.${process.pid}-${randomUUID()}.tmp`;
-  try {
-    writeFileSync(temp, script.createCachedData());
-    renameSync(temp, file);
-  } catch {
-    rmSync(temp, { force: true });
+function firstReadable(files: string[]): Buffer | undefined {
+  for (const file of files) {
+    try {
+      return readFileSync(file);
+    } catch {
+      // not there, or not ours to read: the next place
+    }
+  }
+  return undefined;
+}
+
+/** Into the first place that takes it, whole or not at all: several servers may start at once. */
+function writeCache(script: Script, places: string[]): void {
+  const data = script.createCachedData();
+  for (const file of places) {
+    // pid alone is not unique: containers sharing one install are each pid 1
+    const temp = `${file}.${process.pid}-${randomUUID()}.tmp`;
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(temp, data);
+      renameSync(temp, file);
+      return;
+    } catch {
+      rmSync(temp, { force: true });
+    }
   }
 }

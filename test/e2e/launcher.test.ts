@@ -1,7 +1,8 @@
 // dist/main.js runs the bundle through V8's code cache (src/load-server.ts): it writes the cache after
-// a start, the next start uses it, and a cache it cannot use never stops a start.
+// a start, the next start uses it, a cache it cannot use never stops a start, and an install the
+// user cannot write keeps its cache in the user's cache folder.
 import { spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, serverEnv, tempDir } from '../helpers/server.js';
@@ -27,11 +28,20 @@ function install(): string {
 
 const cacheFiles = (root: string) => readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.cache'));
 
+/** Another user, who may read the install but not write it, with a cache folder of their own. */
+interface User {
+  uid: number;
+  cacheHome: string;
+}
+
 /** Starts the server, returns its answer to initialize, and keeps it running `stayMs` longer. */
-async function start(root: string, stayMs: number): Promise<{ result?: { serverInfo?: { name?: string } } }> {
+async function start(root: string, stayMs: number, user?: User): Promise<{ result?: { serverInfo?: { name?: string } } }> {
   const data = tempDir();
   dirs.push(data);
-  const child = spawn(process.execPath, [join(root, 'dist/main.js')], { env: serverEnv({ DATA_DIR: data.path }), stdio: ['pipe', 'pipe', 'ignore'] });
+  if (user) chownSync(data.path, user.uid, user.uid);
+  const env = serverEnv({ DATA_DIR: data.path, ...(user ? { XDG_CACHE_HOME: user.cacheHome, HOME: user.cacheHome } : {}) });
+  const as = user ? { uid: user.uid, gid: user.uid } : {};
+  const child = spawn(process.execPath, [join(root, 'dist/main.js')], { env, stdio: ['pipe', 'pipe', 'ignore'], ...as });
   child.stdin.write(INITIALIZE);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -74,5 +84,24 @@ describe('the launcher and its code cache', () => {
     writeFileSync(path, Buffer.alloc(4096, 0x5a));
     expect((await start(root, 2000)).result?.serverInfo?.name).toBe('prom-incident-mcp');
     expect(await until(() => readFileSync(path)[0] !== 0x5a, 5000)).toBe(true);
+  });
+
+  // `sudo npm install -g`: the install belongs to root; another user runs it
+  it.skipIf(process.getuid?.() !== 0)("keeps the cache in the user's cache folder when the install is not the user's to write", async () => {
+    const root = install();
+    chmodSync(root, 0o755); // readable by all, writable by root alone, as a global install is
+    const home = tempDir('pim-cache-home-');
+    dirs.push(home);
+    const user = { uid: 65534, cacheHome: home.path };
+    chownSync(home.path, user.uid, user.uid);
+    expect((await start(root, 2000, user)).result?.serverInfo?.name).toBe('prom-incident-mcp');
+    const cached = () => (existsSync(join(home.path, 'prom-incident-mcp')) ? readdirSync(join(home.path, 'prom-incident-mcp')) : []);
+    expect(await until(() => cached().some((f) => f.endsWith('.cache')), 5000)).toBe(true);
+    expect(cacheFiles(root)).toEqual([]);
+    const [file] = cached().filter((f) => f.endsWith('.cache'));
+    const written = statSync(join(home.path, 'prom-incident-mcp', file!)).mtimeMs;
+    // the next start reads it there rather than writing it again
+    expect((await start(root, 2000, user)).result?.serverInfo?.name).toBe('prom-incident-mcp');
+    expect(statSync(join(home.path, 'prom-incident-mcp', file!)).mtimeMs).toBe(written);
   });
 });
