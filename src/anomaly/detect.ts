@@ -214,22 +214,22 @@ function recentBars(r: Float64Array, scale: Float64Array, gap: number): Float64A
     const last = Math.floor((b * B - gap) / B) - 1;
     if (last < 0) continue;
     best.fill(NaN);
-    for (let k = Math.max(0, last - span + 1); k <= last; k++) if (!Number.isNaN(peak[k]!)) insertTop(best, 0, K, peak[k]!);
+    for (let k = Math.max(0, last - span + 1); k <= last; k++) if (!Number.isNaN(peak[k]!)) insertTop(best, peak[k]!);
     const bar = best[K - 1]!;
     if (bar > 0) out.fill(bar / POINT_Z, b * B, Math.min(n, (b + 1) * B));
   }
   return out;
 }
 
-/** Puts z into the descending list a[at..at+K) (NaN = empty), dropping its smallest. */
-function insertTop(a: Float64Array, at: number, K: number, z: number): void {
-  let j = K - 1;
-  if (!Number.isNaN(a[at + j]!) && a[at + j]! >= z) return;
-  while (j > 0 && (Number.isNaN(a[at + j - 1]!) || a[at + j - 1]! < z)) {
-    a[at + j] = a[at + j - 1]!;
+/** Puts z into the descending list a (NaN = empty), dropping its smallest. */
+function insertTop(a: Float64Array, z: number): void {
+  let j = a.length - 1;
+  if (!Number.isNaN(a[j]!) && a[j]! >= z) return;
+  while (j > 0 && (Number.isNaN(a[j - 1]!) || a[j - 1]! < z)) {
+    a[j] = a[j - 1]!;
     j--;
   }
-  a[at + j] = z;
+  a[j] = z;
 }
 
 /** |z| exceeded by Gaussian noise with probability p (two-sided), memoised: few distinct p occur. */
