@@ -36,7 +36,7 @@ export async function checkout(pool: pg.Pool): Promise<Held> {
 const OUTAGE_SQLSTATE = /^(57P0[123]|08...)$/;
 const OUTAGE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 // what pg and pg-pool say about a connection they lost or could not make (they set no code)
-const OUTAGE_MESSAGE = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Connection terminated due to connection timeout)/;
+const OUTAGE_MESSAGE = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
 const NOT_CONNECTED = /^(connect |timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections))/;
 
 /** Whether err means PostgreSQL is down or the connection to it broke (worth retrying later). */

@@ -12,8 +12,8 @@ import type { Verdict } from './http-security.js';
 import { RateLimiter } from './rate-limit.js';
 
 /** Failed authentications one remote address may make: a burst, then this many a second. */
-export const AUTH_FAILURE_BURST = 10;
-export const AUTH_FAILURES_PER_S = 1;
+const AUTH_FAILURE_BURST = 10;
+const AUTH_FAILURES_PER_S = 1;
 
 /** Who a request comes from, as admission found it. */
 export interface Caller {

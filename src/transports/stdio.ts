@@ -61,7 +61,7 @@ class LimitedStdioTransport implements Transport {
  * The answer to a message too large to read: a tool error for a tools/call (the agent reads
  * it like any other), a JSON-RPC error for other requests, nothing for a notification.
  */
-export function tooLarge(o: Oversized, limitMb: number): JSONRPCMessage | null {
+function tooLarge(o: Oversized, limitMb: number): JSONRPCMessage | null {
   const what = o.method === 'tools/call' && o.tool ? `${o.tool} was not called: its request` : 'This message';
   const text =
     `${what} is ${o.bytes} bytes, over the ${limitMb} MiB (${limitMb * 1024 * 1024} bytes) limit for one stdio message ` +
