@@ -3,6 +3,7 @@
 // one point among many. When the step is longer than a minute, each step's highest and lowest
 // value are fetched beside the value (one more request for both) and analysed as series of
 // their own: peaks against the usual peaks, troughs against the usual troughs.
+import { messageOf } from '../errors.js';
 import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
 import { MAX_POINTS_PER_SERIES } from '../prometheus/promql.js';
 import type { QueryShape } from '../prometheus/promql-syntax.js';
@@ -102,7 +103,7 @@ export async function fetchExtremes(
     return pairExtremes(res.series);
   } catch (err) {
     signal?.throwIfAborted();
-    const why = err instanceof Error ? err.message : String(err);
+    const why = messageOf(err);
     warnings.push(`each step's max and min could not be fetched (${why.slice(0, 200)}): events shorter than the ${formatDuration(range.step)} step may be missed; a smaller step sees them`);
     return null;
   }

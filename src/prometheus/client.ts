@@ -164,7 +164,7 @@ export class PrometheusClient implements PrometheusApi {
   readonly url: string;
   private readonly upstreams: Upstream[];
   private readonly agentOptions: Agent.Options;
-  /** undici, loaded at the first request: a server that is never asked for metrics never loads it */
+  /** undici, loaded in the background after start-up (see the constructor), or by a request that comes first */
   private http: Promise<{ agent: Agent; request: typeof undiciRequest }> | null = null;
   private readonly creds: Credentials;
   private readonly cache: ResultCache<object>;
