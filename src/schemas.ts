@@ -1,6 +1,6 @@
 // Small zod building blocks shared by several tools' input schemas.
 import { z } from 'zod';
-import { TIME_FORMS, parseDuration, parseTime } from './time.js';
+import { TIME_FORMS, parseSecondsOrDuration, parseTime } from './time.js';
 
 /**
  * Numbers are accepted where the schema says string: some tool-calling dialects (Ollama's)
@@ -21,7 +21,7 @@ export const TimeInput = stringOrNumber.transform((s, ctx) => {
 /** A duration: Prometheus form ("90s", "1h30m") or a number of seconds; parsed to ms. */
 export const DurationInput = stringOrNumber
   .transform((s, ctx) => {
-    const ms = /^\d+(?:\.\d+)?$/.test(s.trim()) ? Number(s) * 1000 : parseDuration(s);
+    const ms = parseSecondsOrDuration(s);
     if (ms === null || !Number.isFinite(ms) || ms <= 0) {
       ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m", "1h30m" or a number of seconds', input: s });
       return z.NEVER;

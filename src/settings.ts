@@ -4,7 +4,7 @@
 // No dependencies: `--help` loads nothing else.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseDuration } from './time.js';
+import { parseSecondsOrDuration } from './time.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -55,8 +55,7 @@ const intIn = (min: number, max: number, text = `an integer ${min}-${max}`) =>
 /** Durations like "10s", "5m", "1h30m"; a bare number means seconds. */
 export const durationMs = (minMs: number, maxMs: number, text: string) =>
   rule(text, (raw) => {
-    const s = raw.trim();
-    const ms = /^\d+(?:\.\d+)?$/.test(s) ? Number(s) * 1000 : parseDuration(s);
+    const ms = parseSecondsOrDuration(raw);
     return ms !== null && ms >= minMs && ms <= maxMs ? ms : undefined;
   });
 

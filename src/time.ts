@@ -23,6 +23,12 @@ export function parseDuration(text: string): number | null {
   return total;
 }
 
+/** A duration as Prometheus's API takes a step: Prometheus form ("90s", "1h30m") or a bare number of seconds. */
+export function parseSecondsOrDuration(text: string): number | null {
+  const s = text.trim();
+  return /^\d+(?:\.\d+)?$/.test(s) ? Number(s) * 1000 : parseDuration(s);
+}
+
 /** Formats milliseconds as a short Prometheus-style duration ("1h30m", "15s"). */
 export function formatDuration(ms: number): string {
   if (ms <= 0) return '0s';

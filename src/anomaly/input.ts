@@ -3,7 +3,7 @@
 import { InputError } from '../errors.js';
 import { MAX_POINTS_PER_SERIES as MAX_QUERY_POINTS, alignRange } from '../prometheus/promql.js';
 import type { QueryShape } from '../prometheus/promql-syntax.js';
-import { formatDuration, niceStep, parseDuration, parseTime } from '../time.js';
+import { formatDuration, niceStep, parseDuration, parseSecondsOrDuration, parseTime } from '../time.js';
 
 /** Prometheus refuses range queries of more than 11,000 points per series. */
 
@@ -101,7 +101,7 @@ export function resolveRange(args: RangeArgs, now = Date.now()): ResolvedRange {
   if (start >= end) throw new InputError('start', 'must be earlier than end');
   let step: number;
   if (args.step !== undefined) {
-    const s = /^\d+(\.\d+)?$/.test(args.step.trim()) ? Number(args.step) * 1000 : parseDuration(args.step);
+    const s = parseSecondsOrDuration(args.step);
     if (s === null || s < 1000) throw new InputError('step', 'must be a duration of at least 1s, such as "30s" or "5m"');
     step = s;
   } else step = defaultStep(end - start);

@@ -3,7 +3,7 @@
 // where Prometheus puts them. Loaded at first use (promql.ts's queryShape): most calls never
 // need it. One parse answers every question a caller asks.
 import { parser } from '@prometheus-io/lezer-promql';
-import { parseDuration } from '../time.js';
+import { parseSecondsOrDuration } from '../time.js';
 
 type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
@@ -74,7 +74,7 @@ function durationMs(node: SyntaxNode, query: string, depth = 0): number | null {
   if (depth > MAX_DURATION_DEPTH) return null;
   if (node.name === 'NumberDurationLiteralInDurationContext') {
     const text = query.slice(node.from, node.to);
-    return /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : parseDuration(text);
+    return parseSecondsOrDuration(text);
   }
   const kids = namedChildren(node);
   if (kids.length === 1) return durationMs(kids[0]!, query, depth + 1);
