@@ -136,13 +136,14 @@ describe('Credentials', () => {
   });
 });
 
-describe('Prometheus configuration', () => {
-  const cfg = (env: Record<string, string>) => {
-    const a = loadConfig([], { HOME: '/h', ...env });
-    if (a.kind !== 'run') throw new Error('no config');
-    return a.config;
-  };
+/** The configuration read from these environment variables alone. */
+function cfg(env: Record<string, string>) {
+  const a = loadConfig([], { HOME: '/h', ...env });
+  if (a.kind !== 'run') throw new Error('no config');
+  return a.config;
+}
 
+describe('Prometheus configuration', () => {
   it('reads the settings with their defaults', () => {
     const c = cfg({ PROMETHEUS_URL: 'https://thanos-querier.openshift-monitoring.svc:9091' });
     expect(c).toMatchObject({ prometheusTimeoutMs: 10_000, prometheusCacheTtlMs: 300_000, queryRoutingThresholdMs: 900_000, thanosUrl: null });
@@ -206,12 +207,6 @@ describe('Prometheus configuration', () => {
 });
 
 describe('memory bounds of Prometheus answers', () => {
-  const cfg = (env: Record<string, string>) => {
-    const a = loadConfig([], { HOME: '/h', ...env });
-    if (a.kind !== 'run') throw new Error('no config');
-    return a.config;
-  };
-
   it('reads the answer cap and the in-flight budget, which must hold one largest answer', () => {
     expect(cfg({})).toMatchObject({ prometheusMaxAnswerMb: 64, prometheusMaxInflightMb: 64 });
     expect(cfg({ PROMETHEUS_MAX_ANSWER_MB: '200' }).prometheusMaxInflightMb).toBe(200);
