@@ -64,13 +64,10 @@ async function bundleFront(hash: string): Promise<Metafile> {
   return result.metafile;
 }
 
-/** The package directory under node_modules that holds a bundled input file, if any. */
+/** The package directory under node_modules that holds a bundled input file (esbuild's paths use /), if any. */
 function packageDirOf(input: string): string | undefined {
-  const parts = input.split(/[\\/]/);
-  const at = parts.lastIndexOf('node_modules');
-  if (at < 0) return undefined;
-  const name = parts[at + 1]!.startsWith('@') ? parts.slice(at + 1, at + 3) : [parts[at + 1]!];
-  return join(ROOT, ...parts.slice(0, at + 1), ...name);
+  const name = nameIn(input);
+  return name === undefined ? undefined : join(ROOT, input.slice(0, input.lastIndexOf('node_modules/')), 'node_modules', name);
 }
 
 interface Licensed {
