@@ -23,7 +23,7 @@ The prompts investigate_namespace, triage_alert and summarize_open_incidents wal
  * client may cache their lists for an hour; the incident list and reads change with every write.
  */
 const STATIC: CacheHint = { ttlMs: 3_600_000, cacheScope: 'public' };
-export const CACHE_HINTS = { 'tools/list': STATIC, 'prompts/list': STATIC, 'resources/templates/list': STATIC, 'server/discover': STATIC } as const;
+const CACHE_HINTS = { 'tools/list': STATIC, 'prompts/list': STATIC, 'resources/templates/list': STATIC, 'server/discover': STATIC } as const;
 
 export function createMcpServer(app: App): McpServer {
   const mcp = new McpServer(

@@ -53,7 +53,7 @@ const intIn = (min: number, max: number, text = `an integer ${min}-${max}`) =>
   });
 
 /** Durations like "10s", "5m", "1h30m"; a bare number means seconds. */
-export const durationMs = (minMs: number, maxMs: number, text: string) =>
+const durationMs = (minMs: number, maxMs: number, text: string) =>
   rule(text, (raw) => {
     const ms = parseSecondsOrDuration(raw);
     return ms !== null && ms >= minMs && ms <= maxMs ? ms : undefined;

@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const SERVER = join(DIST, 'server.cjs');
 /** Loaded from node_modules at run time, so they stay dependencies of the package. */
-export const EXTERNAL = ['pg', 'pg-native'];
+const EXTERNAL = ['pg', 'pg-native'];
 
 async function bundleServer(): Promise<Metafile> {
   const result = await build({

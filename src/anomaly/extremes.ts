@@ -14,7 +14,7 @@ import { MAD_TO_SIGMA, mad, rollingMedian } from './stats.js';
 import type { ResolvedRange } from './input.js';
 
 /** Steps up to this sample every event of a few minutes; longer ones fetch each step's max and min. */
-export const SAMPLED_STEP_MS = 60_000;
+const SAMPLED_STEP_MS = 60_000;
 /** The finest sub-step a subquery is evaluated at: about a scrape interval. */
 const MIN_SUB_STEP_MS = 15_000;
 /** Label that tells the max and min series apart in the one answer (reserved-looking, so no real label clashes). */

@@ -101,7 +101,7 @@ const finite = (...v: (number | undefined)[]) => v.every((x) => x === undefined 
  * are tested not to produce one) is left out and said to be, rather than failing the whole
  * result against its schema; a non-finite score or confidence becomes 0.
  */
-export function withFiniteFigures(a: Analysis): { analysis: Analysis; dropped: number } {
+function withFiniteFigures(a: Analysis): { analysis: Analysis; dropped: number } {
   const anomalies = a.anomalies.filter((x) => finite(x.at, x.from, x.to, x.value, x.expected, x.band[0], x.band[1], x.score, x.ratio));
   const dropped = a.anomalies.length - anomalies.length;
   if (dropped === 0 && finite(a.score, a.confidence)) return { analysis: a, dropped };

@@ -4,7 +4,7 @@
 // (which turns a series' points into two number arrays) before the next is parsed.
 
 /** Below this size an answer is parsed whole: the saving is small and JSON.parse is fastest. */
-export const PIECEWISE_FROM = 1 << 20;
+const PIECEWISE_FROM = 1 << 20;
 
 const QUOTE = 34;
 const BACKSLASH = 92;

@@ -42,7 +42,7 @@ export function serverEnv(extra: Record<string, string>): Record<string, string>
 export type Transport = 'stdio' | 'http';
 
 /** The v2 client, pinned to the stateless revision (no fallback to initialize). */
-export function modernClient(name: string): Client {
+function modernClient(name: string): Client {
   return new Client({ name, version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
 }
 
