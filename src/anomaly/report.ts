@@ -4,7 +4,7 @@
 import { commonLabels } from '../prometheus/shape.js';
 import { formatDuration, niceStep } from '../time.js';
 import type { Analysis, Sensitivity } from './detect.js';
-import { resolutionOf, type Resolution } from './extremes.js';
+import type { Resolution } from './extremes.js';
 import { explain, formatTime, formatValues, modelOf, ratioText, type Unit } from './explain.js';
 import type { Kind } from './types.js';
 
@@ -51,8 +51,8 @@ export interface Report {
 export interface ReportOptions {
   source: 'query' | 'series';
   query?: string | undefined;
-  range?: { start: number; end: number; step: number } | undefined;
-  resolution?: Resolution | undefined;
+  /** the query's range, and the resolution its values were analysed at */
+  range?: ({ start: number; end: number; step: number } & Resolution) | undefined;
   sensitivity: Sensitivity;
   method: string;
   top: number;
@@ -172,7 +172,7 @@ export function buildReport(input: Item[], o: ReportOptions): Report {
     const start = Math.max(o.range.start, an.from - pad);
     const end = Math.min(o.range.end, an.to + pad);
     // When peaks within each step were analysed, a finer step shows them in the raw values.
-    const step = o.resolution?.within_step === 'max_min' ? Math.min(o.range.step, niceStep(end - start, NEXT_POINTS, 15_000)) : o.range.step;
+    const step = o.range.within_step === 'max_min' ? Math.min(o.range.step, niceStep(end - start, NEXT_POINTS, 15_000)) : o.range.step;
     next = {
       tool: 'query_metrics',
       arguments: { query: o.query, start: formatTime(start), end: formatTime(end), step: formatDuration(step) },
@@ -182,7 +182,7 @@ export function buildReport(input: Item[], o: ReportOptions): Report {
   return {
     query: o.query ?? null,
     range: o.range
-      ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step), ...(o.resolution ?? resolutionOf(o.range, null, false)) }
+      ? { start: formatTime(o.range.start), end: formatTime(o.range.end), step: formatDuration(o.range.step), within_step: o.range.within_step, resolution: o.range.resolution }
       : null,
     series_total: items.length,
     series_unanalysed: o.unanalysed ?? 0,

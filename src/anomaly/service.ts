@@ -184,8 +184,7 @@ export async function detectAnomalies(
   const ro = {
     source: args.query !== undefined ? ('query' as const) : ('series' as const),
     query: args.query,
-    range,
-    resolution,
+    range: range && resolution && { ...range, ...resolution },
     sensitivity,
     method: args.method,
     top: args.top,
