@@ -11,6 +11,16 @@ export async function runSubcommand(cmd: Subcommand, args: string[]): Promise<nu
   return cli.runSubcommand(cmd, args);
 }
 
+/**
+ * A start refused for a reason the user can act on: one line on stderr and its exit code (2 for
+ * the configuration, 1 for the store); anything else is rethrown, a fault of ours.
+ */
+function refusedStart(err: unknown): number {
+  if (!(err instanceof ConfigError || err instanceof StoreError)) throw err;
+  process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
+  return err instanceof ConfigError ? 2 : 1;
+}
+
 /** Serves until the client goes or a signal comes; returns the exit code. */
 export async function serve(config: Config, warnings: readonly string[]): Promise<number> {
   const { createLogger } = await import('./log.js');
@@ -23,15 +33,7 @@ export async function serve(config: Config, warnings: readonly string[]): Promis
     const { createApp } = await import('./app.js');
     app = await createApp(config, log);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof StoreError) {
-      process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return refusedStart(err);
   }
 
   let stop: () => Promise<void>;
@@ -48,11 +50,7 @@ export async function serve(config: Config, warnings: readonly string[]): Promis
       http = await serveHttp(app);
     } catch (err) {
       await app.close();
-      if (err instanceof ConfigError) {
-        process.stderr.write(`prom-incident-mcp: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
+      return refusedStart(err);
     }
     stop = async () => {
       const { abandoned } = await http.close(config.shutdownTimeoutMs);
