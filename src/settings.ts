@@ -161,6 +161,8 @@ export const INFLIGHT_MB_DEFAULT = 64;
 
 const HTTP_URL = 'an http(s) URL such as https://thanos-querier.openshift-monitoring.svc:9091';
 const file = nonEmpty('a file path');
+/** A path, made absolute against the working directory the server was started in. */
+const absolutePath = (text: string) => rule(text, (raw) => (raw.trim() === '' ? undefined : resolve(raw.trim())));
 
 export const SETTINGS = {
   transport: { env: 'MCP_TRANSPORT', flag: '--transport', rule: oneOf(['stdio', 'http'] as const), default: 'stdio', help: '`stdio` or `http`' },
@@ -169,7 +171,7 @@ export const SETTINGS = {
   dataDir: {
     env: 'DATA_DIR',
     flag: '--data-dir',
-    rule: rule('a directory path', (raw) => (raw.trim() === '' ? undefined : resolve(raw.trim()))),
+    rule: absolutePath('a directory path'),
     default: (env) => defaultDataDir(env),
     shownDefault: '`$XDG_DATA_HOME/prom-incident-mcp` or `~/.local/share/prom-incident-mcp`',
     help: 'where incidents live; use `/app/data` (a volume) in containers',
@@ -331,7 +333,7 @@ export const SETTINGS = {
   authTokenFile: {
     env: 'MCP_AUTH_TOKEN_FILE',
     flag: '--auth-token-file',
-    rule: rule('a file path', (raw) => (raw.trim() === '' ? undefined : resolve(raw.trim()))),
+    rule: absolutePath('a file path'),
     default: null,
     help: 'HTTP: a file of tokens, one a line (`#` comments); re-read when it changes',
   },
