@@ -5,22 +5,26 @@
 //     client), with no Prometheus configured and a fresh DATA_DIR;
 //   - spawn until `tools/list` is answered too: what a client waits for before it can call a tool;
 //   - the same two for tools/minimal-sdk-server.mjs, one tool on the MCP SDK v2 and nothing else:
-//     the floor our choice of SDK sets.
+//     as installed, and bundled and code-cached the way ours is (the floor our choice of SDK sets).
+// Every variant runs with the same environment, PATH alone: what Node reads at start differs
+// with it (NODE_EXTRA_CA_CERTS alone can add 50 ms), and a client passes its own anyway.
 //   npm run build && npx tsx tools/bench-startup.ts [--runs N]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/main.js');
 const MINIMAL = join(ROOT, 'tools/minimal-sdk-server.mjs');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
+const ENV = { PATH: process.env.PATH ?? '' };
 
 function timeExit(args: string[]): number {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+  const r = spawnSync(process.execPath, args, { stdio: 'ignore', env: ENV });
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}`);
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
@@ -35,10 +39,10 @@ const LIST_TOOLS = [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { j
   .map((m) => `${JSON.stringify(m)}\n`)
   .join('');
 
-/** ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it). */
-function timeAnswer(thenList: boolean, main = MAIN): Promise<number> {
+/** ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it); `stayMs` keeps it running. */
+function timeAnswer(thenList: boolean, main = MAIN, stayMs = 0): Promise<number> {
   const data = mkdtempSync(join(tmpdir(), 'pim-bench-startup-'));
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: data, LOG_LEVEL: 'warn' };
+  const env = { ...ENV, DATA_DIR: data, LOG_LEVEL: 'warn' };
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [main], { env, stdio: ['pipe', 'pipe', 'ignore'] });
   child.stdin.write(thenList ? INITIALIZE + LIST_TOOLS : INITIALIZE);
@@ -49,7 +53,7 @@ function timeAnswer(thenList: boolean, main = MAIN): Promise<number> {
       if (out.split('\n').length - 1 < (thenList ? 2 : 1)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (!out.includes('"result"')) reject(new Error(`initialize failed: ${out}`));
-      child.kill();
+      setTimeout(() => child.kill(), stayMs);
       child.once('exit', () => {
         rmSync(data, { recursive: true, force: true });
         resolve(ms);
@@ -59,18 +63,40 @@ function timeAnswer(thenList: boolean, main = MAIN): Promise<number> {
   });
 }
 
-const LABELS: Record<string, string> = {
+/**
+ * The minimal server bundled and run through src/load-server.ts as dist/ is: into a temporary
+ * folder, with its code cache written by one start. Returns its launcher.
+ */
+async function bundleMinimal(dir: string): Promise<string> {
+  const common = { bundle: true, platform: 'node', target: 'node20.18', format: 'cjs', charset: 'ascii', minifyWhitespace: true, minifySyntax: true, logLevel: 'error' } as const;
+  await build({ ...common, entryPoints: [MINIMAL], outfile: join(dir, 'server.cjs') });
+  await build({
+    ...common,
+    stdin: { contents: `import { loadServer } from './src/load-server.ts'; void loadServer();`, resolveDir: ROOT, loader: 'ts' },
+    outfile: join(dir, 'main.cjs'),
+    define: { BUNDLE_HASH: '"minimal"', 'import.meta.url': 'bundle_url' },
+    inject: [join(ROOT, 'tools/bundle-url.mjs')],
+  });
+  await timeAnswer(true, join(dir, 'main.cjs'), 1500); // writes the cache
+  return join(dir, 'main.cjs');
+}
+
+const LABELS = {
   bare: 'node -e 0',
   initialize: 'spawn to initialize answered',
   toolsList: 'spawn to tools/list answered',
-  minimalInitialize: 'minimal SDK v2 server: spawn to initialize answered',
-  minimalToolsList: 'minimal SDK v2 server: spawn to tools/list answered',
-};
+  minimalInitialize: 'minimal SDK v2 server as installed: initialize',
+  minimalToolsList: 'minimal SDK v2 server as installed: tools/list',
+  bundledInitialize: 'minimal SDK v2 server bundled and cached like ours: initialize',
+  bundledToolsList: 'minimal SDK v2 server bundled and cached like ours: tools/list',
+} as const;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const samples = { bare: [] as number[], version: [] as number[], help: [] as number[], initialize: [] as number[], toolsList: [] as number[], minimalInitialize: [] as number[], minimalToolsList: [] as number[] };
+  const dir = mkdtempSync(join(tmpdir(), 'pim-bench-minimal-'));
+  const bundled = await bundleMinimal(dir);
+  const samples: Record<keyof typeof LABELS | 'version' | 'help', number[]> = { bare: [], version: [], help: [], initialize: [], toolsList: [], minimalInitialize: [], minimalToolsList: [], bundledInitialize: [], bundledToolsList: [] };
   timeExit(['-e', '0']); // warm the file cache for both
   timeExit([MAIN, '--version']);
   for (let i = 0; i < runs; i++) {
@@ -81,13 +107,16 @@ async function main(): Promise<void> {
     samples.toolsList.push(await timeAnswer(true));
     samples.minimalInitialize.push(await timeAnswer(false, MINIMAL));
     samples.minimalToolsList.push(await timeAnswer(true, MINIMAL));
+    samples.bundledInitialize.push(await timeAnswer(false, bundled));
+    samples.bundledToolsList.push(await timeAnswer(true, bundled));
   }
+  rmSync(dir, { recursive: true, force: true });
   const bare = median(samples.bare);
   console.log(`node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)}; median of ${runs} interleaved runs`);
   console.log('| what | median ms | / bare node |');
   console.log('|---|---|---|');
   for (const [name, xs] of Object.entries(samples)) {
-    const label = LABELS[name] ?? `--${name}`;
+    const label = name in LABELS ? LABELS[name as keyof typeof LABELS] : `--${name}`;
     console.log(`| ${label} | ${median(xs).toFixed(0)} | ${(median(xs) / bare).toFixed(2)} |`);
   }
 }
