@@ -4,7 +4,6 @@
 // later starts skip it. It lives next to the bundle (the build writes the first one there), or,
 // for an install this user cannot write (`sudo npm install -g`), in the user's cache folder.
 // V8 refuses a cache that does not fit; it is then written again.
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -65,7 +64,7 @@ function writeCache(script: Script, places: string[]): void {
   const data = script.createCachedData();
   for (const file of places) {
     // pid alone is not unique: containers sharing one install are each pid 1
-    const temp = `${file}.${process.pid}-${randomUUID()}.tmp`;
+    const temp = `${file}.${process.pid}-${process.getBuiltinModule('node:crypto').randomUUID()}.tmp`;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(temp, data);

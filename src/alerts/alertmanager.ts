@@ -2,7 +2,6 @@
 // found again by the alert's key (its labels without `severity`), so a repeating or escalated
 // notification updates the incident it opened and a resolved one resolves it. Alertmanager
 // retries on 5xx, so every step is idempotent.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, InputError } from '../errors.js';
 import { LABEL_KEY_RE, LIMITS, NAMESPACE_RE, NewIncident, cutText, type Incident, type Severity } from '../incidents/model.js';
@@ -56,7 +55,7 @@ export function alertKey(labels: Record<string, string>): string {
   const entries = Object.entries(labels)
     .filter(([k]) => k !== 'severity')
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
-  return createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
 }
 /**
  * Alertmanager's own fingerprint of a label set (prometheus/common model.LabelSet.Fingerprint:

@@ -8,7 +8,6 @@
 // (JSON.stringify never emits a raw tab, so the tab is unambiguous.) Version 1 files, whose
 // lines are whole JSON records, are still read, and a version 1 journal is appended to in its
 // own form.
-import { crc32 } from 'node:zlib';
 import { StoreError } from '../errors.js';
 import { entryFromBytes, entryOf, indexKeyOf, type IndexEntry, type IndexKey } from './memory-index.js';
 import { upgradeStored, type Incident } from './model.js';
@@ -57,6 +56,13 @@ export function journalLine(rec: JournalRecord, version: number): string {
 }
 
 const NL = Buffer.from('\n');
+
+let zlibCrc32: typeof import('node:zlib').crc32 | undefined;
+/** node:zlib's, loaded when first needed: a new store's start need not pay for it. */
+function crc32(data: string | Buffer, initial?: number): number {
+  zlibCrc32 ??= process.getBuiltinModule('node:zlib').crc32;
+  return zlibCrc32(data, initial);
+}
 
 /** A version 2 snapshot line, as buffers, from an entry's key JSON and incident JSON bytes. */
 export function snapshotLine([key, json]: [string, Buffer]): Buffer[] {

@@ -3,7 +3,6 @@
 // 5xx within one deadline, a circuit breaker per upstream, and routing of long ranges to
 // Thanos when THANOS_URL is set (falling back to the other tier when one is down).
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
 import { redactUrl } from '../config.js';
 import { CapacityError, UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
@@ -190,7 +189,8 @@ export class PrometheusClient implements PrometheusApi {
     if (s.insecureSkipVerify) {
       log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
     }
-    const ca = s.caFile ? [...rootCertificates, readCa(s.caFile)] : undefined;
+    // node:tls only when needed: loading it costs every start about 9 ms
+    const ca = s.caFile ? [...process.getBuiltinModule('node:tls').rootCertificates, readCa(s.caFile)] : undefined;
     this.agentOptions = {
       connections: 64,
       keepAliveTimeout: 30_000,
