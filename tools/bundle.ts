@@ -12,7 +12,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -27,6 +27,21 @@ const BUNDLE_URL = join(ROOT, 'tools/bundle-url.mjs');
 /** Loaded from node_modules at run time, so they stay dependencies of the package. */
 const EXTERNAL = ['pg', 'pg-native'];
 
+/**
+ * zod's messages in English only. zod exports its 40-odd locales as one namespace; reached through
+ * the server's dynamic imports, the bundler cannot drop the unused ones, and each start would read
+ * and run 250 KB that nothing here uses (no code of ours or of the SDK calls z.locales).
+ */
+const englishOnlyZod: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 async function bundleServer(): Promise<Metafile> {
   const result = await build({
     entryPoints: [join(ROOT, 'src/serve.ts')],
@@ -36,6 +51,7 @@ async function bundleServer(): Promise<Metafile> {
     target: 'node20.18',
     format: 'cjs',
     external: EXTERNAL,
+    plugins: [englishOnlyZod],
     // ASCII lets the launcher read the file as latin1; names are kept so stack traces stay readable.
     charset: 'ascii',
     minifyWhitespace: true,
