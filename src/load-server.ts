@@ -1,9 +1,10 @@
 // Loads serve.ts: from the sources when run by tsx or vitest, and in the built package from the
-// bundle dist/server.cjs, through V8's code cache. Node 20 has no module compile cache, and
-// compiling the bundle is about a third of a stdio launch; a cache written after a start lets
-// later starts skip it. It lives next to the bundle (the build writes the first one there), or,
-// for an install this user cannot write (`sudo npm install -g`), in the user's cache folder.
-// V8 refuses a cache that does not fit; it is then written again.
+// bundle dist/server.cjs, and the packages in dist/vendor/ when first required, through V8's
+// code cache. Node 20 has no module compile cache, and compiling the bundle is about a third of a
+// stdio launch; a cache written after a start lets later starts skip it. It lives next to the
+// file it is for (the build writes the first ones there), or, for an install this user cannot
+// write (`sudo npm install -g`), in the user's cache folder. V8 refuses a cache that does not
+// fit; it is then written again.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -21,20 +22,36 @@ const CACHE_AFTER_MS = 1000;
 
 export async function loadServer(): Promise<Server> {
   if (typeof BUNDLE_HASH === 'undefined') return import('./serve.js');
-  return runBundle(fileURLToPath(new URL('./server.cjs', import.meta.url)), BUNDLE_HASH);
+  return runCached(fileURLToPath(new URL('./server.cjs', import.meta.url)), BUNDLE_HASH) as Server;
 }
 
-function runBundle(bundle: string, hash: string): Server {
-  const name = `${basename(bundle, '.cjs')}.${hash}.${process.version}-${process.arch}.cache`;
-  const places = [dirname(bundle), userCacheDir()].filter((d): d is string => d !== undefined).map((d) => join(d, name));
+/** Runs one CommonJS file of the build through its code cache, and returns its exports. */
+function runCached(file: string, hash: string): unknown {
+  const name = `${basename(file, '.cjs')}.${hash}.${process.version}-${process.arch}.cache`;
+  const places = [dirname(file), userCacheDir()].filter((d): d is string => d !== undefined).map((d) => join(d, name));
   const cachedData = firstReadable(places);
-  // The build keeps the bundle ASCII, so latin1 reads it without UTF-8 decoding (tens of ms).
-  const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
+  // The build keeps its files ASCII, so latin1 reads them without UTF-8 decoding (tens of ms).
+  const script = new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) setTimeout(() => writeCache(script, places), CACHE_AFTER_MS).unref();
-  const module = { exports: {} as Server };
+  const module = { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  run(module.exports, requireFrom(file, hash), module, file, dirname(file));
   return module.exports;
+}
+
+/** The build's vendored packages (dist/vendor/), each run once, when first required. */
+const vendored = new Map<string, unknown>();
+
+/** `require` for a file of the build: Node's, but the vendored packages go through the code cache. */
+function requireFrom(file: string, hash: string): NodeJS.Require {
+  const plain = createRequire(file);
+  const require = (id: string): unknown => {
+    if (!id.startsWith('./vendor/')) return plain(id);
+    const path = join(dirname(file), id);
+    if (!vendored.has(path)) vendored.set(path, runCached(path, hash));
+    return vendored.get(path);
+  };
+  return Object.assign(require, plain);
 }
 
 /** This user's cache folder for the server, as Node's own compile cache and most tools place theirs. */

@@ -26,7 +26,7 @@ function install(): string {
   return root.path;
 }
 
-const cacheFiles = (root: string) => readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.cache'));
+const cacheFiles = (root: string, dir = 'dist') => readdirSync(join(root, dir)).filter((f) => f.endsWith('.cache'));
 
 /** Another user, who may read the install but not write it, with a cache folder of their own. */
 interface User {
@@ -35,11 +35,11 @@ interface User {
 }
 
 /** Starts the server, returns its answer to initialize, and keeps it running `stayMs` longer. */
-async function start(root: string, stayMs: number, user?: User): Promise<{ result?: { serverInfo?: { name?: string } } }> {
+async function start(root: string, stayMs: number, user?: User, extraEnv: Record<string, string> = {}): Promise<{ result?: { serverInfo?: { name?: string } } }> {
   const data = tempDir();
   dirs.push(data);
   if (user) chownSync(data.path, user.uid, user.uid);
-  const env = serverEnv({ DATA_DIR: data.path, ...(user ? { XDG_CACHE_HOME: user.cacheHome, HOME: user.cacheHome } : {}) });
+  const env = serverEnv({ DATA_DIR: data.path, ...(user ? { XDG_CACHE_HOME: user.cacheHome, HOME: user.cacheHome } : {}), ...extraEnv });
   const as = user ? { uid: user.uid, gid: user.uid } : {};
   const child = spawn(process.execPath, [join(root, 'dist/main.js')], { env, stdio: ['pipe', 'pipe', 'ignore'], ...as });
   child.stdin.write(INITIALIZE);
@@ -74,6 +74,18 @@ describe('the launcher and its code cache', () => {
     expect((await start(root, 2000)).result?.serverInfo?.name).toBe('prom-incident-mcp');
     expect(cacheFiles(root)).toEqual([file]);
     expect(statSync(join(root, 'dist', file!)).mtimeMs).toBe(written);
+  });
+
+  it('loads a vendored package only when it is needed, through a cache of its own', async () => {
+    const root = install();
+    // no Prometheus: nothing loads undici (dist/vendor/undici.cjs), so nothing caches it
+    await start(root, 1500);
+    expect(await until(() => cacheFiles(root).length === 1, 5000)).toBe(true);
+    expect(cacheFiles(root, 'dist/vendor')).toEqual([]);
+    // with one, the client loads it after start-up, and it gets its cache
+    await start(root, 1500, undefined, { PROMETHEUS_URL: 'http://127.0.0.1:9' });
+    expect(await until(() => cacheFiles(root, 'dist/vendor').length === 1, 5000)).toBe(true);
+    expect(cacheFiles(root, 'dist/vendor')[0]).toMatch(/^undici\.[0-9a-f]{16}\.v[\d.]+-\w+\.cache$/);
   });
 
   it('starts from a damaged cache and replaces it', async () => {
