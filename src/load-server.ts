@@ -5,7 +5,7 @@
 // file it is for (the build writes the first ones there), or, for an install this user cannot
 // write (`sudo npm install -g`), in the user's cache folder. V8 refuses a cache that does not
 // fit; it is then written again.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -86,9 +86,33 @@ function writeCache(script: Script, places: string[]): void {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(temp, data);
       renameSync(temp, file);
+      pruneStale(file);
       return;
     } catch {
       rmSync(temp, { force: true });
     }
+  }
+}
+
+/** A cache nobody has written for this long is taken to belong to a Node or a build no longer run. */
+const STALE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Removes the caches of the same file for other builds or Node versions that were written long
+ * ago, and temporary files a crash left. Recent ones stay: the user's cache folder may serve
+ * several installs and Node versions at once, and each would otherwise keep writing its own again.
+ */
+function pruneStale(written: string): void {
+  const dir = dirname(written);
+  const base = basename(written).slice(0, basename(written).indexOf('.') + 1);
+  const oldest = Date.now() - STALE_AFTER_MS;
+  try {
+    for (const name of readdirSync(dir)) {
+      const file = join(dir, name);
+      if (file === written || !name.startsWith(base) || !/\.cache(\..+\.tmp)?$/.test(name)) continue;
+      if (statSync(file).mtimeMs < oldest) rmSync(file, { force: true });
+    }
+  } catch {
+    // another process pruned it first, or the folder is not ours to list: nothing is lost
   }
 }

@@ -2,7 +2,7 @@
 // a start, the next start uses it, a cache it cannot use never stops a start, and an install the
 // user cannot write keeps its cache in the user's cache folder.
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, serverEnv, tempDir } from '../helpers/server.js';
@@ -86,6 +86,23 @@ describe('the launcher and its code cache', () => {
     await start(root, 1500, undefined, { PROMETHEUS_URL: 'http://127.0.0.1:9' });
     expect(await until(() => cacheFiles(root, 'dist/vendor').length === 1, 5000)).toBe(true);
     expect(cacheFiles(root, 'dist/vendor')[0]).toMatch(/^undici\.[0-9a-f]{16}\.v[\d.]+-\w+\.cache$/);
+  });
+
+  it('removes caches of other builds and Node versions written long ago, and keeps recent ones', async () => {
+    const root = install();
+    const dist = join(root, 'dist');
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    const old = ['server.0000000000000000.v20.18.0-x64.cache', 'server.0000000000000000.v20.18.0-x64.cache.1-x.tmp', 'undici.0000000000000000.v20.18.0-x64.cache'];
+    for (const f of old) {
+      writeFileSync(join(dist, f), 'stale');
+      utimesSync(join(dist, f), longAgo, longAgo);
+    }
+    writeFileSync(join(dist, 'server.1111111111111111.v22.0.0-x64.cache'), 'another install, still in use');
+    await start(root, 1500);
+    // the one just written, the recent one of another Node, and undici's old one: that waits for undici's
+    expect(await until(() => cacheFiles(root).length === 3, 5000)).toBe(true);
+    expect(cacheFiles(root)).toContain('server.1111111111111111.v22.0.0-x64.cache');
+    expect(readdirSync(dist).filter((f) => f.includes('0000000000000000'))).toEqual(['undici.0000000000000000.v20.18.0-x64.cache']);
   });
 
   it('starts from a damaged cache and replaces it', async () => {
