@@ -6,8 +6,9 @@
 //   - spawn until `tools/list` is answered too: what a client waits for before it can call a tool;
 //   - the same two for tools/minimal-sdk-server.mjs, one tool on the MCP SDK v2 and nothing else:
 //     as installed, and bundled and code-cached the way ours is (the floor our choice of SDK sets).
-// Every variant runs with the same environment, PATH alone: what Node reads at start differs
-// with it (NODE_EXTRA_CA_CERTS alone can add 50 ms), and a client passes its own anyway.
+// Every variant runs with the same environment, PATH alone (and the servers' DATA_DIR): what Node
+// reads at start differs with it (NODE_EXTRA_CA_CERTS alone can add 50 ms), and a client passes
+// its own anyway. The servers log at their default level, as a client's launch would.
 //   npm run build && npx tsx tools/bench-startup.ts [--runs N]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,7 +43,7 @@ const LIST_TOOLS = [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { j
 /** ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it); `stayMs` keeps it running. */
 function timeAnswer(thenList: boolean, main = MAIN, stayMs = 0): Promise<number> {
   const data = mkdtempSync(join(tmpdir(), 'pim-bench-startup-'));
-  const env = { ...ENV, DATA_DIR: data, LOG_LEVEL: 'warn' };
+  const env = { ...ENV, DATA_DIR: data };
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [main], { env, stdio: ['pipe', 'pipe', 'ignore'] });
   child.stdin.write(thenList ? INITIALIZE + LIST_TOOLS : INITIALIZE);
