@@ -8,11 +8,10 @@ import { seasonalBreaks } from './seasonal-break.js';
 import { DAY, deseasonalize, detectSeason, refitSeason, WEEK, type Season } from './seasonal.js';
 import { blockMedians, mad, median, normalTail, quantile, robustScale, rollingMedian, runningUpperQuantile } from './stats.js';
 import { findDrift, trendSummary } from './trend.js';
-import type { Candidate, Direction, Kind } from './types.js';
+import type { Candidate, Direction, Kind, Method } from './types.js';
 import { blockBounds, blockScaleSeries, levelAdjustedScales, referenceScales, VAR_DOWN, VAR_UP, varianceChanges } from './variance.js';
 
-export const METHODS = ['auto', 'robust', 'seasonal', 'level_shift', 'trend', 'variance'] as const;
-export type Method = (typeof METHODS)[number];
+export type { Method };
 export type Sensitivity = 'low' | 'medium' | 'high' | number;
 
 /** Points per block for local noise scales: enough for a MAD to within ~25%, short enough to see a volatile hour. */

@@ -2,6 +2,9 @@ export const KINDS = ['spike', 'dip', 'level_shift', 'trend', 'seasonal_break', 
 export type Kind = (typeof KINDS)[number];
 export type Direction = 'up' | 'down';
 
+export const METHODS = ['auto', 'robust', 'seasonal', 'level_shift', 'trend', 'variance'] as const;
+export type Method = (typeof METHODS)[number];
+
 /** What a detector reports, in point indices; detect.ts turns it into an Anomaly. */
 export interface Candidate {
   kind: Kind;

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { METHODS } from '../anomaly/detect.js';
-import { detectAnomalies } from '../anomaly/service.js';
-import { KINDS } from '../anomaly/types.js';
+import { KINDS, METHODS } from '../anomaly/types.js';
 import { defineTool } from '../mcp/tool.js';
 import { TimeInput, nameValueList, nullsAsAbsent } from '../schemas.js';
 
@@ -86,6 +84,8 @@ export const detectAnomaly = defineTool({
     openWorldHint: true,
   },
   async handler(args, { app, signal }) {
+    // the engine loads with the first call: a start (every stdio launch) need not run it
+    const { detectAnomalies } = await import('../anomaly/service.js');
     const { report, text } = await detectAnomalies(app.prometheus, args, signal);
     return { structured: report, text };
   },
