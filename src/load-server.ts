@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { nodeCrypto } from './builtins.js';
 
 type Server = typeof import('./serve.js');
 
@@ -81,7 +82,7 @@ function writeCache(script: Script, places: string[]): void {
   const data = script.createCachedData();
   for (const file of places) {
     // pid alone is not unique: containers sharing one install are each pid 1
-    const temp = `${file}.${process.pid}-${process.getBuiltinModule('node:crypto').randomUUID()}.tmp`;
+    const temp = `${file}.${process.pid}-${nodeCrypto().randomUUID()}.tmp`;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(temp, data);

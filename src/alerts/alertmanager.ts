@@ -3,6 +3,7 @@
 // notification updates the incident it opened and a resolved one resolves it. Alertmanager
 // retries on 5xx, so every step is idempotent.
 import { z } from 'zod';
+import { nodeCrypto } from '../builtins.js';
 import { ConflictError, InputError } from '../errors.js';
 import { LABEL_KEY_RE, LIMITS, NAMESPACE_RE, NewIncident, cutText, type Incident, type Severity } from '../incidents/model.js';
 import type { IncidentStore } from '../incidents/store.js';
@@ -55,7 +56,7 @@ export function alertKey(labels: Record<string, string>): string {
   const entries = Object.entries(labels)
     .filter(([k]) => k !== 'severity')
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
-  return process.getBuiltinModule('node:crypto').createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
 }
 /**
  * Alertmanager's own fingerprint of a label set (prometheus/common model.LabelSet.Fingerprint:

@@ -8,6 +8,7 @@
 // (JSON.stringify never emits a raw tab, so the tab is unambiguous.) Version 1 files, whose
 // lines are whole JSON records, are still read, and a version 1 journal is appended to in its
 // own form.
+import { nodeZlib } from '../builtins.js';
 import { StoreError } from '../errors.js';
 import { entryFromBytes, entryOf, indexKeyOf, type IndexEntry, type IndexKey } from './memory-index.js';
 import { upgradeStored, type Incident } from './model.js';
@@ -58,9 +59,9 @@ export function journalLine(rec: JournalRecord, version: number): string {
 const NL = Buffer.from('\n');
 
 let zlibCrc32: typeof import('node:zlib').crc32 | undefined;
-/** node:zlib's, loaded when first needed: a new store's start need not pay for it. */
+/** node:zlib's, loaded when first used: a new store's start need not pay for it. */
 function crc32(data: string | Buffer, initial?: number): number {
-  zlibCrc32 ??= process.getBuiltinModule('node:zlib').crc32;
+  zlibCrc32 ??= nodeZlib().crc32;
   return zlibCrc32(data, initial);
 }
 

@@ -1,6 +1,7 @@
 // The incident model (ADR-014): zod schemas are the one source for validation, the
 // TypeScript types and the JSON Schema that MCP clients see.
 import { z } from 'zod';
+import { nodeCrypto } from '../builtins.js';
 import { jsonObjectOrText, nameValueList, nullsAsAbsent } from '../schemas.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -243,8 +244,7 @@ export const NewIncident = z.strictObject({
 export type NewIncident = z.infer<typeof NewIncident>;
 
 export function newIncidentId(): string {
-  // node:crypto when first needed: loading it costs every start about 6 ms
-  return `inc-${process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex')}`;
+  return `inc-${nodeCrypto().randomBytes(8).toString('hex')}`;
 }
 
 /** Builds a stored incident from validated input; `by` is who created it. */

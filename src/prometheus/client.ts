@@ -4,6 +4,7 @@
 // Thanos when THANOS_URL is set (falling back to the other tier when one is down).
 import { readFileSync } from 'node:fs';
 import type { Agent, Dispatcher, request as undiciRequest } from 'undici';
+import { nodeTls } from '../builtins.js';
 import { redactUrl } from '../config.js';
 import { CapacityError, UpstreamRejectedError, UpstreamUnavailableError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -189,8 +190,7 @@ export class PrometheusClient implements PrometheusApi {
     if (s.insecureSkipVerify) {
       log.warn('PROMETHEUS_INSECURE_SKIP_VERIFY is set: TLS certificates of Prometheus/Thanos are NOT verified');
     }
-    // node:tls only when needed: loading it costs every start about 9 ms
-    const ca = s.caFile ? [...process.getBuiltinModule('node:tls').rootCertificates, readCa(s.caFile)] : undefined;
+    const ca = s.caFile ? [...nodeTls().rootCertificates, readCa(s.caFile)] : undefined;
     this.agentOptions = {
       connections: 64,
       keepAliveTimeout: 30_000,
