@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync }
 import { dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT, call, serverEnv, tempDir } from '../helpers/server.js';
 
 const work = tempDir('pim-pack-');
@@ -43,6 +43,8 @@ describe('npm pack', () => {
   it('ships the built server, its licence and docs, and nothing that points at a missing file', () => {
     expect(files).toContain('dist/main.js');
     expect(files).toContain('dist/server.cjs');
+    // what server.cjs requires when first needed
+    for (const f of ['undici', 'prom-client', '@prometheus-io+lezer-promql']) expect(files).toContain(`dist/vendor/${f}.cjs`);
     // the bundle carries other packages' code: their licences travel with it
     expect(files).toContain('dist/THIRD_PARTY_LICENSES.txt');
     // a code cache fits one Node version: each install writes its own
@@ -92,5 +94,19 @@ describe('the installed package', () => {
       await client.close();
     }
     expect(readdirSync(data)).toContain('incidents.journal');
+  });
+
+  it('queries Prometheus from its bin, through the HTTP client it loads when first needed', async () => {
+    const env = serverEnv({ DATA_DIR: join(work.path, 'data-prometheus'), PROMETHEUS_URL: inject('prometheusUrl') });
+    const transport = new StdioClientTransport({ command: bin, args: [], env, stderr: 'pipe' });
+    const client = new Client({ name: 'vitest-package', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const up = await call(client, 'query_metrics', { query: 'up' });
+      expect(up.isError).toBeFalsy();
+      expect(up.structuredContent).toMatchObject({ result_type: 'vector' });
+    } finally {
+      await client.close();
+    }
   });
 });
