@@ -8,7 +8,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-COPY tools/bundle.ts ./tools/
+COPY tools/bundle.ts tools/bundle-url.mjs ./tools/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim

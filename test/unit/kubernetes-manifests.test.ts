@@ -110,6 +110,14 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/npm prune --omit=dev/);
     expect(text).toMatch(/DATA_DIR=\/app\/data/);
   });
+
+  it('copies into its build stage every file of tools/ that the build reads', () => {
+    const build = readFileSync(join(ROOT, 'tools/bundle.ts'), 'utf8');
+    const read = ['tools/bundle.ts', ...[...build.matchAll(/'(tools\/[\w-]+\.\w+)'/g)].map((m) => m[1]!)];
+    expect(read).toContain('tools/bundle-url.mjs');
+    const copied = [...text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    for (const file of read) expect(copied, file).toContain(file);
+  });
 });
 
 /** Applies a JSON patch (RFC 6902: add, replace, remove) to a parsed manifest. */
