@@ -17,6 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { BUNDLE_URL, CJS } from './bundle.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/main.js');
@@ -76,14 +77,13 @@ function timeAnswer(thenList: boolean, main = MAIN, { newStore = false, stayMs =
  * folder, with its code cache written by one start. Returns its launcher.
  */
 async function bundleMinimal(dir: string): Promise<string> {
-  const common = { bundle: true, platform: 'node', target: 'node20.18', format: 'cjs', charset: 'ascii', minifyWhitespace: true, minifySyntax: true, logLevel: 'error' } as const;
-  await build({ ...common, entryPoints: [MINIMAL], outfile: join(dir, 'server.cjs') });
+  await build({ ...CJS, entryPoints: [MINIMAL], outfile: join(dir, 'server.cjs') });
   await build({
-    ...common,
+    ...CJS,
     stdin: { contents: `import { loadServer } from './src/load-server.ts'; void loadServer();`, resolveDir: ROOT, loader: 'ts' },
     outfile: join(dir, 'main.cjs'),
     define: { BUNDLE_HASH: '"minimal"', 'import.meta.url': 'bundle_url' },
-    inject: [join(ROOT, 'tools/bundle-url.mjs')],
+    inject: [BUNDLE_URL],
   });
   await timeAnswer(true, join(dir, 'main.cjs'), { stayMs: 1500 }); // writes the cache
   return join(dir, 'main.cjs');

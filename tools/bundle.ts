@@ -1,11 +1,12 @@
-// The build: bundles the server (src/serve.ts and all it loads) into dist/server.cjs and the command
-// line front (src/main.ts) into dist/main.js, writes the bundled packages' licences, and warms the
-// code cache main.js runs server.cjs through (src/load-server.ts) with one start.
+// The build: bundles the server (src/serve.ts and all it loads) into dist/server.cjs, the packages
+// only some calls need into dist/vendor/, and the command line front (src/main.ts) into
+// dist/main.js; writes the bundled packages' licences, and warms the code cache main.js runs the
+// others through (src/load-server.ts) with one start.
 //   npm run build   (= npx tsx tools/bundle.ts)
 // Why a bundle: Node 20 spends a stdio launch mostly resolving, reading and compiling ~150 ES
 // modules (tools/bench-startup.ts prints the ratios). One CommonJS file is read once and, with
 // V8's code cache, not compiled again; `--version` and `--help` read only main.js. pg stays
-// outside: it is loaded only for PostgreSQL.
+// outside (a dependency of the package): it is loaded only for PostgreSQL.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,13 +18,13 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const SERVER = join(DIST, 'server.cjs');
-/** The package's version, known when built: a start need not read package.json for it. */
+/** Defined in both bundles: import.meta.url (see BUNDLE_URL), and the version, so a start need not read package.json. */
 const BUNDLE_DEFINES = {
   'import.meta.url': 'bundle_url',
   PACKAGE_VERSION: JSON.stringify((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version),
 };
 /** import.meta.url in a CommonJS bundle (load-server.ts finds server.cjs from it), injected after "use strict". */
-const BUNDLE_URL = join(ROOT, 'tools/bundle-url.mjs');
+export const BUNDLE_URL = join(ROOT, 'tools/bundle-url.mjs');
 /** Loaded from node_modules at run time, so they stay dependencies of the package. */
 const EXTERNAL = ['pg', 'pg-native'];
 
@@ -64,8 +65,8 @@ const vendored: Plugin = {
   },
 };
 
-/** What every CommonJS file of the server is built with. */
-const CJS = {
+/** What every CommonJS file of the server is built with (and tools/bench-startup.ts's minimal server). */
+export const CJS = {
   bundle: true,
   platform: 'node',
   target: 'node20.18',
