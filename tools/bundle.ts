@@ -85,6 +85,13 @@ function checkAscii(file: string): void {
   if (wide >= 0) throw new Error(`${relative(ROOT, file)} is not ASCII at offset ${wide}`);
 }
 
+/** Every tool's tools/list entry, from the sources, for src/mcp/dispatcher.ts's TOOL_ENTRIES. */
+async function toolEntries(): Promise<string> {
+  const { TOOLS } = await import('../src/tools/index.js');
+  const { toolEntry } = await import('../src/mcp/dispatcher.js');
+  return JSON.stringify(Object.fromEntries(TOOLS.map((t) => [t.name, toolEntry(t)])));
+}
+
 async function bundleServer(): Promise<Metafile> {
   const result = await build({
     ...CJS,
@@ -92,7 +99,7 @@ async function bundleServer(): Promise<Metafile> {
     outfile: SERVER,
     external: EXTERNAL,
     plugins: [englishOnlyZod, vendored],
-    define: BUNDLE_DEFINES,
+    define: { ...BUNDLE_DEFINES, TOOL_ENTRIES: await toolEntries() },
     inject: [BUNDLE_URL],
   });
   checkAscii(SERVER);

@@ -63,21 +63,32 @@ export function parseArguments<I extends z.ZodObject>(tool: ToolDef<I>, args: un
 
 const listings = new WeakMap<readonly ToolDef[], Tool[]>();
 
-/** The tools/list entries; computed once per tool set and shared by every session. */
+/**
+ * Every tool's tools/list entry, computed by the build (tools/bundle.ts) from these same
+ * definitions: converting the schemas is most of what a first tools/list costs (15-20 ms of a
+ * stdio launch). Undefined when run from the sources.
+ */
+declare const TOOL_ENTRIES: Record<string, Tool> | undefined;
+
+/** The tools/list entry of one tool. */
+export function toolEntry(t: ToolDef): Tool {
+  const { title, ...hints } = t.annotations;
+  return {
+    name: t.name,
+    title,
+    description: t.description,
+    inputSchema: jsonSchemaOf(t.input, 'input'),
+    outputSchema: jsonSchemaOf(t.output, 'output') as Tool['outputSchema'],
+    annotations: hints,
+  };
+}
+
+/** The tools/list entries; computed once per tool set (or by the build) and shared by every session. */
 export function toolListing(tools: readonly ToolDef[]): Tool[] {
   let out = listings.get(tools);
   if (!out) {
-    out = tools.map((t) => {
-      const { title, ...hints } = t.annotations;
-      return {
-        name: t.name,
-        title,
-        description: t.description,
-        inputSchema: jsonSchemaOf(t.input, 'input'),
-        outputSchema: jsonSchemaOf(t.output, 'output') as Tool['outputSchema'],
-        annotations: hints,
-      };
-    });
+    const built = typeof TOOL_ENTRIES === 'undefined' ? undefined : TOOL_ENTRIES;
+    out = tools.map((t) => built?.[t.name] ?? toolEntry(t));
     listings.set(tools, out);
   }
   return out;

@@ -1,6 +1,8 @@
 // What agents see: the whole tools/list answer as served over MCP, kept in a snapshot so every
 // change to names, descriptions or schemas shows in review; every tool declares its behaviour.
 import { describe, expect, it } from 'vitest';
+import { toolListing } from '../../src/mcp/dispatcher.js';
+import { TOOLS } from '../../src/tools/index.js';
 import { connectStdio, tempDir } from '../helpers/server.js';
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
@@ -27,5 +29,14 @@ describe('tools/list', () => {
     await expect(json).toMatchFileSnapshot('../snapshots/tools-list.json');
     // the budget every agent pays on every turn (characters / 4 as tokens)
     expect(JSON.stringify({ tools }).length / 4).toBeLessThan(3000);
+  });
+
+  it('is, from the built server, what the sources define: the build computes it, not the start', async () => {
+    const dir = tempDir();
+    const c = await connectStdio({ DATA_DIR: dir.path });
+    const { tools } = await c.client.listTools();
+    await c.close();
+    dir.cleanup();
+    expect(tools).toEqual(JSON.parse(JSON.stringify(toolListing(TOOLS))));
   });
 });
