@@ -92,18 +92,28 @@ const LOOK_CLOSER: Step = {
   look: 'the raw series around what stood out: check the numbers you will report',
 };
 
+/** An alert's labels as JSON text, parsed; undefined unless it is an object of string values. */
+function labelsJson(text: string): Record<string, string> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const isLabels = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
+  return isLabels ? (parsed as Record<string, string>) : undefined;
+}
+
+/** triage_alert's `labels`: refused with its rule rather than ignored, so the alert key is never quietly another. */
+const AlertLabelsJson = z
+  .string()
+  .max(16_384)
+  .refine((t) => labelsJson(t) !== undefined, { error: 'must be a JSON object of label names to string values, e.g. {"alertname":"X","namespace":"y"}' });
+
 /** The labels the triage prompt knows the alert by: the JSON given, else alertname, namespace and pod. */
 function alertLabels(args: Record<string, string | undefined>): Record<string, string> {
-  if (args.labels) {
-    try {
-      const parsed: unknown = JSON.parse(args.labels);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string')) {
-        return parsed as Record<string, string>;
-      }
-    } catch {
-      /* not JSON: fall back to the named arguments */
-    }
-  }
+  const given = args.labels === undefined ? undefined : labelsJson(args.labels);
+  if (given) return given;
   const out: Record<string, string> = {};
   for (const k of ['alertname', 'namespace', 'pod'] as const) if (args[k]) out[k] = args[k];
   return out;
@@ -164,7 +174,11 @@ export const WORKFLOWS: Workflow[] = [
       namespace: { description: 'namespace the alert is about', required: true, rule: Namespace, completeNamespace: true },
       pod: { description: 'pod the alert names, if any', required: false, rule: objectName('pod') },
       summary: { description: "the alert's summary or description", required: false },
-      labels: { description: 'all the alert\'s labels as JSON, if at hand, e.g. {"alertname":"KubePodCrashLooping","namespace":"batch","pod":"x","container":"y"}', required: false },
+      labels: {
+        description: 'all the alert\'s labels as JSON, if at hand, e.g. {"alertname":"KubePodCrashLooping","namespace":"batch","pod":"x","container":"y"}',
+        required: false,
+        rule: AlertLabelsJson,
+      },
     },
     derive: (args) => {
       const key = alertKey(alertLabels(args));

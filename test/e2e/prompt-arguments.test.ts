@@ -113,6 +113,18 @@ for (const transport of ['stdio', 'http'] as const) {
       expect(queriesIn((ok.messages[0]!.content as { text: string }).text)[0]).toContain('namespace="payments"');
     });
 
+    it("refuses triage_alert labels that are not a JSON object of strings, naming the argument, and takes good ones", async () => {
+      const base = { alertname: 'KubePodCrashLooping', namespace: 'batch' };
+      for (const labels of ['not json', '["a"]', '{"alertname":1}', 'null', '{"alertname":"X"']) {
+        const err = await refusal('triage_alert', { ...base, labels });
+        expect(err.code, labels).toBe(-32602);
+        expect(err.message, labels).toMatch(/Invalid arguments for prompt triage_alert: .*labels/s);
+        expect(err.message, labels).toMatch(/must be a JSON object of label names to string values/);
+      }
+      const ok = await conn.client.getPrompt({ name: 'triage_alert', arguments: { ...base, labels: '{"alertname":"KubePodCrashLooping","namespace":"batch","container":"y"}' } });
+      expect((ok.messages[0]!.content as { text: string }).text).toContain('KubePodCrashLooping');
+    });
+
     it('suggests PromQL whose namespace matchers are exactly the namespace given', async () => {
       const namespaces = ['payments', 'a', '0', 'kube-system', `a${'-9'.repeat(31)}`];
       for (const namespace of namespaces) {
