@@ -233,14 +233,15 @@ export class PrometheusClient implements PrometheusApi {
   }
 
   /**
-   * A query evaluated from `from` reads data further back by its ranges and offsets, parsed only
-   * when Thanos is there to choose. One the grammar cannot read (a syntax error, or more nesting
-   * than the parser takes) may reach back any distance: the tier that keeps history answers it.
+   * A query evaluated from `from` reads data further back by its ranges and offsets, and from
+   * wherever an `@ <time>` pins part of it; parsed only when Thanos is there to choose. One the
+   * grammar cannot read (a syntax error, or more nesting than the parser takes) may reach back
+   * any distance: the tier that keeps history answers it.
    */
   private async queryRoute(from: number, query: string): Promise<Upstream[]> {
     if (this.upstreams.length < 2) return this.route(from);
     const shape = await queryShape(query);
-    return this.route(shape === null ? -Infinity : from - shape.lookbackMs);
+    return this.route(shape === null ? -Infinity : Math.min(from, shape.earliestAtMs ?? from) - shape.lookbackMs);
   }
 
   private thanosParams(): Params {

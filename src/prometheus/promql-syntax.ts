@@ -31,6 +31,8 @@ export interface QueryShape {
   plain: SelectorAt | null;
   /** the furthest the query reaches back, in ms: its longest range or subquery window plus its largest offset */
   lookbackMs: number;
+  /** the earliest time an `@ <unix seconds>` modifier pins a part of it to, in ms; null when none does */
+  earliestAtMs: number | null;
   /** the functions and aggregations it calls, by name */
   calls: Set<string>;
   /** applies rate, irate, increase, delta, idelta or deriv */
@@ -120,7 +122,7 @@ export function shapeOf(query: string): QueryShape | null {
   const tree = parser.parse(query);
   const top = namedChildren(tree.topNode);
   if (top.length !== 1) return null;
-  const shape: QueryShape = { plain: null, lookbackMs: 0, calls: new Set(), rateLike: false, scales: false, selectors: [], rawSelectors: [] };
+  const shape: QueryShape = { plain: null, lookbackMs: 0, earliestAtMs: null, calls: new Set(), rateLike: false, scales: false, selectors: [], rawSelectors: [] };
   let range = 0;
   let offset = 0;
   let broken = false;
@@ -148,6 +150,13 @@ export function shapeOf(query: string): QueryShape | null {
         case 'OffsetExpr': {
           const by = node.getChild('OffsetDurationExpr');
           offset = Math.max(offset, (by && durationMs(by, query)) ?? 0);
+          break;
+        }
+        case 'StepInvariantExpr': {
+          // `@ start()` and `@ end()` stay within the query's own range; a number is a time
+          const at = node.getChild('NumberDurationLiteral');
+          const ms = at ? Number(query.slice(at.from, at.to)) * 1000 : NaN;
+          if (Number.isFinite(ms)) shape.earliestAtMs = Math.min(shape.earliestAtMs ?? ms, ms);
           break;
         }
         case 'BinaryExpr':

@@ -136,6 +136,9 @@ describe('PrometheusClient against a real Prometheus', () => {
     expect(long.tier).toBe('thanos');
     expect((await tiers.query('max_over_time(kube_pod_container_status_restarts_total[7d])')).tier).toBe('thanos');
     expect((await tiers.query('kube_pod_info')).tier).toBe('prometheus');
+    // an instant query now that reads a week ago through @ needs the tier that keeps history
+    expect((await tiers.query(`sum(kube_pod_info @ ${w.now - 7 * 86_400})`)).tier).toBe('thanos');
+    expect((await tiers.query(`sum(kube_pod_info @ ${w.now - 60})`)).tier).toBe('prometheus');
     // deeper than the PromQL grammar's parser goes: its 7d window cannot be read, so history's tier
     const deep = `max_over_time(up[7d])${' + up'.repeat(1000)}`;
     expect((await tiers.query(deep)).tier).toBe('thanos');

@@ -12,12 +12,23 @@ const answers = {
   plain: (q: string) => shapeOf(q)?.plain != null,
   counter: (q: string) => isCounterQuery(shapeOf(q)),
   lookbackMs: (q: string) => shapeOf(q)?.lookbackMs ?? 0,
+  earliestAtMs: (q: string) => shapeOf(q)?.earliestAtMs,
   fix: (q: string) => rawCounterFix(q, shapeOf(q), '5m'),
   unit: (q: string) => unitOf(shapeOf(q), {}),
   extremes: (q: string) => planExtremes(q, shapeOf(q), { start: 0, end: 3 * 24 * HOUR, step: 120_000 }, 'auto', false)!.query,
 };
 
 describe('PromQL read with Prometheus grammar', () => {
+  it('finds the earliest time an @ modifier pins the query to, and only a number pins it', () => {
+    expect(answers.earliestAtMs('up @ 1700000000')).toBe(1.7e12);
+    expect(answers.earliestAtMs('rate(x[5m] @ 1.7e9) - rate(x[5m] @ 1600000000)')).toBe(1.6e12);
+    expect(answers.earliestAtMs('up offset 1h @ 1700000000')).toBe(1.7e12);
+    expect(answers.earliestAtMs('max_over_time(rate(x[5m])[1h:5m] @ 1700000000)')).toBe(1.7e12);
+    // start() and end() are the query's own range; a comment is no modifier
+    expect(answers.earliestAtMs('up @ start() + up @ end()')).toBeNull();
+    expect(answers.earliestAtMs('up # @ 1700000000')).toBeNull();
+  });
+
   it('ignores a # comment, whatever it says', () => {
     expect(answers.fix('sum(x_total) # no rate( yet')).toBe('sum(rate(x_total[5m])) # no rate( yet');
     expect(answers.unit('max(container_memory_working_set_bytes) # used / limit')).toBe('bytes');
