@@ -98,6 +98,11 @@ export function scoreOf(strength: number): number {
   return Math.round((1 / (1 + 1 / (strength * strength))) * 1000) / 1000;
 }
 
+/** One candidate as the tool reports it, its point indices read as the times `t` gives. */
+export function anomalyOf(c: Candidate, t: ArrayLike<number>, value: number, expected: number, band: [number, number]): Anomaly {
+  return { kind: c.kind, direction: c.direction, at: t[c.at]!, from: t[c.from]!, to: t[c.to]!, value, expected, band, score: scoreOf(c.strength) };
+}
+
 function oddClamp(v: number, lo: number, hi: number): number {
   const c = Math.max(lo, Math.min(hi, Math.round(v)));
   return c % 2 === 1 ? c : c + 1;
@@ -539,18 +544,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       cands.filter((c) => c.strength >= uMin),
       W,
     );
-    /** One candidate as the tool reports it. */
-    const event = (c: Candidate, value: number, expected: number, band: [number, number]): Anomaly => ({
-      kind: c.kind,
-      direction: c.direction,
-      at: g.t[c.at]!,
-      from: g.t[c.from]!,
-      to: g.t[c.to]!,
-      value,
-      expected,
-      band,
-      score: scoreOf(c.strength),
-    });
+    const event = (c: Candidate, value: number, expected: number, band: [number, number]) => anomalyOf(c, g.t, value, expected, band);
     const anomalies = cands.map((c): Anomaly => {
       if (c.noise) {
         // A change in volatility is about the noise, not the level: report σ against σ.

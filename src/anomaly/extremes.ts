@@ -8,7 +8,7 @@ import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
 import { MAX_POINTS_PER_SERIES } from '../prometheus/promql.js';
 import type { QueryShape } from '../prometheus/promql-syntax.js';
 import { formatDuration, niceStep } from '../time.js';
-import { minStrength, scoreOf, windowFor, type Analysis, type Anomaly, type Method, type Sensitivity } from './detect.js';
+import { anomalyOf, minStrength, windowFor, type Analysis, type Anomaly, type Method, type Sensitivity } from './detect.js';
 import { pointAnomalies, POINT_Z } from './points.js';
 import { MAD_TO_SIGMA, mad, rollingMedian } from './stats.js';
 import type { ResolvedRange } from './input.js';
@@ -136,16 +136,9 @@ function extremeEvents(t: readonly number[], y: Float64Array, kind: 'spike' | 'd
   return pointAnomalies(y, base, new Float64Array(y.length).fill(sigma), uMin)
     .filter((c) => c.kind === kind)
     .map((c) => ({
-      kind,
-      direction: c.direction,
-      at: t[c.at]!,
+      ...anomalyOf(c, t, y[c.at]!, base[c.at]!, [base[c.at]! - half, base[c.at]! + half]),
       // the extreme may be anywhere in the step that ends at its point
       from: t[c.from]! - stepMs,
-      to: t[c.to]!,
-      value: y[c.at]!,
-      expected: base[c.at]!,
-      band: [base[c.at]! - half, base[c.at]! + half],
-      score: scoreOf(c.strength),
     }));
 }
 
