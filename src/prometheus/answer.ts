@@ -56,35 +56,72 @@ function endOfValue(t: string, i: number): number {
   throw new NotPlain();
 }
 
-/** The spans of the elements of a list (`open` is at `[` or `{`), and of their keys for an object. */
-function items(t: string, open: number, keyed: boolean): { key?: string; start: number; end: number }[] {
-  const out: { key?: string; start: number; end: number }[] = [];
-  const close = keyed ? CLOSE_OBJECT : CLOSE_ARRAY;
+interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * Walks the members of the object whose `{` is at `open`, handing each key and where its value
+ * starts to `visit`, which returns where the value ends if it read the value itself, else
+ * undefined to have it skipped. Returns where the object ends.
+ */
+function walkObject(t: string, open: number, visit: (key: string, start: number) => number | undefined): number {
   let i = skipSpace(t, open + 1);
-  if (t.charCodeAt(i) === close) return out;
+  if (t.charCodeAt(i) === CLOSE_OBJECT) return i + 1;
   for (;;) {
-    let key: string | undefined;
-    if (keyed) {
-      if (t.charCodeAt(i) !== QUOTE) throw new NotPlain();
-      const keyEnd = endOfString(t, i);
-      key = JSON.parse(t.slice(i, keyEnd)) as string;
-      i = skipSpace(t, keyEnd);
-      if (t.charCodeAt(i) !== COLON) throw new NotPlain();
-      i = skipSpace(t, i + 1);
-    }
-    const end = endOfValue(t, i);
-    out.push({ key, start: i, end });
-    i = skipSpace(t, end);
+    if (t.charCodeAt(i) !== QUOTE) throw new NotPlain();
+    const keyEnd = endOfString(t, i);
+    const key = JSON.parse(t.slice(i, keyEnd)) as string;
+    i = skipSpace(t, keyEnd);
+    if (t.charCodeAt(i) !== COLON) throw new NotPlain();
+    i = skipSpace(t, i + 1);
+    i = skipSpace(t, visit(key, i) ?? endOfValue(t, i));
     const c = t.charCodeAt(i);
-    if (c === close) return out;
+    if (c === CLOSE_OBJECT) return i + 1;
     if (c !== COMMA) throw new NotPlain();
     i = skipSpace(t, i + 1);
   }
 }
 
-function member(t: string, span: { start: number } | undefined, key: string): { start: number; end: number } | undefined {
-  if (!span || t.charCodeAt(span.start) !== OPEN_OBJECT) return undefined;
-  return items(t, span.start, true).findLast((m) => m.key === key);
+/** The spans of the elements of the list whose `[` is at `open`, and where the list ends. */
+function elementsOf(t: string, open: number): { elements: Span[]; end: number } {
+  const elements: Span[] = [];
+  let i = skipSpace(t, open + 1);
+  if (t.charCodeAt(i) === CLOSE_ARRAY) return { elements, end: i + 1 };
+  for (;;) {
+    const end = endOfValue(t, i);
+    elements.push({ start: i, end });
+    i = skipSpace(t, end);
+    const c = t.charCodeAt(i);
+    if (c === CLOSE_ARRAY) return { elements, end: i + 1 };
+    if (c !== COMMA) throw new NotPlain();
+    i = skipSpace(t, i + 1);
+  }
+}
+
+/**
+ * data.result when it is a list: its span and its elements', found in one pass over the answer
+ * (a large one is tens of MB). Of a key given twice the last counts, as with JSON.parse.
+ */
+function resultList(t: string): { list: Span; elements: Span[] } | undefined {
+  const top = skipSpace(t, 0);
+  if (t.charCodeAt(top) !== OPEN_OBJECT) return undefined;
+  let found: { list: Span; elements: Span[] } | undefined;
+  walkObject(t, top, (key, data) => {
+    if (key !== 'data') return undefined;
+    found = undefined;
+    if (t.charCodeAt(data) !== OPEN_OBJECT) return undefined;
+    return walkObject(t, data, (member, result) => {
+      if (member !== 'result') return undefined;
+      found = undefined;
+      if (t.charCodeAt(result) !== OPEN_ARRAY) return undefined;
+      const { elements, end } = elementsOf(t, result);
+      found = { list: { start: result, end }, elements };
+      return end;
+    });
+  });
+  return found;
 }
 
 /**
@@ -93,16 +130,15 @@ function member(t: string, span: { start: number } | undefined, key: string): { 
  */
 export function parseAnswer(text: string, compact: (element: unknown) => unknown, piecewiseFrom = PIECEWISE_FROM): unknown {
   if (text.length < piecewiseFrom) return JSON.parse(text);
-  let elements: { start: number; end: number }[];
-  let list: { start: number; end: number } | undefined;
+  let found: ReturnType<typeof resultList>;
   try {
-    list = member(text, member(text, { start: skipSpace(text, 0) }, 'data'), 'result');
-    if (!list || text.charCodeAt(list.start) !== OPEN_ARRAY) return JSON.parse(text);
-    elements = items(text, list.start, false);
+    found = resultList(text);
   } catch (err) {
     if (err instanceof NotPlain) return JSON.parse(text); // which says what is wrong
     throw err;
   }
+  if (!found) return JSON.parse(text);
+  const { list, elements } = found;
   const body = JSON.parse(`${text.slice(0, list.start)}[]${text.slice(list.end)}`) as { data: { result: unknown[] } };
   body.data.result = elements.map((e) => compact(JSON.parse(text.slice(e.start, e.end))));
   return body;

@@ -259,6 +259,17 @@ describe('memory bounds of Prometheus answers', () => {
     }
   });
 
+  it('takes the last of a key given twice, as JSON.parse does', () => {
+    const texts = [
+      '{"data":{"result":[1]},"data":{"result":[2,3]}}',
+      '{"data":{"result":[1],"result":[4]}}',
+      '{"data":{"result":[1],"result":"x"}}',
+      '{"data":{"result":[1]},"data":["up"]}',
+      '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\\"result\\":[9]"},"value":[1,"2"]}]}}',
+    ];
+    for (const text of texts) expect(parseAnswer(text, (e) => e, 0), text).toEqual(JSON.parse(text));
+  });
+
   it('hands each element of a large result to compact, and only those', () => {
     const seen: unknown[] = [];
     const text = JSON.stringify(matrix(5));
