@@ -34,11 +34,11 @@ export function declaredTooLarge(req: IncomingMessage, limit: number): boolean {
 }
 
 /**
- * The parsed JSON body. A client that sent `Expect: 100-continue` is told to go on only here,
- * after admission, so a refused request never uploads its body.
+ * The parsed JSON body, counted as it arrives (admission refused one declared too large). A
+ * client that sent `Expect: 100-continue` is told to go on only here, after admission, so a
+ * refused request never uploads its body.
  */
 export async function readJson(req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> {
-  if (declaredTooLarge(req, limit)) throw new BodyError(413, `request body over ${limit} bytes`);
   if (/^100-continue$/i.test(header(req, 'expect') ?? '')) res.writeContinue();
   const chunks: Buffer[] = [];
   let size = 0;

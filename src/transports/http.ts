@@ -3,7 +3,7 @@
 // admission (http-admission.ts), the MCP endpoint (http-mcp.ts), the webhook
 // (http-alertmanager.ts) and the operations endpoints (http-ops.ts). Shutdown drains: new
 // requests get 503 while requests in flight finish.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App, HttpApp } from '../app.js';
 import { ConfigError } from '../config.js';
@@ -16,16 +16,12 @@ import { mcpEndpoint } from './http-mcp.js';
 import { OPS_PATHS, opsRoute } from './http-ops.js';
 import { createHostPolicy, exposureProblem } from './http-security.js';
 
-export const MAX_BODY_BYTES = 1 << 20;
+const MAX_BODY_BYTES = 1 << 20;
 
 /** How an endpoint answers errors: JSON-RPC (/mcp) or {"error": "..."} (/alertmanager). */
 type Shape = 'rpc' | 'plain';
 
 export interface HttpHandle {
-  url: string;
-  server: Server;
-  /** requests admitted and not yet answered */
-  readonly inflight: number;
   /** Stops accepting, lets requests in flight finish (at most graceMs), then closes. */
   close(graceMs?: number): Promise<{ abandoned: number }>;
 }
@@ -42,12 +38,11 @@ function warnOnWildcards(app: App, authEnabled: boolean): void {
   }
 }
 
-export async function serveHttp(built: App, opts: { host?: string; port?: number } = {}): Promise<HttpHandle> {
+export async function serveHttp(built: App): Promise<HttpHandle> {
   if (!built.metrics) throw new Error('the HTTP transport needs the app built for it (MCP_TRANSPORT=http)');
   const app = built as HttpApp;
   const cfg = app.config;
-  const host = opts.host ?? cfg.host;
-  const port = opts.port ?? cfg.port;
+  const { host, port } = cfg;
   const log = app.log.child({ transport: 'http' });
   const auth = new TokenAuth({ tokens: cfg.authTokens, file: cfg.authTokenFile, log });
   const exposed = exposureProblem(host, auth.enabled, cfg.allowUnauthenticated);
@@ -177,11 +172,6 @@ export async function serveHttp(built: App, opts: { host?: string; port?: number
   );
 
   return {
-    url,
-    server,
-    get inflight() {
-      return admission.inflight;
-    },
     async close(graceMs = cfg.shutdownTimeoutMs) {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
