@@ -2,7 +2,7 @@
 // incident. Errors are {"error": "..."} (what Alertmanager logs); 5xx makes Alertmanager retry.
 import type { ServerResponse } from 'node:http';
 import { WebhookPayload, applyNotification, describeErrors } from '../alerts/alertmanager.js';
-import type { App, HttpApp } from '../app.js';
+import type { HttpApp } from '../app.js';
 import { messageOf } from '../errors.js';
 import type { Caller } from './http-admission.js';
 import { sendJson } from './http-io.js';

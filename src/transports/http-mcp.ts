@@ -38,7 +38,7 @@ function idOf(body: unknown): string | number | null {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-export interface McpEndpoint {
+interface McpEndpoint {
   /** Answers one request; `body` is the parsed POST body (undefined for GET and DELETE). */
   handle(req: IncomingMessage, res: ServerResponse, caller: Caller, body: unknown): Promise<void>;
   close(): Promise<void>;

@@ -12,14 +12,14 @@ import { sendJson } from './http-io.js';
 
 const started = Date.now();
 
-export function liveness(inflight: number): Record<string, unknown> {
+function liveness(inflight: number): Record<string, unknown> {
   return { status: 'ok', version: VERSION, uptime_s: Math.round((Date.now() - started) / 1000), requests_in_flight: inflight };
 }
 
 export const OPS_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** What the operations endpoints read from the transport. */
-export interface OpsState {
+interface OpsState {
   inflight(): number;
   draining(): boolean;
 }
