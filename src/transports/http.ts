@@ -11,7 +11,7 @@ import { messageOf } from '../errors.js';
 import { Admission, type Caller, type Refusal } from './http-admission.js';
 import { alertmanagerRoute } from './http-alertmanager.js';
 import { TokenAuth } from './http-auth.js';
-import { BodyError, readJson, rpcError, sendJson } from './http-io.js';
+import { BodyError, readJson, rpcError, sendJson, type Headers } from './http-io.js';
 import { mcpEndpoint } from './http-mcp.js';
 import { OPS_PATHS, opsRoute } from './http-ops.js';
 import { createHostPolicy, exposureProblem } from './http-security.js';
@@ -20,6 +20,14 @@ const MAX_BODY_BYTES = 1 << 20;
 
 /** How an endpoint answers errors: JSON-RPC (/mcp) or {"error": "..."} (/alertmanager). */
 type Shape = 'rpc' | 'plain';
+
+/** An error in the endpoint's shape; `rpcCode` is the JSON-RPC error code /mcp answers with. */
+function fail(res: ServerResponse, shape: Shape, status: number, rpcCode: number, message: string, headers: Headers = {}): void {
+  if (shape === 'rpc') rpcError(res, status, rpcCode, message, headers);
+  else sendJson(res, status, { error: message }, headers);
+}
+
+const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?')[0]!;
 
 export interface HttpHandle {
   /** Stops accepting, lets requests in flight finish (at most graceMs), then closes. */
@@ -67,8 +75,7 @@ export async function serveHttp(built: App): Promise<HttpHandle> {
   /** A refusal, counted, in the endpoint's own shape. */
   function refuse(res: ServerResponse, shape: Shape, r: Refusal): void {
     app.metrics.rejected(r.reason);
-    if (shape === 'rpc') rpcError(res, r.status, -32000, r.message, r.headers);
-    else sendJson(res, r.status, { error: r.message }, r.headers);
+    fail(res, shape, r.status, -32000, r.message, r.headers);
   }
 
   /** Admits the request and counts it in flight until answered; null after refusing it. */
@@ -98,8 +105,7 @@ export async function serveHttp(built: App): Promise<HttpHandle> {
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 400;
       if (status === 413) refuse(res, shape, { status, reason: 'too_large', message: `Payload too large: ${messageOf(err)}`, headers: { connection: 'close' } });
-      else if (shape === 'rpc') rpcError(res, status, -32700, messageOf(err));
-      else sendJson(res, status, { error: messageOf(err) });
+      else fail(res, shape, status, -32700, messageOf(err));
       return undefined;
     }
   }
@@ -122,7 +128,7 @@ export async function serveHttp(built: App): Promise<HttpHandle> {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = pathOf(req);
     if (path === '/mcp') return handleMcp(req, res);
     if (path === '/alertmanager') return handleAlertmanager(req, res);
     if (OPS_PATHS.has(path)) return ops(req, res, path);
@@ -134,8 +140,7 @@ export async function serveHttp(built: App): Promise<HttpHandle> {
       log.error({ err }, 'HTTP request failed');
       const message = 'Internal error; the server log has the details';
       if (res.headersSent) res.end();
-      else if ((req.url ?? '').split('?')[0] === '/alertmanager') sendJson(res, 500, { error: message });
-      else rpcError(res, 500, -32603, message);
+      else fail(res, pathOf(req) === '/alertmanager' ? 'plain' : 'rpc', 500, -32603, message);
     });
   };
   const server = createServer(onRequest);
