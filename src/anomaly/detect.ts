@@ -368,8 +368,8 @@ export function analyze(timestamps: ArrayLike<number>, values: ArrayLike<number>
  */
 function nested(medium: Anomaly[], lower: Anomaly[], k: number): Anomaly[] {
   const kept = medium.map((a) => withBandScaled(a, k));
-  const added = lower.filter((b) => !kept.some((a) => a.from <= b.to && b.from <= a.to));
-  return [...kept, ...added].sort((a, b) => b.score - a.score || a.at - b.at);
+  const added = lower.filter((b) => !kept.some((a) => overlaps(a, b)));
+  return [...kept, ...added].sort(byScore);
 }
 
 /** The band as at a threshold k × the one it was drawn at: half-widths ∝ the threshold, σ ratios as its power. */
@@ -563,7 +563,7 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
       const half = (c.level ? SHIFT_SIGMA * sigma : POINT_Z * scale[vi]!) * uMin;
       return event(c, value, expected, [expected - half, expected + half]);
     });
-    anomalies.sort((a, b) => b.score - a.score || a.at - b.at);
+    anomalies.sort(byScore);
     return { anomalies, detectors, trend };
   };
   const found = find(uMin, opts.sensitivity);
@@ -821,9 +821,13 @@ function resolveOverlaps(cands: Candidate[], W: number): Candidate[] {
   return kept;
 }
 
-function overlaps(a: Candidate, b: Candidate): boolean {
+/** Whether two events (candidates or anomalies) share a point or an instant. */
+export function overlaps(a: { from: number; to: number }, b: { from: number; to: number }): boolean {
   return a.from <= b.to && b.from <= a.to;
 }
+
+/** The order anomalies are reported in: strongest first, then earliest. */
+export const byScore = (a: Anomaly, b: Anomaly): number => b.score - a.score || a.at - b.at;
 
 /** How much history backs the verdict: points (full at 500), share missing, cycles seen. */
 function confidenceOf(g: Grid, season: Season | null): number {

@@ -8,7 +8,7 @@ import type { PrometheusApi, RangeSeries } from '../prometheus/api.js';
 import { MAX_POINTS_PER_SERIES } from '../prometheus/promql.js';
 import type { QueryShape } from '../prometheus/promql-syntax.js';
 import { formatDuration, niceStep } from '../time.js';
-import { anomalyOf, minStrength, windowFor, type Analysis, type Anomaly, type Method, type Sensitivity } from './detect.js';
+import { anomalyOf, byScore, minStrength, overlaps, windowFor, type Analysis, type Anomaly, type Method, type Sensitivity } from './detect.js';
 import { pointAnomalies, POINT_Z } from './points.js';
 import { MAD_TO_SIGMA, mad, rollingMedian } from './stats.js';
 import type { ResolvedRange } from './input.js';
@@ -116,8 +116,6 @@ function onTimes(t: readonly number[], s: RangeSeries): number[] {
   return t.map((x) => byTime.get(x) ?? NaN);
 }
 
-const overlap = (a: Anomaly, b: Anomaly) => a.from <= b.to && b.from <= a.to;
-
 /**
  * Spikes among each step's max (dips among each step's min): a step's extreme against the
  * running median of its neighbours' (the usual peak there, which follows a daily cycle), by
@@ -156,11 +154,11 @@ export function withExtremes(a: Analysis, s: RangeSeries, ex: Extremes, stepMs: 
   ] as const) {
     const y = Float64Array.from(onTimes(s.timestamps, series), (v) => (Number.isFinite(v) ? v : NaN));
     for (const an of extremeEvents(s.timestamps, y, kind, a.noise, sensitivity, stepMs)) {
-      if (!a.anomalies.some((v) => v.kind === kind && overlap(v, an))) found.push(an);
+      if (!a.anomalies.some((v) => v.kind === kind && overlaps(v, an))) found.push(an);
     }
   }
   if (found.length === 0) return a;
-  const anomalies = [...a.anomalies, ...found].sort((x, y) => y.score - x.score || x.at - y.at);
+  const anomalies = [...a.anomalies, ...found].sort(byScore);
   return { ...a, anomalies, score: anomalies[0]!.score };
 }
 
