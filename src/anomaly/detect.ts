@@ -464,8 +464,18 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
     for (let i = 0; i < n; i++) scale[i]! *= Math.max(heavy[i]!, recent[i]!);
   }
 
+  // the variance detector's block scales, freed of the level, and their usual values: the same at every threshold
+  let variance: { adjusted: Float64Array; reference: Float64Array } | null = null;
+  if (run('variance')) {
+    const levels = new Float64Array(bounds.length - 1);
+    for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
+    const adjusted = levelAdjustedScales(blockScale, levels);
+    variance = { adjusted, reference: referenceScales(adjusted, perCycle, 3) };
+  }
+
   /** The detectors at one threshold: the anomalies, the detectors that ran and the trend left once they are taken out. */
-  const find = (uMin: number, sensitivity: Sensitivity | undefined) => {
+  const find = (sensitivity: Sensitivity | undefined) => {
+    const uMin = minStrength(sensitivity);
     const detectors: string[] = [];
     let cands: Candidate[] = [];
     if (season) detectors.push('seasonal');
@@ -521,12 +531,9 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
         }
       }
     }
-    if (run('variance')) {
+    if (variance) {
       detectors.push('variance');
-      const levels = new Float64Array(bounds.length - 1);
-      for (let b = 0; b + 1 < bounds.length; b++) levels[b] = median(x.subarray(bounds[b]!, bounds[b + 1]!));
-      const adjusted = levelAdjustedScales(blockScale, levels);
-      const changes = varianceChanges(adjusted, referenceScales(adjusted, perCycle, 3), bounds, Math.min(uMin, 1), blockScale);
+      const changes = varianceChanges(variance.adjusted, variance.reference, bounds, Math.min(uMin, 1), blockScale);
       // Quieter than usual is routine in real metrics (a count at night, a slack hour); a value
       // that stopped moving (no noise left at all) is a stuck exporter or gauge, worth reporting,
       // unless it rests at the series' minimum (an idle count at zero).
@@ -566,9 +573,9 @@ export function analyzeGrid(g: Grid, opts: DetectOptions = {}, coarse = true): A
     anomalies.sort(byScore);
     return { anomalies, detectors, trend };
   };
-  const found = find(uMin, opts.sensitivity);
+  const found = find(opts.sensitivity);
   const uMedium = minStrength('medium');
-  const anomalies = uMin < uMedium ? nested(find(uMedium, 'medium').anomalies, found.anomalies, uMin / uMedium) : found.anomalies;
+  const anomalies = uMin < uMedium ? nested(find('medium').anomalies, found.anomalies, uMin / uMedium) : found.anomalies;
   const { detectors, trend } = found;
   return {
     ...base,
