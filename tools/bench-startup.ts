@@ -17,7 +17,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { BUNDLE_URL, CJS } from './bundle.js';
+import { CJS, OPENING, launcherOptions, warmCodeCache } from './bundle.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/main.js');
@@ -32,29 +32,22 @@ function timeExit(args: string[]): number {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-const INITIALIZE = `${JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench-startup', version: '1' } },
-})}\n`;
-const LIST_TOOLS = [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, method: 'tools/list' }]
-  .map((m) => `${JSON.stringify(m)}\n`)
-  .join('');
+/** The client's first messages: initialize alone, or with initialized and tools/list. */
+const opening = (thenList: boolean) =>
+  OPENING.slice(0, thenList ? 3 : 1)
+    .map((m) => `${JSON.stringify(m)}\n`)
+    .join('');
 
 /** The store every timed start of ours opens, made by the first. */
 const STORE = mkdtempSync(join(tmpdir(), 'pim-bench-store-'));
 
-/**
- * ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it);
- * `newStore` starts on an empty DATA_DIR, `stayMs` keeps the server running after the answer.
- */
-function timeAnswer(thenList: boolean, main = MAIN, { newStore = false, stayMs = 0 } = {}): Promise<number> {
+/** ms from spawn until the answer to initialize (or, with `thenList`, to tools/list after it); `newStore`: on an empty DATA_DIR. */
+function timeAnswer(thenList: boolean, main = MAIN, { newStore = false } = {}): Promise<number> {
   const data = newStore ? mkdtempSync(join(tmpdir(), 'pim-bench-startup-')) : STORE;
   const env = { ...ENV, DATA_DIR: data };
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [main], { env, stdio: ['pipe', 'pipe', 'ignore'] });
-  child.stdin.write(thenList ? INITIALIZE + LIST_TOOLS : INITIALIZE);
+  child.stdin.write(opening(thenList));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -62,7 +55,7 @@ function timeAnswer(thenList: boolean, main = MAIN, { newStore = false, stayMs =
       if (out.split('\n').length - 1 < (thenList ? 2 : 1)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (!out.includes('"result"')) reject(new Error(`initialize failed: ${out}`));
-      setTimeout(() => child.kill(), stayMs);
+      child.kill();
       child.once('exit', () => {
         if (newStore) rmSync(data, { recursive: true, force: true });
         resolve(ms);
@@ -77,16 +70,15 @@ function timeAnswer(thenList: boolean, main = MAIN, { newStore = false, stayMs =
  * folder, with its code cache written by one start. Returns its launcher.
  */
 async function bundleMinimal(dir: string): Promise<string> {
+  const main = join(dir, 'main.cjs');
   await build({ ...CJS, entryPoints: [MINIMAL], outfile: join(dir, 'server.cjs') });
   await build({
-    ...CJS,
+    ...launcherOptions('minimal'),
     stdin: { contents: `import { loadServer } from './src/load-server.ts'; void loadServer();`, resolveDir: ROOT, loader: 'ts' },
-    outfile: join(dir, 'main.cjs'),
-    define: { BUNDLE_HASH: '"minimal"', 'import.meta.url': 'bundle_url' },
-    inject: [BUNDLE_URL],
+    outfile: main,
   });
-  await timeAnswer(true, join(dir, 'main.cjs'), { stayMs: 1500 }); // writes the cache
-  return join(dir, 'main.cjs');
+  if (!(await warmCodeCache(main, [dir]))) throw new Error('the minimal server wrote no code cache');
+  return main;
 }
 
 const LABELS = {

@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -117,11 +117,12 @@ async function bundleVendored(name: string): Promise<Metafile> {
   return result.metafile;
 }
 
-async function bundleFront(hash: string): Promise<Metafile> {
-  const outfile = join(DIST, 'main.js');
-  const result = await build({
-    entryPoints: [join(ROOT, 'src/main.ts')],
-    outfile,
+/**
+ * How a launcher is built, one that runs a bundle through src/load-server.ts: ours (dist/main.js)
+ * and tools/bench-startup.ts's for its minimal server. `hash` names the build its caches are for.
+ */
+export function launcherOptions(hash: string): BuildOptions & { metafile: true } {
+  return {
     bundle: true,
     platform: 'node',
     target: 'node20.18',
@@ -134,7 +135,12 @@ async function bundleFront(hash: string): Promise<Metafile> {
     minifySyntax: true,
     metafile: true,
     logLevel: 'warning',
-  });
+  };
+}
+
+async function bundleFront(hash: string): Promise<Metafile> {
+  const outfile = join(DIST, 'main.js');
+  const result = await build({ ...launcherOptions(hash), entryPoints: [join(ROOT, 'src/main.ts')], outfile });
   chmodSync(outfile, 0o755);
   return result.metafile;
 }
@@ -211,16 +217,20 @@ function writeLicences(metas: Metafile[]): number {
   return top.length + inside.length;
 }
 
-const OPENING = [
+/** What a client sends first: initialize, then (once answered) initialized and tools/list. */
+export const OPENING = [
   { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'build', version: '1' } } },
   { jsonrpc: '2.0', method: 'notifications/initialized' },
   { jsonrpc: '2.0', id: 2, method: 'tools/list' },
 ];
 
-/** One start as a client makes it, so that the launcher writes the code cache it will use. */
-async function warmCodeCache(): Promise<boolean> {
+/**
+ * One start of `main` as a client makes it, until the launcher has written a code cache in each
+ * of `cacheDirs` (or gave up): whether it did.
+ */
+export async function warmCodeCache(main = join(DIST, 'main.js'), cacheDirs = [DIST, join(DIST, 'vendor')]): Promise<boolean> {
   const data = mkdtempSync(join(tmpdir(), 'pim-build-'));
-  const child = spawn(process.execPath, [join(DIST, 'main.js')], {
+  const child = spawn(process.execPath, [main], {
     // none of the builder's settings (MCP_TRANSPORT=http would never end); SystemRoot for Windows
     // a Prometheus nobody listens at: the client loads undici at start, so its cache is written too
     env: { PATH: process.env.PATH ?? '', SystemRoot: process.env.SystemRoot ?? '', DATA_DIR: data, LOG_LEVEL: 'error', PROMETHEUS_URL: 'http://127.0.0.1:9' },
@@ -229,7 +239,7 @@ async function warmCodeCache(): Promise<boolean> {
   // a server that dies at once (a bad build) must end the wait, not leave it pending
   const exited = new Promise((r) => child.once('exit', r));
   child.stdin.write(OPENING.map((m) => `${JSON.stringify(m)}\n`).join(''));
-  const written = () => [DIST, join(DIST, 'vendor')].every((dir) => readdirSync(dir).some((f) => f.endsWith('.cache')));
+  const written = () => cacheDirs.every((dir) => readdirSync(dir).some((f) => f.endsWith('.cache')));
   for (let waited = 0; waited < 10_000 && !written() && child.exitCode === null; waited += 100) await new Promise((r) => setTimeout(r, 100));
   child.stdin.end();
   await exited;
