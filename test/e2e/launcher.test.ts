@@ -5,14 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, serverEnv, tempDir } from '../helpers/server.js';
-
-const INITIALIZE = `${JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'launcher-test', version: '1' } },
-})}\n`;
+import { INITIALIZE, ROOT, serverEnv, tempDir } from '../helpers/server.js';
 
 const dirs: { cleanup(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
@@ -42,7 +35,7 @@ async function start(root: string, stayMs: number, user?: User, extraEnv: Record
   const env = serverEnv({ DATA_DIR: data.path, ...(user ? { XDG_CACHE_HOME: user.cacheHome, HOME: user.cacheHome } : {}), ...extraEnv });
   const as = user ? { uid: user.uid, gid: user.uid } : {};
   const child = spawn(process.execPath, [join(root, 'dist/main.js')], { env, stdio: ['pipe', 'pipe', 'ignore'], ...as });
-  child.stdin.write(INITIALIZE);
+  child.stdin.write(`${INITIALIZE}\n`);
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
