@@ -11,6 +11,7 @@ import { usageQuery } from './features/builder.js';
 import { checkScope } from './features/scope.js';
 import { Namespace, objectName } from './incidents/model.js';
 import { visibleTools } from './mcp/dispatcher.js';
+import { stringMapFromJson } from './settings.js';
 import { TOOLS } from './tools/index.js';
 
 /** A value taken from an earlier step's structured result, by path. */
@@ -92,27 +93,15 @@ const LOOK_CLOSER: Step = {
   look: 'the raw series around what stood out: check the numbers you will report',
 };
 
-/** An alert's labels as JSON text, parsed; undefined unless it is an object of string values. */
-function labelsJson(text: string): Record<string, string> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const isLabels = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
-  return isLabels ? (parsed as Record<string, string>) : undefined;
-}
-
 /** triage_alert's `labels`: refused with its rule rather than ignored, so the alert key is never quietly another. */
 const AlertLabelsJson = z
   .string()
   .max(16_384)
-  .refine((t) => labelsJson(t) !== undefined, { error: 'must be a JSON object of label names to string values, e.g. {"alertname":"X","namespace":"y"}' });
+  .refine((t) => stringMapFromJson(t) !== undefined, { error: 'must be a JSON object of label names to string values, e.g. {"alertname":"X","namespace":"y"}' });
 
 /** The labels the triage prompt knows the alert by: the JSON given, else alertname, namespace and pod. */
 function alertLabels(args: Record<string, string | undefined>): Record<string, string> {
-  const given = args.labels === undefined ? undefined : labelsJson(args.labels);
+  const given = args.labels === undefined ? undefined : stringMapFromJson(args.labels);
   if (given) return given;
   const out: Record<string, string> = {};
   for (const k of ['alertname', 'namespace', 'pod'] as const) if (args[k]) out[k] = args[k];

@@ -79,19 +79,26 @@ function isHttpUrl(s: string): boolean {
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
+/** `text` parsed when it is a JSON object whose values are all strings, else undefined. */
+export function stringMapFromJson(text: string): Record<string, string> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const isMap = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
+  return isMap ? (parsed as Record<string, string>) : undefined;
+}
+
 /** A JSON object of strings, or "Name=value" pairs separated by commas or newlines. */
 function parseHeaders(raw: string): Record<string, string> | undefined {
   const s = raw.trim();
   let out: Record<string, string> = {};
   if (s.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(s);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-      if (!Object.values(parsed).every((v) => typeof v === 'string')) return undefined;
-      out = parsed as Record<string, string>;
-    } catch {
-      return undefined;
-    }
+    const parsed = stringMapFromJson(s);
+    if (!parsed) return undefined;
+    out = parsed;
   } else {
     for (const part of splitList(s)) {
       const eq = part.indexOf('=');
